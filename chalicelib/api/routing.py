@@ -1,0 +1,217 @@
+"""One decorator for every route: auth, body/query validation, errors, OpenAPI entry.
+
+A handler receives a ``Req`` (verified tenant, validated body and query) and returns a
+pydantic model, a dict or a list; everything else -- status, JSON, error bodies, the
+request id -- is done here once, so no route can forget it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.api.errors import (
+    ApiError,
+    BadRequest,
+    Forbidden,
+    PayloadTooLarge,
+    Unauthorized,
+    UnprocessableEntity,
+    error_body,
+)
+from chalicelib.auth.context import Tenant
+from chalicelib.auth.roles import Role
+from chalicelib.observability import current_request_id, logger
+
+AuthMode = Literal["user", "staff", "none"]
+
+MAX_JSON_BODY = 1 * 1024 * 1024
+MAX_RAW_BODY = 6 * 1024 * 1024  # API Gateway/Lambda's own payload ceiling
+
+
+@dataclass
+class RouteSpec:
+    method: str
+    path: str
+    summary: str
+    tags: list[str]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any
+    status: int
+    auth: AuthMode
+    role: Role
+    content_types: list[str]
+    module: str | None = None
+    extra_responses: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def writes(self) -> bool:
+        return self.method in ("POST", "PUT", "PATCH", "DELETE")
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass
+class Req:
+    request: Any
+    tenant: Tenant | None
+    body: Any
+    query: Any
+    raw_body: bytes
+    spec: RouteSpec
+
+    @property
+    def account_id(self) -> str:
+        assert self.tenant is not None
+        return self.tenant.account_id
+
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    hdrs = {"Content-Type": "application/json"}
+    rid = current_request_id()
+    if rid:
+        hdrs["X-Request-Id"] = rid
+    hdrs.update(headers or {})
+    return Response(body=json.dumps(data, default=str, ensure_ascii=False), status_code=status, headers=hdrs)
+
+
+def error_response(exc: ApiError) -> Response:
+    return json_response(error_body(exc.code, exc.message, exc.details, current_request_id()),
+                         exc.status, exc.headers)
+
+
+def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    # Never echo the submitted values back: they may be passwords or secrets.
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+
+
+def _parse_json(raw: bytes) -> Any:
+    if len(raw) > MAX_JSON_BODY:
+        raise PayloadTooLarge(f"The JSON body is larger than {MAX_JSON_BODY // 1024} KiB.")
+    if not raw.strip():
+        return {}
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The body is not valid UTF-8.", code="invalid_encoding") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise BadRequest("The JSON body is nested too deeply.", code="invalid_json") from None
+    except ValueError as exc:
+        raise BadRequest(f"The body is not valid JSON: {exc.msg} at position {exc.pos}.",
+                         code="invalid_json") from None
+
+
+def _query_params(request: Any) -> dict[str, str]:
+    params = request.query_params or {}
+    return {key: params[key] for key in params}
+
+
+def authenticate(request: Any) -> Tenant:
+    from chalicelib.services.identity import authenticate_bearer
+
+    header = request.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send an access token as 'Authorization: Bearer <token>' "
+                           "(get one from POST /v1/auth/login).")
+    return authenticate_bearer(token.strip())
+
+
+def route(
+    bp: Blueprint,
+    path: str,
+    method: str,
+    *,
+    summary: str,
+    tags: list[str] | None = None,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: Any = None,
+    status: int = 200,
+    auth: AuthMode = "user",
+    role: Role = Role.viewer,
+    content_types: list[str] | None = None,
+    module: str | None = None,
+    extra_responses: dict[int, str] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``fn(req, **path_params)`` as ``method path`` on the blueprint."""
+
+    ctypes = content_types or ["application/json"]
+    spec = RouteSpec(method, path, summary, tags or [], body, query, response, status, auth, role,
+                     ctypes, module, extra_responses or {})
+    ROUTES.append(spec)
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def view(**path_params: str) -> Response:
+            request = bp.current_request
+            try:
+                tenant = None
+                if auth != "none":
+                    tenant = authenticate(request)
+                    logger.append_keys(account_id=tenant.account_id)
+                    if auth == "staff" and not tenant.is_staff:
+                        raise Forbidden("This route is for platform staff.", code="staff_only")
+                    if not tenant.role.at_least(role) and not (auth == "staff" and tenant.is_staff):
+                        raise Forbidden(f"Your role ({tenant.role.value}) cannot do this; it needs "
+                                        f"{role.value} or above.", code="insufficient_role")
+                    if module:
+                        from chalicelib.services.modules import require_module_enabled
+
+                        require_module_enabled(tenant.account_id, module)
+                raw = request.raw_body or b""
+                if len(raw) > MAX_RAW_BODY:
+                    raise PayloadTooLarge("The request body is too large.")
+                parsed_body = None
+                if body is not None:
+                    data = _parse_json(raw)
+                    if not isinstance(data, dict):
+                        raise UnprocessableEntity("The body must be a JSON object.")
+                    parsed_body = body.model_validate(data)
+                parsed_query = query.model_validate(_query_params(request)) if query else None
+                result = fn(Req(request, tenant, parsed_body, parsed_query, raw, spec), **path_params)
+                if isinstance(result, Response):
+                    return result
+                if status == 204:
+                    rid = current_request_id()
+                    return Response(body="", status_code=204, headers={"X-Request-Id": rid} if rid else {})
+                return json_response(_dump(result, response), status)
+            except ApiError as exc:
+                return error_response(exc)
+            except ValidationError as exc:
+                return error_response(UnprocessableEntity(
+                    "The request is not valid; see details for each field.", details=_validation_details(exc)))
+            except Exception:  # noqa: BLE001 - the one place an unexpected error becomes a 500
+                logger.exception("unhandled error", extra={"route": f"{method} {path}"})
+                return error_response(ApiError("Something went wrong on our side; try again, and "
+                                               "quote the request id if it persists.",
+                                               code="internal_error", status=500))
+
+        view.__name__ = fn.__name__
+        view.__doc__ = fn.__doc__
+        bp.route(path, methods=[method], content_types=ctypes)(view)
+        return fn
+
+    return decorator
+
+
+def _dump(result: Any, response_model: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    if response_model is not None and isinstance(response_model, type) and issubclass(response_model, BaseModel):
+        return response_model.model_validate(result).model_dump(mode="json")
+    return result

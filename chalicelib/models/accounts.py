@@ -1,0 +1,129 @@
+"""Accounts module: Account, User, login lookup, sessions, Site, Sector, Industry, Plan.
+
+Tenant tables are partitioned by the account id (rule 1 of DESIGN.md). Global records
+(plans, industries) live in one fixed partition each, so listing them is a Query.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.models import Model
+
+from chalicelib.models.base import TimestampedModel, table_meta
+
+GLOBAL_SCOPE = "global"
+
+
+class Plan(TimestampedModel):
+    """A subscription plan (staff-managed). ``plan_id`` is its slug."""
+
+    Meta = table_meta("plans")
+    scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
+    plan_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    idea_credits = NumberAttribute(default=0)
+    content_credits = NumberAttribute(default=0)
+    image_credits = NumberAttribute(default=0)
+    optimization_credits = NumberAttribute(default=0)
+    max_sites = NumberAttribute(default=1)
+    max_users = NumberAttribute(default=1)
+    # Money as integer cents: no float rounding anywhere near a price.
+    price_monthly_cents = NumberAttribute(default=0)
+    price_yearly_cents = NumberAttribute(default=0)
+    is_active = BooleanAttribute(default=True)
+    is_internal = BooleanAttribute(default=False)
+
+
+class Account(TimestampedModel):
+    Meta = table_meta("accounts")
+    account_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    plan_id = UnicodeAttribute()
+    owner_user_id = UnicodeAttribute()
+    is_active = BooleanAttribute(default=True)
+    # Counters guarded by conditional updates so plan limits hold under races.
+    site_count = NumberAttribute(default=0)
+    user_count = NumberAttribute(default=0)
+
+
+class User(TimestampedModel):
+    Meta = table_meta("users")
+    account_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    email = UnicodeAttribute()
+    first_name = UnicodeAttribute(default="")
+    last_name = UnicodeAttribute(default="")
+    role = UnicodeAttribute()
+    is_active = BooleanAttribute(default=True)
+    is_staff = BooleanAttribute(default=False)
+    password_hash = UnicodeAttribute()
+    # session id -> expiry (epoch seconds) of sessions ended by logout or deactivation;
+    # the access-token check reads this on the same GetItem as the user.
+    revoked_sessions = MapAttribute(default=dict)
+
+
+class EmailLogin(Model):
+    """Global lookup: normalised e-mail -> (account, user). Also makes e-mails unique.
+
+    This is the one pre-authentication record: it is read before any tenant is known,
+    so its key is the e-mail, and it holds nothing but the pointer and throttling state.
+    """
+
+    Meta = table_meta("logins")
+    email = UnicodeAttribute(hash_key=True)
+    account_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    failed_attempts = NumberAttribute(default=0)
+    locked_until = UTCDateTimeAttribute(null=True)
+
+
+class Session(TimestampedModel):
+    """A refresh-token family. The token's secret is stored only as a hash, and rotates."""
+
+    Meta = table_meta("sessions", ttl_attribute="expires_epoch")
+    account_id = UnicodeAttribute(hash_key=True)
+    session_id = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute()
+    token_hash = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")  # active, revoked
+    expires_epoch = NumberAttribute()
+
+
+class Site(TimestampedModel):
+    Meta = table_meta("sites")
+    account_id = UnicodeAttribute(hash_key=True)
+    site_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    domain = UnicodeAttribute(default="")
+    industry_id = UnicodeAttribute(null=True)
+    time_zone = UnicodeAttribute(default="UTC")
+    is_active = BooleanAttribute(default=True)
+
+
+def site_key(account_id: str, site_id: str) -> str:
+    return f"{account_id}#{site_id}"
+
+
+class Sector(TimestampedModel):
+    Meta = table_meta("sectors")
+    site_key = UnicodeAttribute(hash_key=True)  # account_id#site_id
+    sector_id = UnicodeAttribute(range_key=True)
+    account_id = UnicodeAttribute()
+    site_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    is_active = BooleanAttribute(default=True)
+
+
+class Industry(TimestampedModel):
+    Meta = table_meta("industries")
+    scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
+    industry_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")

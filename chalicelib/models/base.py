@@ -1,0 +1,64 @@
+"""What every table shares: naming, region, on-demand billing, timestamps.
+
+Each model declares ``Meta = table_meta("name")``; the resource registry collects the
+models, and both the local stack and the cloud template create tables from them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.attributes import UTCDateTimeAttribute
+from pynamodb.models import Model
+
+from chalicelib import config
+from chalicelib.timeutil import utcnow
+
+
+def table_name(short_name: str) -> str:
+    return f"{config.resource_prefix()}-{short_name}"
+
+
+def table_meta(short_name: str, **extra: Any) -> type:
+    """A PynamoDB ``Meta`` for the table ``<prefix>-<short_name>``.
+
+    ``host`` is left unset on purpose: PynamoDB then honours ``AWS_ENDPOINT_URL``, which
+    is how the local stack points the very same models at moto or DynamoDB Local.
+    """
+    attrs = {
+        "table_name": table_name(short_name),
+        "region": config.region(),
+        "billing_mode": "PAY_PER_REQUEST",
+        "max_retry_attempts": 5,
+        **extra,
+    }
+    return type("Meta", (), attrs)
+
+
+def index_meta(index_name: str, projection: Any) -> type:
+    return type("Meta", (), {"index_name": index_name, "projection": projection})
+
+
+class TimestampedModel(Model):
+    """Adds created_at / updated_at; updated_at moves on every save."""
+
+    created_at = UTCDateTimeAttribute(default=utcnow)
+    updated_at = UTCDateTimeAttribute(default=utcnow)
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        self.updated_at = utcnow()
+        return super().save(*args, **kwargs)
+
+
+def touch() -> datetime:
+    return utcnow()
+
+
+def is_condition_failure(exc: Exception) -> bool:
+    """True when a PynamoDB write failed only because its condition did not hold."""
+    code = getattr(exc, "cause_response_code", None)
+    if code == "ConditionalCheckFailedException":
+        return True
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)

@@ -1,0 +1,117 @@
+"""The one registry of cloud resources: tables, queues, schedules, the media bucket.
+
+The local stack (``infra/local``) and the cloud template (``infra/template.py``) are both
+generated from what is declared here; nothing about a resource is written twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+
+from pynamodb.models import Model
+
+from chalicelib import config
+
+# Modules holding PynamoDB models. Every Model subclass defined in them is a table.
+MODEL_MODULES = (
+    "chalicelib.models.accounts",
+)
+
+
+def table_models() -> list[type[Model]]:
+    """Every table's model, in a stable order."""
+    models: list[type[Model]] = []
+    for module_name in MODEL_MODULES:
+        module = import_module(module_name)
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Model)
+                and value.__module__ == module_name
+                and hasattr(value, "Meta")
+                and getattr(value.Meta, "table_name", None)
+            ):
+                models.append(value)
+    return models
+
+
+@dataclass(frozen=True)
+class QueueDef:
+    """A work queue with its dead-letter queue and the worker that drains it."""
+
+    key: str
+    description: str
+    batch_size: int = 5
+    function_timeout: int = 120
+    max_receive_count: int = 5
+    reserved_concurrency: int = 2
+    memory_mb: int = 512
+
+    @property
+    def name(self) -> str:
+        return f"{config.resource_prefix()}-{self.key.replace('_', '-')}"
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}-dlq"
+
+    @property
+    def visibility_timeout(self) -> int:
+        # AWS recommends six times the function timeout, so a slow batch is not
+        # redelivered while it is still being worked on.
+        return self.function_timeout * 6
+
+    @property
+    def handler_name(self) -> str:
+        return f"worker_{self.key}"
+
+
+@dataclass(frozen=True)
+class ScheduleDef:
+    """An EventBridge schedule and the handler it fires."""
+
+    key: str
+    description: str
+    rate_minutes: int
+    function_timeout: int = 300
+
+    @property
+    def handler_name(self) -> str:
+        return f"tick_{self.key}"
+
+    @property
+    def expression(self) -> str:
+        unit = "minute" if self.rate_minutes == 1 else "minutes"
+        return f"rate({self.rate_minutes} {unit})"
+
+
+QUEUES: tuple[QueueDef, ...] = (
+    QueueDef("cluster_keywords", "Group a site's keywords into clusters"),
+    QueueDef("generate_ideas", "Turn clusters into content ideas"),
+    QueueDef("create_tasks", "Turn approved ideas into writing tasks (no AI)", batch_size=10),
+    QueueDef("generate_content", "Write an article for a task", function_timeout=300, batch_size=1),
+    QueueDef("generate_image_prompts", "Write image prompts for an article"),
+    QueueDef("generate_images", "Render the images of an article", function_timeout=300, batch_size=1),
+    QueueDef("publish_content", "Publish a content item to WordPress", batch_size=1),
+    QueueDef("automation_events", "Advance automation runs when their stages finish", batch_size=10),
+)
+
+SCHEDULES: tuple[ScheduleDef, ...] = (
+    ScheduleDef("automation", "Start due automation runs; fail runs past their max runtime", 5),
+    ScheduleDef("publishing", "Slot approved content and publish what is due", 5),
+)
+
+
+def queue(key: str) -> QueueDef:
+    for q in QUEUES:
+        if q.key == key:
+            return q
+    raise KeyError(key)
+
+
+def schedule(key: str) -> ScheduleDef:
+    for s in SCHEDULES:
+        if s.key == key:
+            return s
+    raise KeyError(key)

@@ -1,0 +1,287 @@
+"""Accounts, users, sessions: registration, login, token refresh and revocation."""
+
+from __future__ import annotations
+
+import hmac
+import time
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+
+from chalicelib import config
+from chalicelib.api.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PaymentRequired,
+    TooManyRequests,
+    Unauthorized,
+)
+from chalicelib.auth import passwords, tokens
+from chalicelib.auth.context import Tenant
+from chalicelib.auth.roles import Role
+from chalicelib.ids import new_id
+from chalicelib.models.accounts import Account, EmailLogin, Session, User
+from chalicelib.models.base import is_condition_failure
+from chalicelib.models.transactions import transact_write
+from chalicelib.services.plans import DEFAULT_PLAN_ID, get_plan
+from chalicelib.timeutil import utcnow
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+def normalize_email(email: str) -> str:
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
+# --- sessions and tokens ---------------------------------------------------------------
+
+def _start_session(account_id: str, user_id: str) -> TokenPair:
+    session_id = new_id()
+    secret = tokens.new_refresh_secret()
+    Session(
+        account_id, session_id, user_id=user_id, token_hash=tokens.hash_refresh_secret(secret),
+        expires_epoch=int(time.time()) + config.refresh_token_ttl_seconds(),
+    ).save()
+    return TokenPair(
+        access_token=tokens.issue_access_token(account_id=account_id, user_id=user_id, session_id=session_id),
+        refresh_token=tokens.format_refresh_token(account_id, session_id, secret),
+        expires_in=config.access_token_ttl_seconds(),
+    )
+
+
+def authenticate_bearer(token: str) -> Tenant:
+    """Verify an access token and load its user: one GetItem per request.
+
+    The role is read from the user record, not the token, so a role change or a
+    deactivation takes effect at once; logout is honoured through revoked_sessions.
+    """
+    try:
+        claims = tokens.verify_access_token(token)
+    except tokens.InvalidToken:
+        raise Unauthorized() from None
+    try:
+        user = User.get(claims.account_id, claims.user_id)
+    except User.DoesNotExist:
+        raise Unauthorized() from None
+    if not user.is_active or claims.session_id in (user.revoked_sessions or {}):
+        raise Unauthorized("This session has ended; sign in again.")
+    return Tenant(account_id=user.account_id, user_id=user.user_id, role=Role(user.role),
+                  session_id=claims.session_id, is_staff=bool(user.is_staff))
+
+
+def refresh(refresh_token: str) -> TokenPair:
+    """Rotate a refresh token. A reused (already rotated) token ends its whole session."""
+    invalid = Unauthorized("The refresh token is invalid or expired; sign in again.")
+    try:
+        account_id, session_id, secret = tokens.parse_refresh_token(refresh_token)
+    except tokens.InvalidToken:
+        raise invalid from None
+    try:
+        session = Session.get(account_id, session_id)
+    except Session.DoesNotExist:
+        raise invalid from None
+    if session.status != "active" or session.expires_epoch < time.time():
+        raise invalid
+    presented = tokens.hash_refresh_secret(secret)
+    if not hmac.compare_digest(presented, session.token_hash):
+        # A stolen-and-used token shows up as an old secret: end the session for everyone.
+        _revoke_session(account_id, session.user_id, session_id)
+        raise invalid
+    new_secret = tokens.new_refresh_secret()
+    try:
+        session.update(
+            actions=[Session.token_hash.set(tokens.hash_refresh_secret(new_secret)),
+                     Session.updated_at.set(utcnow())],
+            condition=(Session.token_hash == presented) & (Session.status == "active"),
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            raise invalid from None  # a concurrent refresh won the rotation
+        raise
+    try:
+        user = User.get(account_id, session.user_id)
+    except User.DoesNotExist:
+        raise invalid from None
+    if not user.is_active:
+        raise invalid
+    return TokenPair(
+        access_token=tokens.issue_access_token(account_id=account_id, user_id=user.user_id, session_id=session_id),
+        refresh_token=tokens.format_refresh_token(account_id, session_id, new_secret),
+        expires_in=config.access_token_ttl_seconds(),
+    )
+
+
+def _revoke_session(account_id: str, user_id: str, session_id: str) -> None:
+    try:
+        Session(account_id, session_id).update(actions=[Session.status.set("revoked")],
+                                               condition=Session.session_id.exists())
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+    expiry = int(time.time()) + config.access_token_ttl_seconds()
+    try:
+        User(account_id, user_id).update(
+            actions=[User.revoked_sessions[session_id].set(expiry)],
+            condition=User.user_id.exists(),
+        )
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
+def logout(tenant: Tenant) -> None:
+    _revoke_session(tenant.account_id, tenant.user_id, tenant.session_id)
+
+
+# --- registration and login ------------------------------------------------------------
+
+def register(*, account_name: str, email: str, password: str, first_name: str = "",
+             last_name: str = "") -> tuple[Account, User, TokenPair]:
+    email = normalize_email(email)
+    account_id, user_id = new_id(), new_id()
+    account = Account(account_id, name=account_name, plan_id=DEFAULT_PLAN_ID, owner_user_id=user_id,
+                      user_count=1, site_count=0)
+    user = User(account_id, user_id, email=email, first_name=first_name, last_name=last_name,
+                role=Role.owner.value, password_hash=passwords.hash_password(password))
+    try:
+        with transact_write() as tx:
+            tx.save(EmailLogin(email, account_id=account_id, user_id=user_id),
+                    condition=EmailLogin.email.does_not_exist())
+            tx.save(account, condition=Account.account_id.does_not_exist())
+            tx.save(user)
+    except TransactWriteError as exc:
+        if is_condition_failure(exc):
+            raise Conflict("An account with this e-mail already exists; sign in instead.",
+                           code="email_taken") from None
+        raise
+    return account, user, _start_session(account_id, user_id)
+
+
+def login(email: str, password: str) -> TokenPair:
+    email = normalize_email(email)
+    failed = Unauthorized("The e-mail or password is wrong.", code="invalid_credentials")
+    try:
+        entry = EmailLogin.get(email)
+    except EmailLogin.DoesNotExist:
+        passwords.verify_password(password, passwords.DUMMY_HASH)
+        raise failed from None
+    now = utcnow()
+    if entry.locked_until and entry.locked_until > now:
+        retry = int((entry.locked_until - now).total_seconds()) + 1
+        raise TooManyRequests(f"Too many failed sign-ins; try again in {retry} seconds.",
+                              headers={"Retry-After": str(retry)})
+    try:
+        user = User.get(entry.account_id, entry.user_id)
+    except User.DoesNotExist:
+        raise failed from None
+    if not passwords.verify_password(password, user.password_hash):
+        attempts = (entry.failed_attempts or 0) + 1
+        actions = [EmailLogin.failed_attempts.add(1)]
+        if attempts >= MAX_FAILED_LOGINS:
+            actions += [EmailLogin.locked_until.set(now + LOCKOUT), EmailLogin.failed_attempts.set(0)]
+        entry.update(actions=actions)
+        raise failed
+    if not user.is_active:
+        raise Forbidden("This user has been deactivated; ask an admin of your account.",
+                        code="user_inactive")
+    if entry.failed_attempts or entry.locked_until:
+        entry.update(actions=[EmailLogin.failed_attempts.set(0), EmailLogin.locked_until.remove()])
+    return _start_session(user.account_id, user.user_id)
+
+
+# --- lookups ----------------------------------------------------------------------------
+
+def get_account(account_id: str) -> Account:
+    try:
+        return Account.get(account_id)
+    except Account.DoesNotExist:
+        raise NotFound("Account") from None
+
+
+def get_user(account_id: str, user_id: str) -> User:
+    try:
+        return User.get(account_id, user_id)
+    except User.DoesNotExist:
+        raise NotFound("User") from None
+
+
+# --- users of an account ----------------------------------------------------------------
+
+def create_user(tenant: Tenant, *, email: str, password: str, role: Role, first_name: str = "",
+                last_name: str = "") -> User:
+    if role == Role.owner:
+        raise Forbidden("An account has one owner; create the user as admin instead.", code="owner_unique")
+    if not tenant.role.at_least(role):
+        raise Forbidden("You cannot give a role above your own.", code="insufficient_role")
+    account = get_account(tenant.account_id)
+    plan = get_plan(account.plan_id)
+    email = normalize_email(email)
+    user = User(tenant.account_id, new_id(), email=email, first_name=first_name, last_name=last_name,
+                role=role.value, password_hash=passwords.hash_password(password))
+    try:
+        with transact_write() as tx:
+            tx.update(account, actions=[Account.user_count.add(1)],
+                      condition=Account.user_count < int(plan.max_users))
+            tx.save(EmailLogin(email, account_id=tenant.account_id, user_id=user.user_id),
+                    condition=EmailLogin.email.does_not_exist())
+            tx.save(user)
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            raise PaymentRequired(
+                f"Your plan allows {int(plan.max_users)} users; upgrade the plan or deactivate a user.",
+                code="plan_limit_reached", details={"limit": "max_users", "max": int(plan.max_users)}) from None
+        if is_condition_failure(exc):
+            raise Conflict("A user with this e-mail already exists.", code="email_taken") from None
+        raise
+    return user
+
+
+def list_users(account_id: str, **page_kwargs):
+    return User.query(account_id, **page_kwargs)
+
+
+def change_role(tenant: Tenant, user_id: str, role: Role) -> User:
+    user = get_user(tenant.account_id, user_id)
+    if user.role == Role.owner.value or role == Role.owner:
+        raise Forbidden("The owner's role cannot be changed, nor given.", code="owner_unique")
+    if user.user_id == tenant.user_id:
+        raise Forbidden("You cannot change your own role.", code="self_change")
+    if not tenant.role.at_least(role) or not tenant.role.at_least(Role(user.role)):
+        raise Forbidden("You cannot manage a role above your own.", code="insufficient_role")
+    user.update(actions=[User.role.set(role.value), User.updated_at.set(utcnow())])
+    return user
+
+
+def deactivate_user(tenant: Tenant, user_id: str) -> User:
+    user = get_user(tenant.account_id, user_id)
+    if user.role == Role.owner.value:
+        raise Forbidden("The owner cannot be deactivated.", code="owner_unique")
+    if user.user_id == tenant.user_id:
+        raise Forbidden("You cannot deactivate yourself.", code="self_change")
+    if not tenant.role.at_least(Role(user.role)):
+        raise Forbidden("You cannot manage a role above your own.", code="insufficient_role")
+    if not user.is_active:
+        return user
+    try:
+        with transact_write() as tx:
+            tx.update(user, actions=[User.is_active.set(False), User.updated_at.set(utcnow())],
+                      condition=User.is_active == True)  # noqa: E712 - a DynamoDB condition, not a test
+            tx.update(Account(tenant.account_id), actions=[Account.user_count.add(-1)])
+    except TransactWriteError as exc:
+        if not is_condition_failure(exc):
+            raise
+    user.refresh()
+    return user

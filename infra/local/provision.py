@@ -1,0 +1,72 @@
+"""Create the registry's tables, queues and bucket on whatever endpoint boto3 points at.
+
+Used by the local stack (moto's server or DynamoDB Local) and by the tests (moto
+in-process); the cloud template is generated from the same registry.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from chalicelib import config
+from chalicelib.registry import QUEUES, table_models
+
+
+def reset_model_connections() -> None:
+    """Forget PynamoDB's cached clients so the models pick up a new endpoint."""
+    for model in table_models():
+        model._connection = None
+
+
+def create_tables(*, wait: bool = True) -> list[str]:
+    created = []
+    for model in table_models():
+        if not model.exists():
+            model.create_table(wait=wait, billing_mode="PAY_PER_REQUEST")
+            created.append(model.Meta.table_name)
+    return created
+
+
+def delete_tables() -> None:
+    for model in table_models():
+        if model.exists():
+            model.delete_table()
+
+
+def create_queues(sqs: Any | None = None) -> dict[str, str]:
+    """Create every queue and its DLQ with the registry's redrive policy; return name -> url."""
+    sqs = sqs or boto3.client("sqs", region_name=config.region())
+    urls: dict[str, str] = {}
+    for q in QUEUES:
+        dlq_url = sqs.create_queue(QueueName=q.dlq_name,
+                                   Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url = sqs.create_queue(QueueName=q.name, Attributes={
+            "VisibilityTimeout": str(q.visibility_timeout),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(q.max_receive_count)}),
+        })["QueueUrl"]
+        urls[q.name] = url
+        urls[q.dlq_name] = dlq_url
+    return urls
+
+
+def create_bucket(s3: Any | None = None) -> str:
+    s3 = s3 or boto3.client("s3", region_name=config.region())
+    name = config.bucket_name()
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if name not in existing:
+        if config.region() == "us-east-1":
+            s3.create_bucket(Bucket=name)
+        else:
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": config.region()})
+    return name
+
+
+def provision_all() -> dict[str, Any]:
+    tables = create_tables()
+    queues = create_queues()
+    bucket = create_bucket()
+    return {"tables_created": tables, "queues": queues, "bucket": bucket}

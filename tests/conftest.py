@@ -1,0 +1,219 @@
+"""Shared fixtures: an isolated AWS (moto in-process), the Chalice test client, accounts.
+
+Every test runs with a guard that fails on any DynamoDB Scan (DESIGN.md rule 2).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+# Settings before any chalicelib import: table names are fixed when models are imported.
+for _name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3",
+              "AWS_PROFILE"):
+    os.environ.pop(_name, None)
+os.environ.update(
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_REGION="us-east-1",
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105 - moto's fake credentials
+    APP_SIGNING_SECRET="test-signing-secret-0123456789abcdef0123456789",  # noqa: S105
+    ALLOW_LOOPBACK_TARGETS="1",
+    POWERTOOLS_LOG_LEVEL="WARNING",
+)
+
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+from pynamodb.connection.base import Connection  # noqa: E402
+
+from infra.local import provision  # noqa: E402
+
+
+class ScanForbidden(AssertionError):
+    pass
+
+
+@dataclass
+class DynamoCalls:
+    """Counts DynamoDB operations made through PynamoDB during a test."""
+
+    counts: Counter = field(default_factory=Counter)
+
+    def reset(self) -> None:
+        self.counts.clear()
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+_calls = DynamoCalls()
+_original_make_api_call = Connection._make_api_call
+
+
+def _guarded_make_api_call(self: Connection, operation_name: str, operation_kwargs: dict) -> Any:
+    if operation_name == "Scan":
+        raise ScanForbidden("A DynamoDB Scan was made; every access must be a GetItem or a Query.")
+    _calls.counts[operation_name] += 1
+    return _original_make_api_call(self, operation_name, operation_kwargs)
+
+
+Connection._make_api_call = _guarded_make_api_call  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def dynamo_calls() -> DynamoCalls:
+    _calls.reset()
+    return _calls
+
+
+@pytest.fixture
+def aws():
+    """A fresh, empty AWS (moto in-process) with every table, queue and the bucket."""
+    with mock_aws():
+        provision.reset_model_connections()
+        provision.provision_all()
+        yield
+    provision.reset_model_connections()
+
+
+@pytest.fixture
+def app(aws):
+    from app import app as chalice_app
+
+    return chalice_app
+
+
+@dataclass
+class Resp:
+    status: int
+    headers: dict[str, str]
+    raw: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.raw) if self.raw else None
+
+    @property
+    def error_code(self) -> str | None:
+        body = self.json
+        return body.get("error", {}).get("code") if isinstance(body, dict) else None
+
+
+class Api:
+    """A thin JSON client over chalice.test.Client's HTTP interface."""
+
+    def __init__(self, client: Any) -> None:
+        self._http = client.http
+
+    def request(self, method: str, path: str, *, json_body: Any = None, token: str | None = None,
+                body: bytes | str | None = None, headers: dict[str, str] | None = None) -> Resp:
+        hdrs = {"content-type": "application/json"}
+        if token:
+            hdrs["authorization"] = f"Bearer {token}"
+        hdrs.update(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body)
+        r = self._http.request(method, path, body=body or b"", headers=hdrs)
+        raw = r.body if isinstance(r.body, bytes) else (r.body or "").encode()
+        return Resp(r.status_code, dict(r.headers), raw)
+
+    def get(self, path: str, **kw: Any) -> Resp:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, json_body: Any = None, **kw: Any) -> Resp:
+        return self.request("POST", path, json_body=json_body, **kw)
+
+    def patch(self, path: str, json_body: Any = None, **kw: Any) -> Resp:
+        return self.request("PATCH", path, json_body=json_body, **kw)
+
+    def put(self, path: str, json_body: Any = None, **kw: Any) -> Resp:
+        return self.request("PUT", path, json_body=json_body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Resp:
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def client(app):
+    from chalice.test import Client
+
+    with Client(app) as c:
+        yield c
+
+
+@pytest.fixture
+def api(client) -> Api:
+    return Api(client)
+
+
+@dataclass
+class Member:
+    account_id: str
+    user_id: str
+    token: str
+    refresh_token: str
+    email: str
+    password: str
+
+
+_counter = {"n": 0}
+
+
+def _unique_email(prefix: str) -> str:
+    _counter["n"] += 1
+    return f"{prefix}{_counter['n']}@example.com"
+
+
+@pytest.fixture
+def register(api):
+    """register(plan="growth") -> Member (owner of a new account)."""
+
+    def _register(prefix: str = "owner", *, plan: str | None = "growth") -> Member:
+        email, password = _unique_email(prefix), "correct horse battery"
+        r = api.post("/v1/auth/register", {"account_name": f"{prefix} Inc", "email": email, "password": password})
+        assert r.status == 201, r.json
+        body = r.json
+        member = Member(body["account"]["account_id"], body["user"]["user_id"], body["tokens"]["access_token"],
+                        body["tokens"]["refresh_token"], email, password)
+        if plan:
+            set_plan(member.account_id, plan)
+        return member
+
+    return _register
+
+
+def set_plan(account_id: str, plan_id: str) -> None:
+    from chalicelib.models.accounts import Account
+
+    Account(account_id).update(actions=[Account.plan_id.set(plan_id)])
+
+
+@pytest.fixture
+def add_member(api):
+    """add_member(owner, role) -> Member of the owner's account with that role."""
+
+    def _add(owner: Member, role: str) -> Member:
+        email, password = _unique_email(role), "another good password"
+        r = api.post("/v1/users", {"email": email, "password": password, "role": role}, token=owner.token)
+        assert r.status == 201, r.json
+        login = api.post("/v1/auth/login", {"email": email, "password": password}).json
+        return Member(owner.account_id, r.json["user_id"], login["access_token"], login["refresh_token"],
+                      email, password)
+
+    return _add
+
+
+@pytest.fixture
+def make_staff():
+    """make_staff(member): flag a user as platform staff (only possible from inside)."""
+    from chalicelib.models.accounts import User
+
+    def _make(member: Member) -> Member:
+        User(member.account_id, member.user_id).update(actions=[User.is_staff.set(True)])
+        return member
+
+    return _make
