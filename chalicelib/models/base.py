@@ -62,3 +62,13 @@ def is_condition_failure(exc: Exception) -> bool:
         return True
     reasons = getattr(exc, "cancellation_reasons", None) or []
     return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+
+
+def failed_positions(exc: Exception) -> set[int]:
+    """Indexes of the transaction items whose condition failed.
+
+    PynamoDB sends a TransactWrite's items grouped as condition checks, deletes, puts,
+    then updates (each group in call order); the indexes follow that order.
+    """
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return {i for i, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"}

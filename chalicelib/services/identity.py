@@ -24,7 +24,7 @@ from chalicelib.auth.context import Tenant
 from chalicelib.auth.roles import Role
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import Account, EmailLogin, Session, User
-from chalicelib.models.base import is_condition_failure
+from chalicelib.models.base import failed_positions, is_condition_failure
 from chalicelib.models.transactions import transact_write
 from chalicelib.services.plans import DEFAULT_PLAN_ID, get_plan
 from chalicelib.timeutil import utcnow
@@ -238,12 +238,12 @@ def create_user(tenant: Tenant, *, email: str, password: str, role: Role, first_
                     condition=EmailLogin.email.does_not_exist())
             tx.save(user)
     except TransactWriteError as exc:
-        reasons = exc.cancellation_reasons or []
-        if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+        failed = failed_positions(exc)  # puts [login, user], then the update [account]
+        if 2 in failed:
             raise PaymentRequired(
                 f"Your plan allows {int(plan.max_users)} users; upgrade the plan or deactivate a user.",
                 code="plan_limit_reached", details={"limit": "max_users", "max": int(plan.max_users)}) from None
-        if is_condition_failure(exc):
+        if 0 in failed:
             raise Conflict("A user with this e-mail already exists.", code="email_taken") from None
         raise
     return user
