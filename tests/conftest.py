@@ -73,11 +73,13 @@ def dynamo_calls() -> DynamoCalls:
 @pytest.fixture
 def aws():
     """A fresh, empty AWS (moto in-process) with every table, queue and the bucket."""
+    # PynamoDB's cached clients are kept: moto intercepts every client once it is
+    # imported, and building ~30 botocore clients per test would dominate the run time.
     with mock_aws():
-        provision.reset_model_connections()
-        provision.provision_all()
+        provision.create_tables(wait=False, assume_empty=True)
+        provision.create_queues()
+        provision.create_bucket()
         yield
-    provision.reset_model_connections()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.api.routing import ROUTES, RouteSpec
+from chalicelib.api.routing import PATH_PARAM_PATTERN, ROUTES, RouteSpec
 from chalicelib.api.schemas import ErrorResponse
 
 REF = "#/components/schemas/{model}"
@@ -68,7 +68,8 @@ def build_openapi() -> dict[str, Any]:
             "summary": spec.summary,
             "tags": spec.tags,
             "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 128}}
+                {"name": name, "in": "path", "required": True,
+                 "schema": {"type": "string", "pattern": PATH_PARAM_PATTERN}}
                 for name in re.findall(r"{(\w+)}", spec.path)
             ] + _query_parameters(spec),
             "responses": {},

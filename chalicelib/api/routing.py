@@ -8,6 +8,7 @@ request id -- is done here once, so no route can forget it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from chalicelib.api.errors import (
     ApiError,
     BadRequest,
     Forbidden,
+    NotFound,
     PayloadTooLarge,
     Unauthorized,
     UnprocessableEntity,
@@ -29,6 +31,9 @@ from chalicelib.auth.roles import Role
 from chalicelib.observability import current_request_id, logger
 
 AuthMode = Literal["user", "staff", "none"]
+
+PATH_PARAM_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
+_path_param = re.compile(PATH_PARAM_PATTERN)
 
 MAX_JSON_BODY = 1 * 1024 * 1024
 MAX_RAW_BODY = 6 * 1024 * 1024  # API Gateway/Lambda's own payload ceiling
@@ -173,6 +178,9 @@ def route(
                         from chalicelib.services.modules import require_module_enabled
 
                         require_module_enabled(tenant.account_id, module)
+                if not all(_path_param.match(v or "") for v in path_params.values()):
+                    # No record has such an id; don't let it reach DynamoDB as a key.
+                    raise NotFound()
                 raw = request.raw_body or b""
                 if len(raw) > MAX_RAW_BODY:
                     raise PayloadTooLarge("The request body is too large.")

@@ -188,10 +188,10 @@ def login(email: str, password: str) -> TokenPair:
         raise failed from None
     if not passwords.verify_password(password, user.password_hash):
         attempts = (entry.failed_attempts or 0) + 1
-        actions = [EmailLogin.failed_attempts.add(1)]
         if attempts >= MAX_FAILED_LOGINS:
-            actions += [EmailLogin.locked_until.set(now + LOCKOUT), EmailLogin.failed_attempts.set(0)]
-        entry.update(actions=actions)
+            entry.update(actions=[EmailLogin.locked_until.set(now + LOCKOUT), EmailLogin.failed_attempts.set(0)])
+        else:
+            entry.update(actions=[EmailLogin.failed_attempts.add(1)])
         raise failed
     if not user.is_active:
         raise Forbidden("This user has been deactivated; ask an admin of your account.",

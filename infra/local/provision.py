@@ -21,10 +21,11 @@ def reset_model_connections() -> None:
         model._connection = None
 
 
-def create_tables(*, wait: bool = True) -> list[str]:
+def create_tables(*, wait: bool = True, assume_empty: bool = False) -> list[str]:
+    """Create the tables that do not exist yet (``assume_empty`` skips the check)."""
     created = []
     for model in table_models():
-        if not model.exists():
+        if assume_empty or not model.exists():
             model.create_table(wait=wait, billing_mode="PAY_PER_REQUEST")
             created.append(model.Meta.table_name)
     return created

@@ -31,10 +31,8 @@ def ddb(request):
     """Fresh tables on the chosen backend; yields the backend's name."""
     if request.param == "moto":
         with mock_aws():
-            provision.reset_model_connections()
-            provision.create_tables()
+            provision.create_tables(wait=False, assume_empty=True)
             yield "moto"
-        provision.reset_model_connections()
         return
     endpoint = request.getfixturevalue("dynamodb_local_endpoint")
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint

@@ -1,0 +1,145 @@
+"""Tenant isolation, generated from the route table: a new route is covered automatically.
+
+Account A owns records; account B's users (every role) call every route with A's ids.
+Each answer must be a 404 or 403 that says nothing of A's data, list routes must never
+show A's records, and A's records must be unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from chalicelib.api.routing import ROUTES, RouteSpec
+
+GLOBAL_PARAMS = {"industry_id"}  # platform-wide records: reading them is not a leak
+
+
+def example_body(model: Any) -> dict[str, Any]:
+    """A valid body for a route's pydantic model, so the call reaches the record lookup."""
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+
+    def value(prop: dict[str, Any]) -> Any:
+        if "$ref" in prop:
+            return value(defs[prop["$ref"].split("/")[-1]])
+        if "anyOf" in prop:
+            return value(next(p for p in prop["anyOf"] if p.get("type") != "null"))
+        if "enum" in prop:
+            return prop["enum"][0]
+        if "default" in prop and prop["default"] is not None:
+            return prop["default"]
+        kind = prop.get("type")
+        if kind == "string":
+            if "@" in prop.get("pattern", ""):
+                return "isolation@example.com"
+            return "x" * max(prop.get("minLength", 1), 10 if "password" in str(prop.get("title", "")).lower() else 1)
+        if kind == "integer":
+            return max(prop.get("minimum", 1), 1)
+        if kind == "number":
+            return max(prop.get("minimum", 1), 1)
+        if kind == "boolean":
+            return True
+        if kind == "array":
+            return [value(prop.get("items", {"type": "string"}))] * max(prop.get("minItems", 1), 1)
+        if kind == "object":
+            return {name: value(p) for name, p in prop.get("properties", {}).items()
+                    if name in prop.get("required", [])}
+        return "x"
+
+    return {name: value(prop) for name, prop in schema.get("properties", {}).items()
+            if name in schema.get("required", [])}
+
+
+@pytest.fixture
+def world(api, register, add_member, make_staff):
+    """Account A with one record of every kind; B with a member of every role."""
+    a = register("alpha")
+    staff = make_staff(register("staff"))
+    industry = api.post("/v1/industries", {"name": "Alpha industry"}, token=staff.token).json
+    site = api.post("/v1/sites", {"name": "Alpha secret site", "domain": "alpha.example.com",
+                                  "industry_id": industry["industry_id"]}, token=a.token).json
+    sector = api.post(f"/v1/sites/{site['site_id']}/sectors", {"name": "Alpha sector"}, token=a.token).json
+    a_editor = add_member(a, "editor")
+    ids = {
+        "site_id": site["site_id"],
+        "sector_id": sector["sector_id"],
+        "user_id": a_editor.user_id,
+        "industry_id": industry["industry_id"],
+    }
+    b_owner = register("bravo")
+    b_members = {"owner": b_owner, **{role: add_member(b_owner, role) for role in ("admin", "editor", "viewer")}}
+    secrets = {a.account_id, a.user_id, a_editor.user_id, site["site_id"], sector["sector_id"],
+               "Alpha secret site", "alpha.example.com", "Alpha sector", a.email, a_editor.email}
+    return {"a": a, "ids": ids, "b": b_members, "secrets": secrets}
+
+
+def _snapshot(api, world) -> str:
+    a, ids = world["a"], world["ids"]
+    parts = [api.get(f"/v1/sites/{ids['site_id']}", token=a.token).json,
+             api.get(f"/v1/sites/{ids['site_id']}/sectors/{ids['sector_id']}", token=a.token).json,
+             api.get(f"/v1/users/{ids['user_id']}", token=a.token).json,
+             api.get("/v1/me", token=a.token).json["account"]]
+    return json.dumps(parts, sort_keys=True)
+
+
+def _path_for(spec: RouteSpec, ids: dict[str, str]) -> str:
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in ids:
+            pytest.fail(f"{spec.method} {spec.path}: add a record of A for '{name}' to the world fixture")
+        return ids[name]
+
+    return re.sub(r"{(\w+)}", fill, spec.path)
+
+
+def _leaks(body: bytes, secrets: set[str]) -> list[str]:
+    text = body.decode(errors="replace")
+    return [s for s in secrets if s in text]
+
+
+def test_every_route_hides_account_a_from_account_b(api, world):
+    before = _snapshot(api, world)
+    checked = 0
+    for spec in ROUTES:
+        if spec.auth == "none" or spec.path == "/v1/auth/logout":
+            continue
+        params = set(re.findall(r"{(\w+)}", spec.path))
+        tenant_params = params - GLOBAL_PARAMS
+        if not tenant_params and spec.method != "GET":
+            continue  # creates in B's own account; nothing of A's is addressed
+        path = _path_for(spec, world["ids"])
+        body = example_body(spec.body) if spec.body else None
+        for role, member in world["b"].items():
+            r = api.request(spec.method, path, json_body=body, token=member.token)
+            label = f"{spec.method} {spec.path} as B's {role}"
+            assert r.status < 500, label
+            if tenant_params:
+                assert r.status in (403, 404), f"{label}: {r.status} {r.json}"
+            elif spec.auth == "staff":
+                assert r.status == 403, label
+            assert not _leaks(r.raw, world["secrets"]), f"{label} leaked {_leaks(r.raw, world['secrets'])}"
+            checked += 1
+    assert checked > 20
+    assert _snapshot(api, world) == before, "account A's records changed"
+
+
+def test_viewers_cannot_write_anywhere(api, world):
+    a = world["a"]
+    viewer = world["b"]["viewer"]
+    ids = {**world["ids"]}
+    # the viewer's own account's records
+    owner = world["b"]["owner"]
+    site = api.post("/v1/sites", {"name": "Bravo site"}, token=owner.token).json
+    sector = api.post(f"/v1/sites/{site['site_id']}/sectors", {"name": "b"}, token=owner.token).json
+    ids.update(site_id=site["site_id"], sector_id=sector["sector_id"], user_id=world["b"]["editor"].user_id)
+    for spec in ROUTES:
+        if not spec.writes or spec.auth == "none" or spec.path == "/v1/auth/logout":
+            continue
+        r = api.request(spec.method, _path_for(spec, ids),
+                        json_body=example_body(spec.body) if spec.body else None, token=viewer.token)
+        assert r.status == 403, f"{spec.method} {spec.path}: viewer got {r.status}"
+    assert a  # A untouched by construction
