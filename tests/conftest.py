@@ -19,8 +19,8 @@ os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
     AWS_REGION="us-east-1",
     AWS_ACCESS_KEY_ID="testing",
-    AWS_SECRET_ACCESS_KEY="testing",  # noqa: S105 - moto's fake credentials
-    APP_SIGNING_SECRET="test-signing-secret-0123456789abcdef0123456789",  # noqa: S105
+    AWS_SECRET_ACCESS_KEY="testing",
+    APP_SIGNING_SECRET="test-signing-secret-0123456789abcdef0123456789",
     ALLOW_LOOPBACK_TARGETS="1",
     POWERTOOLS_LOG_LEVEL="WARNING",
 )
