@@ -64,6 +64,33 @@ def _guarded_make_api_call(self: Connection, operation_name: str, operation_kwar
 Connection._make_api_call = _guarded_make_api_call  # type: ignore[method-assign]
 
 
+def _serialise_moto_writes() -> None:
+    """Make moto's in-process DynamoDB apply each write atomically, as DynamoDB does.
+
+    moto checks a condition and then writes without a lock, so two threads can both pass
+    the same condition; the real service (and DynamoDB Local) never lets that happen.
+    Without this, race tests on moto would fail for moto's sake, not ours.
+    """
+    import functools
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        @functools.wraps(original)
+        def locked(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(*args, **kwargs)
+
+        setattr(DynamoDBBackend, name, locked)
+
+
+_serialise_moto_writes()
+
+
 @pytest.fixture
 def dynamo_calls() -> DynamoCalls:
     _calls.reset()

@@ -166,6 +166,9 @@ def register(*, account_name: str, email: str, password: str, first_name: str = 
             raise Conflict("An account with this e-mail already exists; sign in instead.",
                            code="email_taken") from None
         raise
+    from chalicelib.services import credits
+
+    credits.start_first_period(account_id, get_plan(DEFAULT_PLAN_ID))
     return account, user, _start_session(account_id, user_id)
 
 

@@ -1,0 +1,284 @@
+"""Credits: balances that never go below zero, and a ledger that explains every change.
+
+Rules (README, "Credits"):
+- Each operation draws from one credit type (``OPERATION_CREDIT_TYPE``).
+- Text operations cost ``max(base_credits, ceil(billable_tokens / tokens_per_credit))``,
+  where billable tokens = input + output - half the cached input (providers bill cached
+  prompt tokens at about half price). Image operations cost ``credits_per_image`` per image
+  (at least ``base_credits``). Prices come from AIModelConfig and CreditCostConfig.
+- Plan credits are spent before purchased (pack) credits, which never expire.
+- A change to the balance and its ledger entry are one transaction; the entry's key is the
+  operation's idempotency key, so a retry changes nothing, and the balance condition
+  (``available >= amount``) means no race can overdraw it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.api.errors import PaymentRequired, UnprocessableEntity
+from chalicelib.models.accounts import site_key
+from chalicelib.models.base import failed_positions
+from chalicelib.models.billing import BALANCE_KEY, CREDIT_TYPES, CreditBalance, CreditLedgerEntry
+from chalicelib.models.transactions import transact_write
+from chalicelib.timeutil import iso, utcnow
+
+OPERATION_CREDIT_TYPE = {
+    "cluster_keywords": "idea",
+    "generate_ideas": "idea",
+    "generate_content": "content",
+    "generate_image_prompts": "content",
+    "generate_images": "image",
+    "optimize_content": "optimization",
+}
+
+# What an operation typically uses, for estimates before a job starts.
+TYPICAL_USAGE = {
+    "cluster_keywords": {"input_tokens": 400, "output_tokens": 120},      # per cluster named
+    "generate_ideas": {"input_tokens": 900, "output_tokens": 900},        # per cluster
+    "generate_content": {"input_tokens": 1800, "output_tokens": 3000},    # per article
+    "generate_image_prompts": {"input_tokens": 1200, "output_tokens": 400},
+    "generate_images": {"images": 1},                                     # per image
+}
+
+ESTIMATE_MARGIN = 1.2
+MAX_CHARGE_ATTEMPTS = 25
+
+
+class InsufficientCredits(PaymentRequired):
+    code = "insufficient_credits"
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    images: int = 0
+    model: str | None = None
+    provider: str | None = None
+
+
+@dataclass(frozen=True)
+class Price:
+    tokens_per_credit: int | None = None
+    credits_per_image: int | None = None
+    base_credits: int = 1
+
+
+def credit_type_of(operation: str) -> str:
+    try:
+        return OPERATION_CREDIT_TYPE[operation]
+    except KeyError:
+        raise ValueError(f"unknown operation {operation!r}") from None
+
+
+def cost_in_credits(usage: Usage, price: Price) -> int:
+    if usage.images:
+        per_image = price.credits_per_image if price.credits_per_image is not None else 1
+        return max(price.base_credits, per_image * usage.images)
+    tokens = usage.input_tokens + usage.output_tokens - usage.cached_tokens // 2
+    if tokens <= 0:
+        return 0
+    per_credit = max(1, price.tokens_per_credit or 1000)
+    return max(price.base_credits, math.ceil(tokens / per_credit))
+
+
+def price_for(operation: str, model_name: str | None) -> Price:
+    """The price of an operation on a model, from AIModelConfig and CreditCostConfig."""
+    from chalicelib.models.system import AIModelConfig, CreditCostConfig
+
+    base = 1
+    try:
+        cost = CreditCostConfig.get("global", operation)
+        if cost.is_active:
+            base = int(cost.base_credits)
+    except CreditCostConfig.DoesNotExist:
+        pass
+    if model_name:
+        try:
+            model = AIModelConfig.get("global", model_name)
+            return Price(tokens_per_credit=int(model.tokens_per_credit) if model.tokens_per_credit else None,
+                         credits_per_image=int(model.credits_per_image) if model.credits_per_image else None,
+                         base_credits=base)
+        except AIModelConfig.DoesNotExist:
+            pass
+    return Price(base_credits=base)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+def get_balance(account_id: str) -> CreditBalance:
+    try:
+        return CreditBalance.get(account_id, BALANCE_KEY, consistent_read=True)
+    except CreditBalance.DoesNotExist:
+        return CreditBalance(account_id, BALANCE_KEY)
+
+
+def balances(account_id: str) -> dict[str, dict[str, int]]:
+    bal = get_balance(account_id)
+    return {t: {"plan": int(getattr(bal, f"{t}_plan") or 0), "pack": int(getattr(bal, f"{t}_pack") or 0),
+                "available": bal.available(t)} for t in CREDIT_TYPES}
+
+
+def require_credits(account_id: str, estimate: dict[str, int], *, margin: float = ESTIMATE_MARGIN) -> None:
+    """Refuse work that the balance cannot cover with a margin (402 insufficient_credits)."""
+    bal = get_balance(account_id)
+    short = {t: n for t, n in estimate.items() if n and bal.available(t) < math.ceil(n * margin)}
+    if short:
+        raise InsufficientCredits(
+            "Not enough credits for this work: " + ", ".join(
+                f"{t} needs about {math.ceil(estimate[t] * margin)} (with margin), {bal.available(t)} left"
+                for t in short) + ". Buy a credit pack or wait for the next period.",
+            details={"estimate": estimate, "margin": margin,
+                     "balance": {t: bal.available(t) for t in CREDIT_TYPES}})
+
+
+def estimate_operation(operation: str, count: int, model_name: str | None) -> dict[str, int]:
+    typical = TYPICAL_USAGE.get(operation)
+    if not typical or count <= 0:
+        return {}
+    per_item = cost_in_credits(Usage(**typical), price_for(operation, model_name))
+    return {credit_type_of(operation): per_item * count}
+
+
+# --- writing -----------------------------------------------------------------------------
+
+@dataclass
+class LedgerResult:
+    applied: bool  # False: this key was already recorded; nothing changed
+    entry: CreditLedgerEntry | None
+    amount: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _entry(account_id: str, kind: str, key: str, credit_type: str, delta: int, plan_delta: int,
+           pack_delta: int, operation: str, site_id: str | None, **extra: Any) -> CreditLedgerEntry:
+    entry_key = f"{kind}#{key}"
+    now = utcnow()
+    return CreditLedgerEntry(
+        account_id, entry_key, kind=kind, credit_type=credit_type, delta=delta, plan_delta=plan_delta,
+        pack_delta=pack_delta, operation=operation, site_id=site_id,
+        site_key=site_key(account_id, site_id) if site_id else None,
+        time_key=f"{iso(now)}#{entry_key}", created_at=now, updated_at=now,
+        **{k: v for k, v in extra.items() if v is not None},
+    )
+
+
+def existing_entry(account_id: str, kind: str, key: str) -> CreditLedgerEntry | None:
+    try:
+        return CreditLedgerEntry.get(account_id, f"{kind}#{key}", consistent_read=True)
+    except CreditLedgerEntry.DoesNotExist:
+        return None
+
+
+def charge(account_id: str, *, operation: str, amount: int, key: str, site_id: str | None = None,
+           usage: Usage | None = None, user_id: str | None = None, job_id: str | None = None,
+           related_object_id: str | None = None, note: str | None = None) -> LedgerResult:
+    """Debit ``amount`` credits of the operation's type, once per ``key``.
+
+    Raises InsufficientCredits when the balance cannot pay: nothing is written then.
+    """
+    credit_type = credit_type_of(operation)
+    if amount < 0:
+        raise ValueError("amount must be >= 0")
+    usage = usage or Usage()
+    if amount == 0:
+        return LedgerResult(applied=False, entry=None)
+    plan_attr = getattr(CreditBalance, f"{credit_type}_plan")
+    pack_attr = getattr(CreditBalance, f"{credit_type}_pack")
+    for attempt in range(MAX_CHARGE_ATTEMPTS):
+        if (done := existing_entry(account_id, "debit", key)) is not None:
+            return LedgerResult(applied=False, entry=done, amount=-int(done.delta))
+        bal = get_balance(account_id)
+        plan_left = int(getattr(bal, f"{credit_type}_plan") or 0)
+        pack_left = int(getattr(bal, f"{credit_type}_pack") or 0)
+        if plan_left + pack_left < amount:
+            raise InsufficientCredits(
+                f"Not enough {credit_type} credits: this costs {amount}, {plan_left + pack_left} left.",
+                details={"credit_type": credit_type, "needed": amount, "available": plan_left + pack_left})
+        from_plan = min(plan_left, amount)
+        from_pack = amount - from_plan
+        entry = _entry(account_id, "debit", key, credit_type, -amount, -from_plan, -from_pack, operation, site_id,
+                       user_id=user_id, job_id=job_id, related_object_id=related_object_id, note=note,
+                       model=usage.model, provider=usage.provider, input_tokens=usage.input_tokens,
+                       output_tokens=usage.output_tokens, cached_tokens=usage.cached_tokens, images=usage.images)
+        # Only the buckets drawn from are touched: an absent attribute fails any condition.
+        parts = [(attr, n) for attr, n in ((plan_attr, from_plan), (pack_attr, from_pack)) if n]
+        condition = None
+        for attr, n in parts:
+            condition = (attr >= n) if condition is None else condition & (attr >= n)
+        try:
+            with transact_write() as tx:
+                tx.save(entry, condition=CreditLedgerEntry.entry_key.does_not_exist())
+                tx.update(CreditBalance(account_id, BALANCE_KEY), actions=[attr.add(-n) for attr, n in parts],
+                          condition=condition)
+            return LedgerResult(applied=True, entry=entry, amount=amount)
+        except TransactWriteError as exc:
+            failed = failed_positions(exc)
+            if not failed and "TransactionConflict" not in str(exc):
+                raise
+            # 0 = the entry exists (a retry: loop returns it); 1 = the balance moved under us.
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+    raise RuntimeError(f"could not charge {account_id} after {MAX_CHARGE_ATTEMPTS} attempts (contention)")
+
+
+def grant(account_id: str, *, credit_type: str, amount: int, key: str, bucket: str = "plan",
+          operation: str = "plan_grant", kind: str = "grant", note: str | None = None,
+          user_id: str | None = None) -> LedgerResult:
+    """Add credits to the plan or pack bucket, once per ``key``."""
+    if credit_type not in CREDIT_TYPES:
+        raise UnprocessableEntity(f"Unknown credit type {credit_type!r}.")
+    if bucket not in ("plan", "pack"):
+        raise ValueError("bucket must be plan or pack")
+    attr = getattr(CreditBalance, f"{credit_type}_{bucket}")
+    entry = _entry(account_id, kind, key, credit_type, amount, amount if bucket == "plan" else 0,
+                   amount if bucket == "pack" else 0, operation, None, note=note, user_id=user_id)
+    try:
+        with transact_write() as tx:
+            tx.save(entry, condition=CreditLedgerEntry.entry_key.does_not_exist())
+            tx.update(CreditBalance(account_id, BALANCE_KEY), actions=[attr.add(amount)])
+    except TransactWriteError as exc:
+        if 0 in failed_positions(exc):
+            return LedgerResult(applied=False, entry=existing_entry(account_id, kind, key))
+        raise
+    return LedgerResult(applied=True, entry=entry, amount=amount)
+
+
+def grant_plan_credits(account_id: str, plan: Any, *, period_key: str) -> list[LedgerResult]:
+    """Grant a plan's credits of every type for one period (idempotent per period)."""
+    results = []
+    for credit_type in CREDIT_TYPES:
+        amount = int(getattr(plan, f"{credit_type}_credits", 0) or 0)
+        if amount:
+            results.append(grant(account_id, credit_type=credit_type, amount=amount,
+                                 key=f"plan#{period_key}#{credit_type}", operation="plan_grant",
+                                 note=f"{plan.name} plan credits for {period_key}"))
+    return results
+
+
+def ledger_totals(entries: Iterable[CreditLedgerEntry]) -> dict[str, int]:
+    totals = dict.fromkeys(CREDIT_TYPES, 0)
+    for e in entries:
+        totals[e.credit_type] = totals.get(e.credit_type, 0) + int(e.delta)
+    return totals
+
+
+def start_first_period(account_id: str, plan: Any, *, days: int = 30) -> None:
+    """A new account's first period: its plan's credits, granted once."""
+    from datetime import timedelta
+
+    start = utcnow()
+    CreditBalance(account_id, BALANCE_KEY).update(actions=[
+        CreditBalance.plan_id.set(plan.plan_id),
+        CreditBalance.period_start.set(start),
+        CreditBalance.period_end.set(start + timedelta(days=days)),
+    ])
+    grant_plan_credits(account_id, plan, period_key="first")
