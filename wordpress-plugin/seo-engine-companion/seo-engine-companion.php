@@ -1,0 +1,35 @@
+<?php
+/**
+ * Plugin Name:       SEO Engine Companion
+ * Description:       Lets the SEO Engine publish exactly once (a content id on each post, a lookup route) and tells it when its posts are updated, trashed, restored or deleted (signed webhooks).
+ * Version:           1.0.0
+ * Requires at least: 5.6
+ * Requires PHP:      8.0
+ * Author:            SEO Engine
+ * License:           GPL-2.0-or-later
+ * Text Domain:       seo-engine-companion
+ */
+
+namespace SeoEngineCompanion;
+
+if (!defined('ABSPATH')) {
+    exit;
+}
+
+const VERSION = '1.0.0';
+const META_KEY = 'seo_engine_content_id';
+const REST_NAMESPACE = 'seo-engine/v1';
+const OPTION = 'seo_engine_companion_settings';
+
+require_once __DIR__ . '/includes/settings.php';
+require_once __DIR__ . '/includes/meta.php';
+require_once __DIR__ . '/includes/rest.php';
+require_once __DIR__ . '/includes/webhooks.php';
+
+add_action('init', __NAMESPACE__ . '\\register_meta_fields', 20);
+add_action('rest_api_init', __NAMESPACE__ . '\\register_routes');
+Webhooks::init();
+if (is_admin()) {
+    add_action('admin_menu', __NAMESPACE__ . '\\add_settings_page');
+    add_action('admin_init', __NAMESPACE__ . '\\register_settings');
+}
