@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.local.processes import _die_with_parent
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = ROOT / ".cache" / "dynamodb-local"
 VERSION = "10.3.0"
@@ -72,6 +74,9 @@ def start(port: int | None = None, timeout: float = 30.0) -> DynamoDBLocal:
          str(directory / "DynamoDBLocal.jar"), "-inMemory", "-sharedDb", "-disableTelemetry", "-port", str(port)],
         cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ},
+        # Own process group, and killed with its parent: a kill -9 of pytest or of the
+        # stack must not leave a JVM behind.
+        start_new_session=True, preexec_fn=_die_with_parent,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
