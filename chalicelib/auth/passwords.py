@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -31,6 +32,8 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-# Verified against when the e-mail is unknown, so a login's timing does not tell
-# whether an account exists.
-DUMMY_HASH = hash_password("not-a-real-password")
+@functools.cache
+def dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so a login's timing does not tell
+    whether an account exists. Made on first use: scrypt at import would slow cold starts."""
+    return hash_password("not-a-real-password")

@@ -178,7 +178,7 @@ def login(email: str, password: str) -> TokenPair:
     try:
         entry = EmailLogin.get(email)
     except EmailLogin.DoesNotExist:
-        passwords.verify_password(password, passwords.DUMMY_HASH)
+        passwords.verify_password(password, passwords.dummy_hash())
         raise failed from None
     now = utcnow()
     if entry.locked_until and entry.locked_until > now:

@@ -1,0 +1,235 @@
+"""The Lambda package: deployment.zip size and ``import app`` time against a bare Chalice app.
+
+Builds the package (``infra.cloud.package``) unless ``build/prod`` is fresh, then measures in
+the same run, in fresh subprocesses (several runs each, interleaved, median):
+
+- **app**: ``import app`` from the extracted deployment.zip, with a simulated Lambda runtime
+  directory (boto3, botocore, s3transfer, jmespath, dateutil, six, urllib3 from the venv, as
+  ``/var/runtime`` provides them);
+- **bare**: a Chalice app that imports boto3 (``from chalice import Chalice; import boto3``),
+  with the same chalice runtime files and the same runtime directory.
+
+Three conditions: *as deployed* (the zip as it is: Lambda's /var/task is read-only, so what
+has no ``.pyc`` in the zip is compiled at every cold start; ``make package`` ships bytecode for
+our code and, within the size budget, for the libraries a cold start loads), *all bytecode
+cached* (a warm-up run wrote the missing ``.pyc`` first: what shipping bytecode for everything
+would give), and *source tree* (``import app`` from the repository with the venv, what a
+developer sees). The import tree of the deployed package (``-X importtime``) names
+the heaviest imports and the first-party module that pulls each one in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGE = "prod"
+RUNS = 5
+RATIO_TARGET = 1.3
+ZIP_TARGET_BYTES = 10 * 1024 * 1024
+BARE_APP = '''from chalice import Chalice
+import boto3
+
+app = Chalice(app_name="bare")
+
+
+@app.route("/")
+def index():
+    return {"hello": "world"}
+'''
+TIMER = ("import time, sys; t = time.perf_counter(); import app; "
+         "sys.stdout.write(repr(time.perf_counter() - t))")
+FIRST_PARTY = ("app", "chalicelib")
+
+
+@dataclass
+class Timing:
+    app: float
+    bare: float
+
+    @property
+    def ratio(self) -> float:
+        return self.app / self.bare if self.bare else float("inf")
+
+
+def _bare_dir(dest: Path, package_dir: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(package_dir / "chalice", dest / "chalice")  # the chalice runtime as shipped
+    (dest / "app.py").write_text(BARE_APP)
+    return dest
+
+
+def _env(extra_path: list[Path], *, write_bytecode: bool) -> dict[str, str]:
+    from infra.cloud.functions import stage_environment
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON", "APP_", "RESOURCE_"))}
+    env.update(stage_environment(STAGE))
+    env.update(AWS_DEFAULT_REGION="us-east-1", PYTHONPATH=os.pathsep.join(str(p) for p in extra_path),
+               PYTHONHASHSEED="0")
+    if not write_bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _time_import(cwd: Path, env: dict[str, str], *, isolated: bool) -> float:
+    # -S: no site-packages, so only the package and the runtime directory are importable.
+    flags = ["-S"] if isolated else []
+    out = subprocess.run([sys.executable, *flags, "-c", TIMER], cwd=cwd, env=env, capture_output=True, text=True,
+                         check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"import app failed in {cwd}:\n{out.stderr[-2000:]}")
+    return float(out.stdout.strip())
+
+
+def _measure(app_cwd: Path, app_env: dict[str, str], bare_cwd: Path, bare_env: dict[str, str], *,
+             isolated: bool, warm_up: bool) -> Timing:
+    if warm_up:
+        _time_import(app_cwd, app_env, isolated=isolated)
+        _time_import(bare_cwd, bare_env, isolated=isolated)
+    apps, bares = [], []
+    for _ in range(RUNS):  # interleaved, so a busy moment hurts both sides alike
+        apps.append(_time_import(app_cwd, app_env, isolated=isolated))
+        bares.append(_time_import(bare_cwd, bare_env, isolated=isolated))
+    return Timing(statistics.median(apps), statistics.median(bares))
+
+
+def _drop_bytecode(directory: Path) -> None:
+    for cache in directory.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+# --- where the import time goes ------------------------------------------------------------------
+
+@dataclass
+class ImportLine:
+    self_us: int
+    cumulative_us: int
+    depth: int
+    name: str
+    parent: int | None = None
+
+
+def parse_importtime(stderr: str) -> list[ImportLine]:
+    """``-X importtime`` lines (children before their parent), with each line's parent index."""
+    lines: list[ImportLine] = []
+    for raw in stderr.splitlines():
+        if not raw.startswith("import time:"):
+            continue
+        parts = raw[len("import time:"):].split("|")
+        if len(parts) != 3:
+            continue
+        try:
+            self_us, cumulative_us = int(parts[0]), int(parts[1])
+        except ValueError:  # the header line
+            continue
+        depth = (len(parts[2]) - len(parts[2].lstrip(" ")) - 1) // 2
+        lines.append(ImportLine(self_us, cumulative_us, depth, parts[2].strip()))
+    for i, line in enumerate(lines):
+        for j in range(i + 1, len(lines)):
+            if lines[j].depth < line.depth:
+                line.parent = j
+                break
+    return lines
+
+
+def heavy_imports(lines: list[ImportLine], limit: int = 8) -> tuple[list[str], list[str]]:
+    """(heaviest first-party modules by own time, heaviest third-party packages and who imports them)."""
+    own = sorted((ln for ln in lines if ln.name.split(".")[0] in FIRST_PARTY), key=lambda ln: -ln.self_us)
+    first_party = [f"{ln.name}: {ln.self_us / 1000:.0f} ms own time" for ln in own[:limit]]
+    # Third-party modules imported directly by a first-party one, summed per package: what a
+    # lazy import would move out of the cold start (a module is listed once, where first imported).
+    totals: dict[str, int] = {}
+    importer: dict[str, tuple[int, str]] = {}
+    for ln in lines:
+        if ln.parent is None or ln.name.split(".")[0] in FIRST_PARTY:
+            continue
+        parent = lines[ln.parent].name
+        if parent.split(".")[0] not in FIRST_PARTY:
+            continue
+        top = ln.name.split(".")[0]
+        totals[top] = totals.get(top, 0) + ln.cumulative_us
+        if ln.cumulative_us > importer.get(top, (-1, ""))[0]:
+            importer[top] = (ln.cumulative_us, parent)
+    third = [f"{top}: {us / 1000:.0f} ms (mostly via {importer[top][1]})"
+             for top, us in sorted(totals.items(), key=lambda item: -item[1])[:limit]]
+    return first_party, third
+
+
+def _importtime(cwd: Path, env: dict[str, str]) -> list[ImportLine]:
+    out = subprocess.run([sys.executable, "-S", "-X", "importtime", "-c", "import app"], cwd=cwd, env=env,
+                         capture_output=True, text=True, check=False)
+    return parse_importtime(out.stderr)
+
+
+# --- the benchmark ---------------------------------------------------------------------------------
+
+def run() -> dict[str, Any]:
+    from infra.cloud.package import fresh_result, package, runtime_dir
+
+    result = fresh_result(STAGE)
+    reused = result is not None
+    if result is None:
+        result = package(STAGE)
+    zip_path = ROOT / result.out_dir / "deployment.zip"
+    rows: list[dict[str, Any]] = [
+        {"measure": "deployment.zip, zipped", "value": f"{result.zip_bytes / 1e6:.2f} MB ({result.zip_mb:.2f} MiB)",
+         "target": "<= 10 MiB", "ok": result.zip_bytes <= ZIP_TARGET_BYTES},
+        {"measure": "deployment.zip, unzipped", "value": f"{result.unzipped_bytes / 1e6:.1f} MB, {result.files} files"},
+        {"measure": "cfn-lint on sam.json", "value": f"{result.lint_errors} errors, {result.lint_warnings} warnings",
+         "target": "0 errors", "ok": result.lint_errors == 0},
+    ]
+    notes = [f"package {'reused (inputs unchanged)' if reused else 'built'}: {result.out_dir}; "
+             f"removed as runtime-provided: {', '.join(result.removed) or 'nothing'}; bytecode shipped for "
+             f"app.py, chalicelib and {result.bytecode_files} cold-start library modules "
+             f"(+{result.bytecode_bytes / 1e6:.2f} MB)"]
+
+    with tempfile.TemporaryDirectory(prefix="bench-package-") as tmp:
+        base = Path(tmp)
+        package_dir = base / "task"
+        with zipfile.ZipFile(zip_path) as z:
+            z.extractall(package_dir)
+        runtime = runtime_dir(base / "runtime")
+        bare = _bare_dir(base / "bare", package_dir)
+
+        conditions: list[tuple[str, Timing]] = []
+        deployed = _measure(package_dir, _env([package_dir, runtime], write_bytecode=False),
+                            bare, _env([bare, runtime], write_bytecode=False), isolated=True, warm_up=False)
+        conditions.append(("as deployed (zip as built)", deployed))
+        lines = _importtime(package_dir, _env([package_dir, runtime], write_bytecode=False))
+        cached = _measure(package_dir, _env([package_dir, runtime], write_bytecode=True),
+                          bare, _env([bare, runtime], write_bytecode=True), isolated=True, warm_up=True)
+        conditions.append(("all bytecode cached", cached))
+        _drop_bytecode(bare)
+        source = _measure(ROOT, _env([ROOT], write_bytecode=True), bare, _env([bare], write_bytecode=True),
+                          isolated=False, warm_up=True)
+        conditions.append(("source tree, venv", source))
+
+    for label, timing in conditions:
+        rows.append({"measure": f"import app: {label}", "value": f"{timing.app * 1000:.0f} ms",
+                     "baseline": f"{timing.bare * 1000:.0f} ms", "ratio": round(timing.ratio, 2),
+                     "target": f"<= {RATIO_TARGET}x", "ok": timing.ratio <= RATIO_TARGET})
+    first_party, third_party = heavy_imports(lines)
+    notes.append(f"baseline: a bare Chalice app importing boto3; medians of {RUNS} fresh processes each, "
+                 "interleaved; 'as deployed' is the Lambda cold-start condition")
+    notes.append("heaviest own modules (as deployed): " + "; ".join(first_party))
+    notes.append("heaviest third-party imports (as deployed): " + "; ".join(third_party))
+    return {"title": "Lambda package: size and import time (bare Chalice + boto3 as the baseline)", "rows": rows,
+            "notes": notes, "package": {"zip_bytes": result.zip_bytes, "unzipped_bytes": result.unzipped_bytes,
+                                        "lint_errors": result.lint_errors},
+            "import_seconds": {label: {"app": round(t.app, 4), "bare": round(t.bare, 4), "ratio": round(t.ratio, 3)}
+                               for label, t in conditions}}
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=2))

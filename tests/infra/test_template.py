@@ -1,0 +1,237 @@
+"""The cloud template, generated from the registry and merged into Chalice's own template.
+
+No network and no AWS: Chalice's template is made in-process (``infra.cloud.chalice_sam``)
+and merged the way ``chalice package --merge-template`` merges it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from chalice import Chalice
+
+from chalicelib.registry import QUEUES, table_models
+from infra.cloud import chalice_sam, template
+from infra.cloud.functions import all_functions, load_chalice_config, names
+from infra.cloud.package import check_template
+
+STAGE = "prod"
+
+
+@pytest.fixture(scope="module")
+def merged() -> dict[str, Any]:
+    return chalice_sam.merged_template(STAGE)
+
+
+@pytest.fixture(scope="module")
+def resources(merged: dict[str, Any]) -> dict[str, Any]:
+    return merged["Resources"]
+
+
+@pytest.fixture(scope="module")
+def registered() -> dict[str, str]:
+    return template.registered_functions()
+
+
+def _of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {k: v for k, v in resources.items() if v["Type"] == kind}
+
+
+def test_every_resource_is_typed_and_every_sqs_source_reports_batch_failures(merged: dict[str, Any]) -> None:
+    assert check_template(merged) == []
+
+
+def test_a_table_per_model_with_keys_indexes_billing_pitr_encryption(resources: dict[str, Any]) -> None:
+    tables = {r["Properties"]["TableName"]: r for r in _of_type(resources, "AWS::DynamoDB::Table").values()}
+    stage_names = names(STAGE)
+    assert len(tables) == len(table_models()) == len(stage_names.tables)
+    for info in stage_names.tables:
+        assert info.name.startswith("seo-prod-")
+        props = tables[info.name]["Properties"]
+        schema = info.model._get_schema()
+        keys = {k["AttributeName"]: k["KeyType"] for k in schema["key_schema"]}
+        assert props["KeySchema"][0]["KeyType"] == "HASH"
+        assert {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]} == keys
+        expected_indexes = {i["index_name"]: i for i in schema["global_secondary_indexes"]}
+        got = {i["IndexName"]: i for i in props.get("GlobalSecondaryIndexes", [])}
+        assert set(got) == set(expected_indexes), info.name
+        for name, index in got.items():
+            assert index["KeySchema"][0]["KeyType"] == "HASH"
+            assert {k["AttributeName"]: k["KeyType"] for k in index["KeySchema"]} == \
+                {k["AttributeName"]: k["KeyType"] for k in expected_indexes[name]["key_schema"]}
+            assert index["Projection"] == expected_indexes[name]["projection"]
+        key_attributes = set(keys) | {k["AttributeName"] for i in got.values() for k in i["KeySchema"]}
+        assert {d["AttributeName"] for d in props["AttributeDefinitions"]} == key_attributes
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert "ProvisionedThroughput" not in props
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"] == {"SSEEnabled": True}
+        # prod data outlives the stack
+        assert tables[info.name]["DeletionPolicy"] == "Retain"
+        assert props["DeletionProtectionEnabled"] is True
+
+
+def test_ttl_where_the_model_declares_it(resources: dict[str, Any]) -> None:
+    tables = {r["Properties"]["TableName"]: r["Properties"]
+              for r in _of_type(resources, "AWS::DynamoDB::Table").values()}
+    with_ttl = {name: p["TimeToLiveSpecification"] for name, p in tables.items() if "TimeToLiveSpecification" in p}
+    assert with_ttl["seo-prod-sessions"] == {"AttributeName": "expires_epoch", "Enabled": True}
+    for info in names(STAGE).tables:
+        assert (info.name in with_ttl) == (template.ttl_attribute(info.model) is not None)
+
+
+def test_queues_have_dlqs_redrive_and_six_times_the_function_timeout(resources: dict[str, Any]) -> None:
+    queues = {r["Properties"]["QueueName"]: (k, r["Properties"])
+              for k, r in _of_type(resources, "AWS::SQS::Queue").items()}
+    settings = load_chalice_config()["stages"][STAGE]["lambda_functions"]
+    assert len(queues) == 2 * len(QUEUES)
+    for info in names(STAGE).queues:
+        assert info.name.startswith("seo-prod-")
+        _, props = queues[info.name]
+        dlq_id, dlq = queues[info.dlq_name]
+        assert props["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+                                          "maxReceiveCount": info.max_receive_count}
+        assert props["VisibilityTimeout"] >= 6 * settings[info.handler_name]["lambda_timeout"]
+        assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+        assert props["SqsManagedSseEnabled"] and dlq["SqsManagedSseEnabled"]
+
+
+def test_a_too_short_visibility_timeout_is_refused() -> None:
+    stage_names = names(STAGE)
+    q = stage_names.queues[0]
+    with pytest.raises(template.TemplateError, match="six times"):
+        template.queue_resources(stage_names, {q.handler_name: q.visibility_timeout})
+
+
+def test_sqs_functions_get_batch_failure_reporting_and_their_queue_by_arn(
+        resources: dict[str, Any], registered: dict[str, str]) -> None:
+    workers = [fn for fn in all_functions() if fn.kind == "worker" and fn.name in registered]
+    assert workers, "the app registers no SQS worker"
+    for fn in workers:
+        function = resources[template.function_cfn_name(fn)]
+        events = function["Properties"]["Events"]
+        assert list(events) == [template.sqs_event_cfn_name(fn)]  # patched under Chalice's own name
+        event = events[template.sqs_event_cfn_name(fn)]
+        assert event["Type"] == "SQS"
+        assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert event["Properties"]["Queue"] == {"Fn::Sub": f"${{{template.queue_cfn_name(str(fn.queue_key))}.Arn}}"}
+        assert function["Properties"]["ReservedConcurrentExecutions"] == fn.reserved_concurrency
+        # more pollers than reserved executions would throttle, and throttled batches count as receives
+        assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] <= fn.reserved_concurrency
+
+
+def test_functions_have_memory_timeouts_names_and_the_stack_environment(
+        resources: dict[str, Any], registered: dict[str, str]) -> None:
+    for fn in all_functions():
+        if fn.name not in registered:
+            continue
+        props = resources[template.function_cfn_name(fn)]["Properties"]
+        assert props["MemorySize"] == fn.memory_mb and props["Timeout"] == fn.timeout
+        assert props["FunctionName"].startswith("seo-content-engine-prod")
+        env = props["Environment"]["Variables"]
+        assert env["APP_STAGE"] == "prod" and env["RESOURCE_PREFIX"] == "seo-prod"
+        assert env["MEDIA_BUCKET"] == {"Ref": "MediaBucket"}
+        assert env["SECRETS_KMS_KEY_ID"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}
+        assert env["POWERTOOLS_SERVICE_NAME"] and env["POWERTOOLS_METRICS_NAMESPACE"]
+        # only the API signs tokens: the secret is a NoEcho parameter, never in a file
+        assert ("APP_SIGNING_SECRET" in env) == (fn.kind == "api")
+        assert props["Tracing"] == "Active"
+        role = resources[template.role_cfn_name(fn)]
+        assert props["Role"] == {"Fn::GetAtt": [template.role_cfn_name(fn), "Arn"]}
+        assert role["Type"] == "AWS::IAM::Role"
+        log_group = resources[template.log_group_cfn_name(fn)]
+        assert log_group["Properties"]["LogGroupName"] == f"/aws/lambda/{props['FunctionName']}"
+        assert template.log_group_cfn_name(fn) in resources[template.function_cfn_name(fn)]["DependsOn"]
+
+
+def test_signing_secret_is_a_noecho_parameter(merged: dict[str, Any]) -> None:
+    parameter = merged["Parameters"]["AppSigningSecret"]
+    assert parameter["NoEcho"] is True and parameter["MinLength"] >= 32
+    assert "Default" not in parameter
+
+
+def test_media_bucket_is_private_encrypted_and_tls_only(resources: dict[str, Any]) -> None:
+    bucket = resources["MediaBucket"]["Properties"]
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    rule = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert bucket["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == "BucketOwnerEnforced"
+    statement = resources["MediaBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert "seo-prod-media" in bucket["BucketName"]["Fn::Sub"]
+
+
+def test_kms_key_for_secrets(resources: dict[str, Any]) -> None:
+    key = resources["SecretsKey"]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    assert resources["SecretsKeyAlias"]["Properties"] == {"AliasName": "alias/seo-prod-secrets",
+                                                          "TargetKeyId": {"Ref": "SecretsKey"}}
+
+
+def test_alarms_on_dlqs_worker_errors_and_api_5xx(resources: dict[str, Any], registered: dict[str, str]) -> None:
+    alarms = _of_type(resources, "AWS::CloudWatch::Alarm").values()
+    dlq_alarms = [a["Properties"] for a in alarms
+                  if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"]
+    dlq_ids = {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in dlq_alarms}
+    assert dlq_ids == {template.dlq_cfn_name(q.key) for q in QUEUES}
+    for a in dlq_alarms:
+        assert a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold"
+        assert a["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    error_alarms = {a["Properties"]["Dimensions"][0]["Value"]["Ref"] for a in alarms
+                    if a["Properties"]["MetricName"] == "Errors"}
+    assert error_alarms == {template.function_cfn_name(fn) for fn in all_functions()
+                            if fn.name in registered and fn.kind != "api"}
+    api = [a["Properties"] for a in alarms if a["Properties"]["MetricName"] == "5XXError"]
+    assert len(api) == 1
+    dims = {d["Name"]: d["Value"] for d in api[0]["Dimensions"]}
+    assert dims == {"ApiName": resources["RestAPI"]["Properties"]["Name"], "Stage": "api"}
+
+
+def test_dashboard_is_valid_json(resources: dict[str, Any]) -> None:
+    body = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body.replace("${AWS::Region}", "us-east-1"))["widgets"]
+    titles = {w["properties"]["title"] for w in widgets}
+    assert {"Dead-letter queues", "Function errors", "API requests and errors", "Credits spent"} <= titles
+    assert "${" not in body.replace("${AWS::Region}", "")
+
+
+def test_roles_carry_exact_arns_of_the_stack(resources: dict[str, Any], registered: dict[str, str]) -> None:
+    for fn in all_functions():
+        if fn.name not in registered:
+            continue
+        document = resources[template.role_cfn_name(fn)]["Properties"]["Policies"][0]["PolicyDocument"]
+        text = json.dumps(document)
+        assert "arn:aws:dynamodb:*:*" not in text and "${AWS::AccountId}" in text
+        kms = next(s for s in document["Statement"] if s["Sid"] == "SecretsKey")
+        assert kms["Resource"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]} and "Condition" not in kms
+
+
+def test_the_generator_refuses_functions_the_registry_does_not_know() -> None:
+    rogue = Chalice(app_name="rogue")
+
+    @rogue.on_sqs_message(queue="somewhere", name="worker_unknown")
+    def worker_unknown(event: Any) -> None:  # pragma: no cover - never invoked
+        return None
+
+    @rogue.schedule("rate(1 hour)", name="tick_unknown")
+    def tick_unknown(event: Any) -> None:  # pragma: no cover
+        return None
+
+    found = template.registered_functions(rogue)
+    assert found == {"worker_unknown": "worker", "tick_unknown": "schedule"}
+    with pytest.raises(template.TemplateError, match="worker_unknown"):
+        template.build(STAGE, registered=found)
+
+
+def test_schedules_and_not_yet_registered_workers_are_handled_when_they_appear() -> None:
+    everything = {fn.name: fn.kind for fn in all_functions()}
+    built = template.build(STAGE, registered=everything)["Resources"]
+    for fn in all_functions():
+        assert template.function_cfn_name(fn) in built
+        if fn.kind == "schedule":
+            assert f"Alarm{template.camel(fn.name)}Errors" in built
