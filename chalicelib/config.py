@@ -58,3 +58,59 @@ def refresh_token_ttl_seconds() -> int:
 def allow_loopback_targets() -> bool:
     """Outbound calls to customer URLs may reach loopback only when this is set (local/test)."""
     return os.environ.get("ALLOW_LOOPBACK_TARGETS", "") == "1"
+
+
+# --- system configuration and the AI engine ---------------------------------------------
+
+def is_production() -> bool:
+    return stage() == "prod"
+
+
+def secrets_kms_key_id() -> str:
+    """KMS key (id, ARN or ``alias/...``) that encrypts provider secrets at rest.
+
+    There is no fallback key anywhere: without this setting no secret can be stored or
+    read. The cloud template creates the key; the local stack creates one in its emulator.
+    """
+    value = os.environ.get("SECRETS_KMS_KEY_ID", "").strip()
+    if not value:
+        raise ConfigError(
+            "SECRETS_KMS_KEY_ID is not set; point it at the KMS key that encrypts provider secrets "
+            "(the local stack creates one: infra.seed.ensure_secrets_key())"
+        )
+    return value
+
+
+def check_startup() -> None:
+    """Refuse to start a deployed production function that could not keep its secrets.
+
+    Only inside Lambda: ``chalice package`` imports the app with the stage's variables too,
+    and the key id reaches the function from the template, not from config.json.
+    """
+    if is_production() and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        secrets_kms_key_id()
+
+
+def system_cache_seconds() -> float:
+    """How long a container may serve providers, models and system settings from memory."""
+    return float(os.environ.get("SYSTEM_CONFIG_CACHE_SECONDS", "30"))
+
+
+def ai_offline_allowed() -> bool:
+    """May the offline AI provider stand in when no key is configured? Not in production,
+    unless asked: there a missing key is a fault to report, not a reason to write fakes."""
+    default = "0" if is_production() else "1"
+    return os.environ.get("AI_OFFLINE_ALLOWED", default) == "1"
+
+
+def ai_timeout_seconds() -> float:
+    return float(os.environ.get("AI_TIMEOUT_SECONDS", "90"))
+
+
+def ai_max_attempts() -> int:
+    """Attempts per provider call (the first one included) on 429, 5xx and timeouts."""
+    return max(1, int(os.environ.get("AI_MAX_ATTEMPTS", "3")))
+
+
+def ai_retry_base_delay() -> float:
+    return float(os.environ.get("AI_RETRY_BASE_DELAY", "1.0"))

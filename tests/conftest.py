@@ -102,11 +102,15 @@ def aws():
     """A fresh, empty AWS (moto in-process) with every table, queue and the bucket."""
     # PynamoDB's cached clients are kept: moto intercepts every client once it is
     # imported, and building ~30 botocore clients per test would dominate the run time.
+    from chalicelib.services import ttl_cache
+
+    ttl_cache.clear_all()  # platform records cached by one test must not leak into the next
     with mock_aws():
         provision.create_tables(wait=False, assume_empty=True)
         provision.create_queues()
         provision.create_bucket()
         yield
+    ttl_cache.clear_all()
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ def get_credits(req: Req) -> BalanceOut:
 
 def _ledger_page(req: Req, kinds: set[str] | None) -> LedgerPage:
     q: LedgerQuery = req.query
-    lo = iso(q.from_) if q.from_ else ""
+    lo = iso(q.from_) if q.from_ else "0"  # below any ISO time; DynamoDB refuses an empty key value
     hi = (iso(q.to) if q.to else "9999") + "~"
     condition = None
     if kinds is not None:

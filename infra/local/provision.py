@@ -17,8 +17,13 @@ from chalicelib.registry import QUEUES, table_models
 
 def reset_model_connections() -> None:
     """Forget PynamoDB's cached clients so the models pick up a new endpoint."""
+    from chalicelib import aws
+    from chalicelib.models import transactions
+
     for model in table_models():
         model._connection = None
+    transactions.reset()
+    aws.reset()
 
 
 def create_tables(*, wait: bool = True, assume_empty: bool = False) -> list[str]:

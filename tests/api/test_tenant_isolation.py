@@ -15,7 +15,9 @@ import pytest
 
 from chalicelib.api.routing import ROUTES, RouteSpec
 
-GLOBAL_PARAMS = {"industry_id"}  # platform-wide records: reading them is not a leak
+GLOBAL_PARAMS = {"industry_id",  # platform-wide records: reading them is not a leak
+                 "provider_id", "model_name", "operation_type", "strategy_id",  # staff-only system records
+                 "prompt_type", "key"}  # names, not ids: each account has its own record of that name
 
 
 def example_body(model: Any) -> dict[str, Any]:
@@ -64,7 +66,12 @@ def world(api, register, add_member, make_staff):
                                   "industry_id": industry["industry_id"]}, token=a.token).json
     sector = api.post(f"/v1/sites/{site['site_id']}/sectors", {"name": "Alpha sector"}, token=a.token).json
     a_editor = add_member(a, "editor")
+    profile = api.post("/v1/account/author-profiles", {"name": "Alpha secret voice"}, token=a.token).json
+    api.put("/v1/account/settings/ai.temperature", {"value": 0.123}, token=a.token)
     ids = {
+        "profile_id": profile["profile_id"],
+        "provider_id": "openai", "model_name": "gpt-4o-mini", "operation_type": "generate_content",
+        "strategy_id": "pillar-cluster", "prompt_type": "clustering", "key": "ai.temperature",
         "site_id": site["site_id"],
         "sector_id": sector["sector_id"],
         "user_id": a_editor.user_id,
@@ -73,7 +80,8 @@ def world(api, register, add_member, make_staff):
     b_owner = register("bravo")
     b_members = {"owner": b_owner, **{role: add_member(b_owner, role) for role in ("admin", "editor", "viewer")}}
     secrets = {a.account_id, a.user_id, a_editor.user_id, site["site_id"], sector["sector_id"],
-               "Alpha secret site", "alpha.example.com", "Alpha sector", a.email, a_editor.email}
+               "Alpha secret site", "alpha.example.com", "Alpha sector", a.email, a_editor.email,
+               profile["profile_id"], "Alpha secret voice", "0.123"}
     return {"a": a, "ids": ids, "b": b_members, "secrets": secrets}
 
 
@@ -82,7 +90,9 @@ def _snapshot(api, world) -> str:
     parts = [api.get(f"/v1/sites/{ids['site_id']}", token=a.token).json,
              api.get(f"/v1/sites/{ids['site_id']}/sectors/{ids['sector_id']}", token=a.token).json,
              api.get(f"/v1/users/{ids['user_id']}", token=a.token).json,
-             api.get("/v1/me", token=a.token).json["account"]]
+             api.get("/v1/me", token=a.token).json["account"],
+             api.get(f"/v1/account/author-profiles/{ids['profile_id']}", token=a.token).json,
+             api.get("/v1/account/settings", token=a.token).json]
     return json.dumps(parts, sort_keys=True)
 
 

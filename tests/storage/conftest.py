@@ -29,6 +29,9 @@ def dynamodb_local_endpoint():
 @pytest.fixture(params=["moto", pytest.param("dynamodb_local", marks=pytest.mark.ddb_local)])
 def ddb(request):
     """Fresh tables on the chosen backend; yields the backend's name."""
+    from chalicelib.services import ttl_cache
+
+    ttl_cache.clear_all()
     if request.param == "moto":
         with mock_aws():
             provision.create_tables(wait=False, assume_empty=True)

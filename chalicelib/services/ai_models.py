@@ -1,0 +1,235 @@
+"""AIModelConfig: the models the engine may use, their provider and pricing, and the defaults.
+
+"One default per type" holds by construction: the default of a type is one pointer item
+(``AIModelDefault``, key = the type). Setting it is a transaction that checks the model
+exists, is active and is of that type; deactivating or deleting a model is a transaction
+that checks the pointer does not name it. Both touch both items, so DynamoDB serialises
+a race between them (one of the two is cancelled) and no reader ever sees two defaults,
+or a default that is switched off.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.api.errors import Conflict, NotFound, UnprocessableEntity
+from chalicelib.models.accounts import GLOBAL_SCOPE
+from chalicelib.models.base import failed_positions, is_condition_failure
+from chalicelib.models.system import AIModelConfig, AIModelDefault, IntegrationProvider
+from chalicelib.models.transactions import transact_write
+from chalicelib.services import system_store
+from chalicelib.services.ttl_cache import TTLCache, clear_all
+from chalicelib.timeutil import utcnow
+
+MODEL_TYPES = ("text", "image", "embedding")
+QUALITY_TIERS = ("basic", "quality", "premium")
+# Which model types the engine has a client for, per provider (chalicelib/ai/providers).
+ENGINE_SUPPORT: dict[str, frozenset[str]] = {
+    "openai": frozenset({"text", "image", "embedding"}),
+    "runware": frozenset({"image"}),
+}
+WHAT = "AI model"
+CONFLICT_RETRIES = 5
+
+_cache = TTLCache("ai-models")
+
+
+def _snapshot() -> tuple[dict[str, AIModelConfig], dict[str, str]]:
+    def load() -> tuple[dict[str, AIModelConfig], dict[str, str]]:
+        models = {m.model_name: m for m in AIModelConfig.query(GLOBAL_SCOPE)}
+        defaults = {d.model_type: d.model_name for d in AIModelDefault.query(GLOBAL_SCOPE)}
+        return models, defaults
+
+    return _cache.get_or_load("snapshot", load)
+
+
+# --- lookups (cached) ---------------------------------------------------------------------
+
+def get_default_model(model_type: str) -> AIModelConfig | None:
+    models, defaults = _snapshot()
+    model = models.get(defaults.get(model_type, ""))
+    return model if model is not None and model.is_active else None
+
+
+def get_default_text_model() -> AIModelConfig | None:
+    return get_default_model("text")
+
+
+def get_default_image_model() -> AIModelConfig | None:
+    return get_default_model("image")
+
+
+def get_image_models_by_tier() -> dict[str, list[AIModelConfig]]:
+    models, _ = _snapshot()
+    tiers: dict[str, list[AIModelConfig]] = {tier: [] for tier in QUALITY_TIERS}
+    for model in sorted(models.values(), key=lambda m: m.model_name):
+        if model.model_type == "image" and model.is_active and model.quality_tier in tiers:
+            tiers[model.quality_tier].append(model)
+    return tiers
+
+
+def image_model_for_tier(tier: str | None) -> AIModelConfig | None:
+    """The image model for a quality tier: the default if it is of that tier, else the first
+    active one of the tier (by name), else the default image model."""
+    default = get_default_image_model()
+    if not tier or (default is not None and default.quality_tier == tier):
+        return default
+    candidates = get_image_models_by_tier().get(tier) or []
+    return candidates[0] if candidates else default
+
+
+def fit_size(model: AIModelConfig | None, width: int, height: int) -> tuple[int, int]:
+    """The model's supported size closest in shape to the one asked for (exact if offered)."""
+    sizes = [tuple(int(x) for x in s.split("x")) for s in (model.supported_sizes if model else None) or []]
+    if not sizes or (width, height) in sizes:
+        return width, height
+    ratio = width / height
+    return min(sizes, key=lambda s: (abs(s[0] / s[1] - ratio), abs(s[0] * s[1] - width * height)))
+
+
+# --- staff management ---------------------------------------------------------------------
+
+def get_model(model_name: str) -> AIModelConfig:
+    return system_store.get_or_404(AIModelConfig, GLOBAL_SCOPE, model_name, WHAT)
+
+
+def list_models(model_type: str | None = None) -> list[AIModelConfig]:
+    return [m for m in AIModelConfig.query(GLOBAL_SCOPE) if model_type is None or m.model_type == model_type]
+
+
+def current_defaults() -> dict[str, str]:
+    """Uncached: what staff see right after they change it."""
+    return {d.model_type: d.model_name for d in AIModelDefault.query(GLOBAL_SCOPE, consistent_read=True)}
+
+
+def _validate(fields: dict[str, Any], model_type: str) -> None:
+    errors = []
+    if model_type not in MODEL_TYPES:
+        errors.append({"field": "model_type", "message": f"must be one of {', '.join(MODEL_TYPES)}"})
+    provider_id = fields.get("provider")
+    if provider_id is not None:
+        try:
+            provider = IntegrationProvider.get(GLOBAL_SCOPE, provider_id)
+            if provider.provider_type != "ai":
+                errors.append({"field": "provider", "message": "is not an AI provider"})
+        except IntegrationProvider.DoesNotExist:
+            errors.append({"field": "provider", "message": "no such integration provider"})
+    tier = fields.get("quality_tier")
+    if tier is not None and tier not in QUALITY_TIERS:
+        errors.append({"field": "quality_tier", "message": f"must be one of {', '.join(QUALITY_TIERS)}"})
+    for size in fields.get("supported_sizes") or []:
+        parts = size.split("x")
+        if len(parts) != 2 or not all(p.isdigit() and 64 <= int(p) <= 4096 for p in parts):
+            errors.append({"field": "supported_sizes", "message": f"{size!r} is not WIDTHxHEIGHT"})
+    if errors:
+        raise UnprocessableEntity("The AI model is not valid; see details.", details=errors)
+
+
+def create_model(*, model_name: str, model_type: str, provider: str, display_name: str,
+                 updated_by: str | None = None, **fields: Any) -> AIModelConfig:
+    _validate({"provider": provider, **fields}, model_type)
+    model = AIModelConfig(GLOBAL_SCOPE, model_name, model_type=model_type, provider=provider,
+                          display_name=display_name, updated_by=updated_by,
+                          **{k: v for k, v in fields.items() if v is not None})
+    system_store.create(model, WHAT)
+    clear_all()
+    return model
+
+
+def update_model(model_name: str, changes: dict[str, Any], *, updated_by: str | None = None) -> AIModelConfig:
+    model = get_model(model_name)
+    if "model_type" in changes and changes["model_type"] != model.model_type:
+        raise UnprocessableEntity("A model's type cannot change; create a new model instead.",
+                                  details=[{"field": "model_type", "message": "immutable"}])
+    changes.pop("model_type", None)
+    _validate(changes, model.model_type)
+    if changes.get("is_active") is False:
+        _guarded_write(model, changes, updated_by)
+    else:
+        system_store.update(model, changes, updated_by=updated_by, what=WHAT)
+    clear_all()
+    return model
+
+
+def _transact(write: Callable[[Any], None]) -> None:
+    """One transaction; retried when DynamoDB cancels it for a concurrent one on the same items."""
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            with transact_write() as tx:
+                write(tx)
+            return
+        except TransactWriteError as exc:
+            reasons = getattr(exc, "cancellation_reasons", None) or []
+            conflict = any(r is not None and r.code == "TransactionConflict" for r in reasons)
+            if not conflict or attempt + 1 == CONFLICT_RETRIES:
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+
+
+def _not_default(model: AIModelConfig) -> Any:
+    return (AIModelDefault.model_name != model.model_name) | AIModelDefault.model_name.does_not_exist()
+
+
+def _guarded_write(model: AIModelConfig, changes: dict[str, Any] | None, updated_by: str | None) -> None:
+    """Deactivate (changes) or delete (None) a model, unless it is its type's default."""
+    def write(tx: Any) -> None:
+        tx.condition_check(AIModelDefault, GLOBAL_SCOPE, model.model_type, condition=_not_default(model))
+        if changes is None:
+            tx.delete(model, condition=AIModelConfig.model_name.exists())
+        else:
+            actions = [getattr(AIModelConfig, k).remove() if v is None else getattr(AIModelConfig, k).set(v)
+                       for k, v in changes.items()]
+            actions.append(AIModelConfig.updated_at.set(utcnow()))
+            if updated_by:
+                actions.append(AIModelConfig.updated_by.set(updated_by))
+            tx.update(model, actions=actions, condition=AIModelConfig.model_name.exists())
+
+    try:
+        _transact(write)
+    except TransactWriteError as exc:
+        if not is_condition_failure(exc):
+            raise
+        if 0 in failed_positions(exc):  # the pointer check (condition checks come first)
+            raise Conflict(f"{model.model_name} is the default {model.model_type} model; make another model "
+                           "the default first.", code="default_model") from None
+        raise NotFound(WHAT) from None
+    if changes is not None:
+        model.refresh()
+
+
+def delete_model(model_name: str) -> None:
+    _guarded_write(get_model(model_name), None, None)
+    clear_all()
+
+
+def set_default(model_name: str, *, updated_by: str | None = None, only_if_unset: bool = False) -> bool:
+    """Make the model the default of its type. With ``only_if_unset`` (seeding), only if the
+    type has no default yet; returns whether the pointer was written."""
+    model = get_model(model_name)
+    if model.provider not in ENGINE_SUPPORT or model.model_type not in ENGINE_SUPPORT[model.provider]:
+        raise UnprocessableEntity(f"The engine has no {model.model_type} client for provider {model.provider!r}; "
+                                  "such a model cannot be the default.", code="unsupported_provider")
+    pointer = AIModelDefault(GLOBAL_SCOPE, model.model_type, model_name=model_name, updated_by=updated_by)
+
+    def write(tx: Any) -> None:
+        tx.condition_check(AIModelConfig, GLOBAL_SCOPE, model_name,
+                           condition=(AIModelConfig.is_active == True)  # noqa: E712 - a DynamoDB condition
+                           & (AIModelConfig.model_type == model.model_type))
+        tx.save(pointer, condition=AIModelDefault.model_type.does_not_exist() if only_if_unset else None)
+
+    try:
+        _transact(write)
+    except TransactWriteError as exc:
+        if not is_condition_failure(exc):
+            raise
+        if only_if_unset and 1 in failed_positions(exc):  # the put: a default exists already
+            return False
+        raise Conflict(f"{model_name} is not an active {model.model_type} model (any more).",
+                       code="model_inactive") from None
+    clear_all()
+    return True
