@@ -39,3 +39,21 @@ def is_id(value: str) -> bool:
         return uuid.UUID(value).version == 7 and str(uuid.UUID(value)) == value
     except (ValueError, AttributeError, TypeError):
         return False
+
+
+def derived_id(parent_id: str, *parts: str) -> str:
+    """A UUIDv7-shaped id that is a pure function of a parent id and some parts.
+
+    It keeps the parent's timestamp (so it sorts with the parent's time) and fills the rest
+    from a hash of the parts: a retried stage that creates "the same" record gets the same
+    id, and a conditional put turns the second creation into a no-op.
+    """
+    import hashlib
+
+    parent = uuid.UUID(parent_id).int
+    ms = parent >> 80
+    digest = int.from_bytes(hashlib.sha256("\x1f".join((parent_id, *parts)).encode()).digest()[:10], "big")
+    seq = digest >> 68 & 0xFFF
+    rand = digest & ((1 << 62) - 1)
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand
+    return str(uuid.UUID(int=value))

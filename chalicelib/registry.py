@@ -16,6 +16,13 @@ from chalicelib import config
 # Modules holding PynamoDB models. Every Model subclass defined in them is a table.
 MODEL_MODULES = (
     "chalicelib.models.accounts",
+    "chalicelib.models.billing",
+    "chalicelib.models.planner",
+    "chalicelib.models.writer",
+    "chalicelib.models.modules",
+    "chalicelib.models.system",
+    "chalicelib.models.jobs",
+    "chalicelib.models.publisher",
 )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import requests
 
+from infra.demo_data import step_import_keywords
 from infra.local.processes import ROOT, BackgroundStack
 
 
@@ -160,6 +161,7 @@ STEPS: list[Callable[[Demo], str]] = [
     step_login,
     step_create_site,
     step_create_sector,
+    step_import_keywords,
     step_me,
 ]
 

@@ -90,6 +90,10 @@ def _serialise_moto_writes() -> None:
 
 _serialise_moto_writes()
 
+from infra.bench import moto_patch  # noqa: E402
+
+moto_patch.apply()  # transactions copy only the items they touch (moto copies whole tables)
+
 
 @pytest.fixture
 def dynamo_calls() -> DynamoCalls:

@@ -17,7 +17,8 @@ from chalicelib.api.routing import ROUTES, RouteSpec
 
 GLOBAL_PARAMS = {"industry_id",  # platform-wide records: reading them is not a leak
                  "provider_id", "model_name", "operation_type", "strategy_id",  # staff-only system records
-                 "prompt_type", "key"}  # names, not ids: each account has its own record of that name
+                 "prompt_type", "key",
+                 "seed_id"}  # the staff-managed seed keyword library  # names, not ids: each account has its own record of that name
 
 
 def example_body(model: Any) -> dict[str, Any]:
@@ -68,7 +69,22 @@ def world(api, register, add_member, make_staff):
     a_editor = add_member(a, "editor")
     profile = api.post("/v1/account/author-profiles", {"name": "Alpha secret voice"}, token=a.token).json
     api.put("/v1/account/settings/ai.temperature", {"value": 0.123}, token=a.token)
+    base = f"/v1/sites/{site['site_id']}"
+    keyword = api.post(f"{base}/keywords", {"keyword": "alpha secret keyword", "sector_id": sector["sector_id"]},
+                       token=a.token).json
+    cluster = api.post(f"{base}/clusters", {"name": "Alpha cluster", "sector_id": sector["sector_id"]},
+                       token=a.token).json
+    idea = api.post(f"{base}/ideas", {"title": "Alpha idea", "cluster_id": cluster["cluster_id"]},
+                    token=a.token).json
+    task = api.post(f"{base}/tasks", {"title": "Alpha task", "idea_id": idea["idea_id"]}, token=a.token).json
+    content = api.post(f"{base}/content", {"title": "Alpha article", "task_id": task["task_id"],
+                                           "body_html": "<p>Alpha body</p>"}, token=a.token).json
+    image = api.post(f"{base}/images", {"content_id": content["content_id"], "alt_text": "Alpha image"},
+                     token=a.token).json
     ids = {
+        "keyword_id": keyword["keyword_id"], "cluster_id": cluster["cluster_id"], "idea_id": idea["idea_id"],
+        "task_id": task["task_id"], "content_id": content["content_id"], "image_id": image["image_id"],
+        "seed_id": "no-such-seed",
         "profile_id": profile["profile_id"],
         "provider_id": "openai", "model_name": "gpt-4o-mini", "operation_type": "generate_content",
         "strategy_id": "pillar-cluster", "prompt_type": "clustering", "key": "ai.temperature",
@@ -81,7 +97,9 @@ def world(api, register, add_member, make_staff):
     b_members = {"owner": b_owner, **{role: add_member(b_owner, role) for role in ("admin", "editor", "viewer")}}
     secrets = {a.account_id, a.user_id, a_editor.user_id, site["site_id"], sector["sector_id"],
                "Alpha secret site", "alpha.example.com", "Alpha sector", a.email, a_editor.email,
-               profile["profile_id"], "Alpha secret voice", "0.123"}
+               profile["profile_id"], "Alpha secret voice", "0.123", "alpha secret keyword", "Alpha cluster",
+               "Alpha idea", "Alpha task", "Alpha article", "Alpha body", "Alpha image",
+               *(ids[name] for name in ("keyword_id", "cluster_id", "idea_id", "task_id", "content_id", "image_id"))}
     return {"a": a, "ids": ids, "b": b_members, "secrets": secrets}
 
 
@@ -92,7 +110,10 @@ def _snapshot(api, world) -> str:
              api.get(f"/v1/users/{ids['user_id']}", token=a.token).json,
              api.get("/v1/me", token=a.token).json["account"],
              api.get(f"/v1/account/author-profiles/{ids['profile_id']}", token=a.token).json,
-             api.get("/v1/account/settings", token=a.token).json]
+             api.get("/v1/account/settings", token=a.token).json,
+             *(api.get(f"/v1/sites/{ids['site_id']}/{kind}/{ids[key]}", token=a.token).json
+               for kind, key in (("keywords", "keyword_id"), ("clusters", "cluster_id"), ("ideas", "idea_id"),
+                                 ("tasks", "task_id"), ("content", "content_id"), ("images", "image_id")))]
     return json.dumps(parts, sort_keys=True)
 
 
@@ -123,8 +144,11 @@ def test_every_route_hides_account_a_from_account_b(api, world):
             continue  # creates in B's own account; nothing of A's is addressed
         path = _path_for(spec, world["ids"])
         body = example_body(spec.body) if spec.body else None
+        content_type = spec.content_types[0]
+        raw = "keyword\nalpha\n" if content_type == "text/csv" else None
         for role, member in world["b"].items():
-            r = api.request(spec.method, path, json_body=body, token=member.token)
+            r = api.request(spec.method, path, json_body=None if raw else body, body=raw, token=member.token,
+                            headers={"content-type": content_type})
             label = f"{spec.method} {spec.path} as B's {role}"
             assert r.status < 500, label
             if tenant_params:
@@ -149,7 +173,10 @@ def test_viewers_cannot_write_anywhere(api, world):
     for spec in ROUTES:
         if not spec.writes or spec.auth == "none" or spec.path == "/v1/auth/logout":
             continue
-        r = api.request(spec.method, _path_for(spec, ids),
-                        json_body=example_body(spec.body) if spec.body else None, token=viewer.token)
+        content_type = spec.content_types[0]
+        raw = "keyword\nalpha\n" if content_type == "text/csv" else None
+        r = api.request(spec.method, _path_for(spec, ids), body=raw, headers={"content-type": content_type},
+                        json_body=None if raw else (example_body(spec.body) if spec.body else None),
+                        token=viewer.token)
         assert r.status == 403, f"{spec.method} {spec.path}: viewer got {r.status}"
     assert a  # A untouched by construction

@@ -1,0 +1,65 @@
+"""Jobs: a stage run on chosen items, with per-item state and progress counters.
+
+A Job lives in its site's partition (newest first by id). Each item of the job has a
+JobItem whose key is the business key (job, item): whatever SQS delivers, an item is
+claimed, finished and counted once, because every move is conditional on its status.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+
+from chalicelib.models.base import TimestampedModel, table_meta
+
+JOB_STATUSES = ("running", "completed", "failed", "cancelled")
+ITEM_STATUSES = ("queued", "running", "done", "failed", "skipped")
+
+
+class Job(TimestampedModel):
+    Meta = table_meta("jobs")
+    site_key = UnicodeAttribute(hash_key=True)  # account_id#site_id
+    job_id = UnicodeAttribute(range_key=True)
+    account_id = UnicodeAttribute()
+    site_id = UnicodeAttribute()
+    stage = UnicodeAttribute()
+    status = UnicodeAttribute(default="running")
+    total = NumberAttribute(default=0)
+    done = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+    credits_spent = NumberAttribute(default=0)
+    estimate = JSONAttribute(default=dict)
+    params = JSONAttribute(default=dict)
+    created_by = UnicodeAttribute(null=True)
+    run_id = UnicodeAttribute(null=True)  # the automation run that started it, if any
+    finished_at = UTCDateTimeAttribute(null=True)
+
+
+class JobItem(TimestampedModel):
+    Meta = table_meta("job_items")
+    job_key = UnicodeAttribute(hash_key=True)  # account_id#job_id
+    item_id = UnicodeAttribute(range_key=True)  # the business id (cluster, idea, task, content...)
+    account_id = UnicodeAttribute()
+    site_id = UnicodeAttribute()
+    job_id = UnicodeAttribute()
+    stage = UnicodeAttribute()
+    status = UnicodeAttribute(default="queued")
+    attempts = NumberAttribute(default=0)
+    lease_until = UTCDateTimeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    error_code = UnicodeAttribute(null=True)
+    payload = JSONAttribute(default=dict)  # what the stage needs beyond the id (e.g. keyword ids)
+    result = JSONAttribute(default=dict)  # ids of what the stage made
+    credits = NumberAttribute(default=0)
+    history = ListAttribute(default=list)  # short log of attempts: [{at, outcome, error}]
+    finished_at = UTCDateTimeAttribute(null=True)
+
+
+def job_key(account_id: str, job_id: str) -> str:
+    return f"{account_id}#{job_id}"

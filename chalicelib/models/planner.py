@@ -1,0 +1,171 @@
+"""Planner module: Keyword (+ its uniqueness item KeywordName), Cluster, ContentIdea, SeedKeyword.
+
+Keys (see docs/planner-writer.md for the access-pattern table):
+- every table: hash ``site_key = f"{account_id}#{site_id}"``, range the record's UUIDv7 id;
+- GSI hash keys are composites that start with the site key, derived from the record's
+  state by ``index_keys`` and rewritten by every save and status transition;
+- sparse GSIs (``cluster_key``, ``no_ideas_key``...) hold only the items that qualify.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+
+from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.site_records import SiteRecord, gsi, join_key
+
+KEYWORD_STATUSES = ("pending", "clustered", "used", "archived")
+IDEA_STATUSES = ("pending", "approved", "used", "archived")
+
+
+class Keyword(SiteRecord):
+    Meta = table_meta("keywords")
+    site_key = UnicodeAttribute(hash_key=True)
+    keyword_id = UnicodeAttribute(range_key=True)
+    sector_id = UnicodeAttribute()
+    keyword = UnicodeAttribute()  # as imported (NFKC, whitespace collapsed), case kept
+    normalized = UnicodeAttribute()  # the uniqueness form: see services.keyword_import.normalize_keyword
+    cluster_id = UnicodeAttribute(null=True)
+    search_volume = NumberAttribute(null=True)
+    difficulty = NumberAttribute(null=True)
+    cpc = NumberAttribute(null=True)
+    status = UnicodeAttribute(default="pending")
+    created_by = UnicodeAttribute(null=True)
+
+    status_key = UnicodeAttribute(null=True)
+    sector_key = UnicodeAttribute(null=True)
+    sector_status_key = UnicodeAttribute(null=True)
+    cluster_key = UnicodeAttribute(null=True)
+
+    by_status = gsi("by_status", "status_key", "keyword_id")
+    by_sector = gsi("by_sector", "sector_key", "keyword_id")
+    by_sector_status = gsi("by_sector_status", "sector_status_key", "keyword_id")
+    by_cluster = gsi("by_cluster", "cluster_key", "keyword_id")
+
+    STATE_ATTRS = ("status", "sector_id", "cluster_id")
+
+    def index_keys(self, **overrides: Any) -> dict[str, str | None]:
+        s = self.state(**overrides)
+        sk = self.site_key_value
+        return {
+            "status_key": join_key(sk, s["status"]),
+            "sector_key": join_key(sk, s["sector_id"]),
+            "sector_status_key": join_key(sk, s["sector_id"], s["status"]),
+            "cluster_key": join_key(sk, s["cluster_id"]) if s["cluster_id"] else None,
+        }
+
+
+class KeywordName(TimestampedModel):
+    """One item per normalised keyword of a site+sector: what makes imports duplicate-free.
+
+    Written with attribute_not_exists in the same transaction as its Keyword, deleted in
+    the same transaction as it, so two racing imports can never both create the keyword.
+    """
+
+    Meta = table_meta("keyword_names")
+    scope_key = UnicodeAttribute(hash_key=True)  # account_id#site_id#sector_id
+    normalized = UnicodeAttribute(range_key=True)
+    keyword_id = UnicodeAttribute()
+
+
+def keyword_name_scope(account_id: str, site_id: str, sector_id: str) -> str:
+    return join_key(account_id, site_id, sector_id)
+
+
+class Cluster(SiteRecord):
+    Meta = table_meta("clusters")
+    site_key = UnicodeAttribute(hash_key=True)
+    cluster_id = UnicodeAttribute(range_key=True)
+    sector_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    # Counters move only in transactions with the keyword/idea that changes them.
+    keyword_count = NumberAttribute(default=0)
+    idea_count = NumberAttribute(default=0)
+    created_by = UnicodeAttribute(null=True)
+
+    sector_key = UnicodeAttribute(null=True)
+    no_ideas_key = UnicodeAttribute(null=True)  # sparse: set while idea_count == 0
+    no_ideas_sector_key = UnicodeAttribute(null=True)
+
+    by_sector = gsi("by_sector", "sector_key", "cluster_id")
+    without_ideas = gsi("without_ideas", "no_ideas_key", "cluster_id")
+    without_ideas_by_sector = gsi("without_ideas_by_sector", "no_ideas_sector_key", "cluster_id")
+
+    STATE_ATTRS = ("sector_id", "idea_count")
+
+    def index_keys(self, **overrides: Any) -> dict[str, str | None]:
+        s = self.state(**overrides)
+        sk = self.site_key_value
+        empty = int(s["idea_count"] or 0) == 0
+        return {
+            "sector_key": join_key(sk, s["sector_id"]),
+            "no_ideas_key": sk if empty else None,
+            "no_ideas_sector_key": join_key(sk, s["sector_id"]) if empty else None,
+        }
+
+
+class ContentIdea(SiteRecord):
+    Meta = table_meta("ideas")
+    site_key = UnicodeAttribute(hash_key=True)
+    idea_id = UnicodeAttribute(range_key=True)
+    sector_id = UnicodeAttribute()
+    cluster_id = UnicodeAttribute(null=True)
+    title = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    content_type = UnicodeAttribute(default="article")
+    primary_keyword = UnicodeAttribute(default="")
+    secondary_keywords = ListAttribute(of=UnicodeAttribute, default=list)
+    keyword_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    status = UnicodeAttribute(default="pending")
+    created_by = UnicodeAttribute(null=True)
+
+    status_key = UnicodeAttribute(null=True)
+    sector_key = UnicodeAttribute(null=True)
+    sector_status_key = UnicodeAttribute(null=True)
+    cluster_key = UnicodeAttribute(null=True)
+    cluster_status_key = UnicodeAttribute(null=True)
+
+    by_status = gsi("by_status", "status_key", "idea_id")
+    by_sector = gsi("by_sector", "sector_key", "idea_id")
+    by_sector_status = gsi("by_sector_status", "sector_status_key", "idea_id")
+    by_cluster = gsi("by_cluster", "cluster_key", "idea_id")
+    by_cluster_status = gsi("by_cluster_status", "cluster_status_key", "idea_id")
+
+    STATE_ATTRS = ("status", "sector_id", "cluster_id")
+
+    def index_keys(self, **overrides: Any) -> dict[str, str | None]:
+        s = self.state(**overrides)
+        sk = self.site_key_value
+        cluster = s["cluster_id"]
+        return {
+            "status_key": join_key(sk, s["status"]),
+            "sector_key": join_key(sk, s["sector_id"]),
+            "sector_status_key": join_key(sk, s["sector_id"], s["status"]),
+            "cluster_key": join_key(sk, cluster) if cluster else None,
+            "cluster_status_key": join_key(sk, cluster, s["status"]) if cluster else None,
+        }
+
+
+class SeedKeyword(TimestampedModel):
+    """The platform's seed keyword library, one partition per industry (staff-managed).
+
+    The range key is derived from the normalised keyword, so a seed exists once per
+    industry without any extra uniqueness item.
+    """
+
+    Meta = table_meta("seed_keywords")
+    scope = UnicodeAttribute(hash_key=True)  # global#<industry_id>
+    seed_id = UnicodeAttribute(range_key=True)
+    industry_id = UnicodeAttribute()
+    keyword = UnicodeAttribute()
+    normalized = UnicodeAttribute()
+    search_volume = NumberAttribute(null=True)
+    difficulty = NumberAttribute(null=True)
+    cpc = NumberAttribute(null=True)
+
+
+def seed_scope(industry_id: str) -> str:
+    return f"global#{industry_id}"

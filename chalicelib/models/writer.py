@@ -1,0 +1,184 @@
+"""Writer module: Task, Content (+ ContentBody), ContentImage (Site+Sector scoped, see site_records.py).
+
+Article bodies can be tens of KB, so they live in their own table (``ContentBody``, same
+key as the Content item) and the Content item stays a small summary: lists and their
+indexes read and write about one capacity unit per item instead of the body's size, and
+the body is read only by a GetItem when one article is opened. (An INCLUDE projection
+of the summary would do the same for the indexes, but DynamoDB caps the attributes
+projected into a table's indexes; eight indexes of summaries do not fit.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+
+from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.site_records import SiteRecord, gsi, join_key
+
+TASK_STATUSES = ("pending", "in_progress", "completed", "cancelled")
+TASK_PRIORITIES = ("low", "medium", "high")
+CONTENT_STATUSES = ("draft", "review", "approved", "published")
+SITE_STATUSES = ("not_published", "scheduled", "publishing", "published", "failed")
+IMAGE_STATUSES = ("pending", "generated", "failed")
+
+# The "due" index is the one index not partitioned by account: the publishing tick reads
+# it across all sites. Its hash is spread over a fixed number of shards so no partition
+# gets hot; the tick queries every shard with scheduled_publish_at <= now.
+DUE_SHARDS = 4
+
+
+def due_shard(content_id: str) -> str:
+    digest = hashlib.sha256(content_id.encode()).digest()
+    return f"due#{digest[0] % DUE_SHARDS}"
+
+
+class Task(SiteRecord):
+    Meta = table_meta("tasks")
+    site_key = UnicodeAttribute(hash_key=True)
+    task_id = UnicodeAttribute(range_key=True)
+    sector_id = UnicodeAttribute()
+    idea_id = UnicodeAttribute(null=True)
+    cluster_id = UnicodeAttribute(null=True)
+    title = UnicodeAttribute()
+    brief = UnicodeAttribute(default="")
+    primary_keyword = UnicodeAttribute(default="")
+    secondary_keywords = ListAttribute(of=UnicodeAttribute, default=list)
+    status = UnicodeAttribute(default="pending")
+    priority = UnicodeAttribute(default="medium")
+    assigned_to = UnicodeAttribute(null=True)
+    due_date = UnicodeAttribute(null=True)  # ISO date
+    created_by = UnicodeAttribute(null=True)
+
+    status_key = UnicodeAttribute(null=True)
+    sector_key = UnicodeAttribute(null=True)
+    sector_status_key = UnicodeAttribute(null=True)
+    idea_key = UnicodeAttribute(null=True)
+
+    by_status = gsi("by_status", "status_key", "task_id")
+    by_sector = gsi("by_sector", "sector_key", "task_id")
+    by_sector_status = gsi("by_sector_status", "sector_status_key", "task_id")
+    by_idea = gsi("by_idea", "idea_key", "task_id")
+
+    STATE_ATTRS = ("status", "sector_id", "idea_id")
+
+    def index_keys(self, **overrides: Any) -> dict[str, str | None]:
+        s = self.state(**overrides)
+        sk = self.site_key_value
+        return {
+            "status_key": join_key(sk, s["status"]),
+            "sector_key": join_key(sk, s["sector_id"]),
+            "sector_status_key": join_key(sk, s["sector_id"], s["status"]),
+            "idea_key": join_key(sk, s["idea_id"]) if s["idea_id"] else None,
+        }
+
+
+class Content(SiteRecord):
+    Meta = table_meta("content")
+    site_key = UnicodeAttribute(hash_key=True)
+    content_id = UnicodeAttribute(range_key=True)
+    sector_id = UnicodeAttribute()
+    task_id = UnicodeAttribute(null=True)
+    title = UnicodeAttribute()
+    excerpt = UnicodeAttribute(default="")
+    meta_title = UnicodeAttribute(default="")
+    meta_description = UnicodeAttribute(default="")
+    status = UnicodeAttribute(default="draft")
+    site_status = UnicodeAttribute(default="not_published")
+    scheduled_publish_at = UTCDateTimeAttribute(null=True)
+    site_status_updated_at = UTCDateTimeAttribute(null=True)
+    external_id = UnicodeAttribute(null=True)
+    external_url = UnicodeAttribute(null=True)
+    word_count = NumberAttribute(default=0)
+    created_by = UnicodeAttribute(null=True)
+
+    list_key = UnicodeAttribute(null=True)  # = site key; lets the plain list read summaries only
+    status_key = UnicodeAttribute(null=True)
+    sector_key = UnicodeAttribute(null=True)
+    sector_status_key = UnicodeAttribute(null=True)
+    site_status_key = UnicodeAttribute(null=True)
+    task_key = UnicodeAttribute(null=True)
+    ready_key = UnicodeAttribute(null=True)  # sparse: approved and not yet scheduled
+    due_key = UnicodeAttribute(null=True)  # sparse: scheduled (global, sharded)
+
+    by_site = gsi("by_site", "list_key", "content_id")
+    by_status = gsi("by_status", "status_key", "content_id")
+    by_sector = gsi("by_sector", "sector_key", "content_id")
+    by_sector_status = gsi("by_sector_status", "sector_status_key", "content_id")
+    by_site_status = gsi("by_site_status", "site_status_key", "content_id")
+    by_task = gsi("by_task", "task_key", "content_id")
+    ready_to_schedule = gsi("ready_to_schedule", "ready_key", "content_id")
+    due = gsi("due", "due_key", "scheduled_publish_at", range_type=UTCDateTimeAttribute)
+
+    STATE_ATTRS = ("status", "site_status", "sector_id", "task_id", "scheduled_publish_at")
+
+    def index_keys(self, **overrides: Any) -> dict[str, str | None]:
+        s = self.state(**overrides)
+        sk = self.site_key_value
+        ready = s["status"] == "approved" and s["site_status"] == "not_published"
+        scheduled = s["site_status"] == "scheduled" and s["scheduled_publish_at"] is not None
+        return {
+            "list_key": sk,
+            "status_key": join_key(sk, s["status"]),
+            "sector_key": join_key(sk, s["sector_id"]),
+            "sector_status_key": join_key(sk, s["sector_id"], s["status"]),
+            "site_status_key": join_key(sk, s["site_status"]),
+            "task_key": join_key(sk, s["task_id"]) if s["task_id"] else None,
+            "ready_key": sk if ready else None,
+            "due_key": due_shard(self.content_id) if scheduled else None,
+        }
+
+
+class ContentBody(TimestampedModel):
+    """The article HTML (sanitised) of the Content item with the same key."""
+
+    Meta = table_meta("content_bodies")
+    site_key = UnicodeAttribute(hash_key=True)
+    content_id = UnicodeAttribute(range_key=True)
+    body_html = UnicodeAttribute(default="")
+
+
+class ContentImage(SiteRecord):
+    Meta = table_meta("content_images")
+    site_key = UnicodeAttribute(hash_key=True)
+    image_id = UnicodeAttribute(range_key=True)
+    content_id = UnicodeAttribute()
+    sector_id = UnicodeAttribute()
+    url = UnicodeAttribute(null=True)
+    thumbnail_url = UnicodeAttribute(null=True)
+    alt_text = UnicodeAttribute(default="")
+    caption = UnicodeAttribute(default="")
+    image_type = UnicodeAttribute(default="in_article")  # featured, in_article
+    is_featured = BooleanAttribute(default=False)
+    position = NumberAttribute(default=0)
+    prompt = UnicodeAttribute(default="")
+    provider = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="pending")
+    created_by = UnicodeAttribute(null=True)
+
+    content_key = UnicodeAttribute(null=True)
+    status_key = UnicodeAttribute(null=True)
+    sector_key = UnicodeAttribute(null=True)
+
+    by_content = gsi("by_content", "content_key", "position", range_type=NumberAttribute)
+    by_status = gsi("by_status", "status_key", "image_id")
+    by_sector = gsi("by_sector", "sector_key", "image_id")
+
+    STATE_ATTRS = ("status", "sector_id", "content_id")
+
+    def index_keys(self, **overrides: Any) -> dict[str, str | None]:
+        s = self.state(**overrides)
+        sk = self.site_key_value
+        return {
+            "content_key": join_key(sk, s["content_id"]),
+            "status_key": join_key(sk, s["status"]),
+            "sector_key": join_key(sk, s["sector_id"]),
+        }

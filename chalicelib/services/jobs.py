@@ -1,0 +1,344 @@
+"""Jobs: start a stage on chosen items, process each item exactly once, show progress.
+
+Flow: ``create_job`` writes the Job and its JobItems, checks the credit estimate, and
+sends one SQS message per item. ``process_message`` (called by the stage's queue handler)
+claims the item with a lease, runs the stage, then finishes the item and bumps the job's
+counters in one transaction conditional on the item's status: however often SQS delivers
+a message, and whichever worker wins a race, an item is done (and charged) once.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+
+from chalicelib import aws, registry
+from chalicelib.api.errors import ApiError, Conflict, NotFound, UnprocessableEntity
+from chalicelib.ids import new_id
+from chalicelib.models.accounts import site_key
+from chalicelib.models.base import is_condition_failure
+from chalicelib.models.jobs import Job, JobItem, job_key
+from chalicelib.models.transactions import transact_write
+from chalicelib.observability import logger
+from chalicelib.timeutil import utcnow
+
+MAX_ITEMS_PER_JOB = 1000
+FINAL = ("done", "failed", "skipped")
+
+
+class ItemFailed(Exception):
+    """The item cannot succeed as it is (bad input, no credits...): fail it now, no retry."""
+
+    def __init__(self, message: str, code: str = "item_failed") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ItemSkipped(Exception):
+    """Nothing to do for this item (already done elsewhere, or no longer eligible)."""
+
+
+class ItemBusy(Exception):
+    """Another worker holds the item's lease: let SQS deliver it again later."""
+
+
+@dataclass
+class ItemSpec:
+    item_id: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ItemContext:
+    account_id: str
+    site_id: str
+    job: Job
+    item: JobItem
+
+    @property
+    def charge_key(self) -> str:
+        """Idempotency key of this item's credit charge: the business key, not the message."""
+        return f"{self.job.job_id}#{self.item.item_id}"
+
+
+@dataclass
+class ItemOutcome:
+    result: dict[str, Any] = field(default_factory=dict)
+    credits: int = 0
+
+
+@dataclass
+class StageDef:
+    name: str
+    queue_key: str
+    operation: str | None
+    select: Callable[[str, str, dict[str, Any]], list[ItemSpec]]
+    run: Callable[[ItemContext], ItemOutcome]
+    estimate: Callable[[str, str, list[ItemSpec]], dict[str, int]] = lambda *_: {}
+    description: str = ""
+
+
+STAGES: dict[str, StageDef] = {}
+
+
+def register_stage(stage: StageDef) -> StageDef:
+    STAGES[stage.name] = stage
+    return stage
+
+
+def get_stage(name: str) -> StageDef:
+    _load_stages()
+    try:
+        return STAGES[name]
+    except KeyError:
+        raise UnprocessableEntity(f"Unknown stage {name!r}; one of: {', '.join(sorted(STAGES))}.",
+                                  details=[{"field": "stage", "message": "unknown stage"}]) from None
+
+
+def _load_stages() -> None:
+    if not STAGES:
+        import chalicelib.services.stages  # noqa: F401 - registers every stage
+
+
+# --- starting ----------------------------------------------------------------------------
+
+def create_job(account_id: str, site_id: str, stage_name: str, selection: dict[str, Any], *,
+               user_id: str | None = None, run_id: str | None = None, check_credits: bool = True) -> Job:
+    from chalicelib.services import credits
+    from chalicelib.services.sites import get_site
+
+    get_site(account_id, site_id)
+    stage = get_stage(stage_name)
+    items = stage.select(account_id, site_id, selection)
+    if not items:
+        raise UnprocessableEntity(f"There is nothing to {stage.description or stage.name} for this selection.",
+                                  code="nothing_to_do")
+    if len(items) > MAX_ITEMS_PER_JOB:
+        raise UnprocessableEntity(f"A job takes at most {MAX_ITEMS_PER_JOB} items; narrow the selection.",
+                                  code="too_many_items")
+    estimate = stage.estimate(account_id, site_id, items)
+    if check_credits and estimate:
+        credits.require_credits(account_id, estimate)
+    job_id = new_id()
+    job = Job(site_key(account_id, site_id), job_id, account_id=account_id, site_id=site_id, stage=stage.name,
+              total=len(items), estimate=estimate, params=_json_safe(selection), created_by=user_id, run_id=run_id)
+    job.save()
+    with JobItem.batch_write() as batch:
+        for spec in items:
+            batch.save(JobItem(job_key(account_id, job_id), spec.item_id, account_id=account_id, site_id=site_id,
+                               job_id=job_id, stage=stage.name, payload=spec.payload))
+    send_items(stage, account_id, site_id, job_id, [s.item_id for s in items])
+    return job
+
+
+def send_items(stage: StageDef, account_id: str, site_id: str, job_id: str, item_ids: list[str]) -> None:
+    url = aws.queue_url(registry.queue(stage.queue_key).name)
+    sqs = aws.client("sqs")
+    for start in range(0, len(item_ids), 10):
+        chunk = item_ids[start:start + 10]
+        entries = [{"Id": str(i), "MessageBody": json.dumps(
+            {"v": 1, "stage": stage.name, "account_id": account_id, "site_id": site_id, "job_id": job_id,
+             "item_id": item_id})} for i, item_id in enumerate(chunk)]
+        response = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        if response.get("Failed"):
+            raise RuntimeError(f"SQS refused {len(response['Failed'])} messages: {response['Failed'][0]}")
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+# --- processing --------------------------------------------------------------------------
+
+def parse_message(body: str) -> dict[str, str]:
+    data = json.loads(body)
+    for name in ("stage", "account_id", "site_id", "job_id", "item_id"):
+        if not isinstance(data.get(name), str) or not data[name]:
+            raise ValueError(f"message lacks {name}")
+    return data
+
+
+def process_message(message: dict[str, str], *, receive_count: int, max_receives: int) -> str:
+    """Handle one delivery. Returns the outcome; raises to have SQS deliver it again."""
+    account_id, site_id = message["account_id"], message["site_id"]
+    job_id, item_id = message["job_id"], message["item_id"]
+    stage = get_stage(message["stage"])
+    try:
+        item = JobItem.get(job_key(account_id, job_id), item_id, consistent_read=True)
+        job = Job.get(site_key(account_id, site_id), job_id)
+    except (JobItem.DoesNotExist, Job.DoesNotExist):
+        logger.warning("message for a missing job item; dropped", extra={"job_id": job_id, "item_id": item_id})
+        return "missing"
+    if item.status in FINAL:
+        return "duplicate"
+    if job.status == "cancelled":
+        _finish(item, job, "skipped", error="The job was cancelled.", error_code="cancelled")
+        return "skipped"
+    _claim(item, stage)
+    ctx = ItemContext(account_id, site_id, job, item)
+    try:
+        outcome = stage.run(ctx)
+    except ItemSkipped as exc:
+        _finish(item, job, "skipped", error=str(exc) or None, error_code="skipped")
+        return "skipped"
+    except ItemFailed as exc:
+        _finish(item, job, "failed", error=str(exc), error_code=exc.code)
+        return "failed"
+    except ApiError as exc:  # e.g. insufficient credits, a record gone missing
+        _finish(item, job, "failed", error=exc.message, error_code=exc.code)
+        return "failed"
+    except Exception as exc:  # transient or unknown: retry until the DLQ bound
+        reason, code = _describe(exc)
+        if receive_count >= max_receives:
+            _finish(item, job, "failed", error=f"Gave up after {receive_count} attempts: {reason}", error_code=code)
+            return "failed"
+        _release(item, reason, code)
+        raise
+    _finish(item, job, "done", result=outcome.result, credits=outcome.credits)
+    return "done"
+
+
+def _describe(exc: Exception) -> tuple[str, str]:
+    code = getattr(exc, "code", None) or type(exc).__name__
+    message = str(exc) or type(exc).__name__
+    if not getattr(exc, "code", None):
+        logger.warning("stage error", extra={"error": message, "trace": traceback.format_exc(limit=5)})
+    return message[:500], str(code)
+
+
+def _claim(item: JobItem, stage: StageDef) -> None:
+    now = utcnow()
+    lease = timedelta(seconds=registry.queue(stage.queue_key).function_timeout)
+    try:
+        item.update(
+            actions=[JobItem.status.set("running"), JobItem.lease_until.set(now + lease),
+                     JobItem.attempts.add(1), JobItem.updated_at.set(now)],
+            condition=(JobItem.status == "queued") | ((JobItem.status == "running") & (JobItem.lease_until < now)),
+        )
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            raise ItemBusy(f"item {item.item_id} is being worked on elsewhere") from None
+        raise
+
+
+def _release(item: JobItem, reason: str, code: str) -> None:
+    """Give a failed attempt back to the queue: visible as queued with its last error."""
+    try:
+        item.update(actions=[JobItem.status.set("queued"), JobItem.error.set(reason), JobItem.error_code.set(code),
+                             JobItem.lease_until.remove(), JobItem.updated_at.set(utcnow())],
+                    condition=JobItem.status == "running")
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
+_COUNTER = {"done": Job.done, "failed": Job.failed, "skipped": Job.skipped}
+
+
+def _finish(item: JobItem, job: Job, status: str, *, result: dict | None = None, credits: int = 0,
+            error: str | None = None, error_code: str | None = None) -> bool:
+    """Move the item to a final status and count it on the job, once."""
+    now = utcnow()
+    item_actions = [JobItem.status.set(status), JobItem.finished_at.set(now), JobItem.updated_at.set(now),
+                    JobItem.lease_until.remove()]
+    if result is not None:
+        item_actions.append(JobItem.result.set(result))
+    if credits:
+        item_actions.append(JobItem.credits.set(credits))
+    if error:
+        item_actions += [JobItem.error.set(error[:1000]), JobItem.error_code.set(error_code or "error")]
+    elif status == "done":
+        item_actions += [JobItem.error.remove(), JobItem.error_code.remove()]
+    job_actions = [_COUNTER[status].add(1), Job.updated_at.set(now)]
+    if credits:
+        job_actions.append(Job.credits_spent.add(credits))
+    try:
+        with transact_write() as tx:
+            tx.update(item, actions=item_actions, condition=JobItem.status.is_in("running", "queued"))
+            tx.update(Job(job.site_key, job.job_id), actions=job_actions, condition=Job.job_id.exists())
+    except TransactWriteError as exc:
+        if is_condition_failure(exc):
+            return False  # another delivery finished it first
+        raise
+    _maybe_complete(job.site_key, job.job_id)
+    return True
+
+
+def _maybe_complete(site_key_value: str, job_id: str) -> None:
+    job = Job.get(site_key_value, job_id, consistent_read=True)
+    if job.status != "running" or job.done + job.failed + job.skipped < job.total:
+        return
+    final = "failed" if job.failed == job.total else "completed"
+    try:
+        job.update(actions=[Job.status.set(final), Job.finished_at.set(utcnow())],
+                   condition=Job.status == "running")
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return  # someone else completed it
+        raise
+    if job.run_id:
+        from chalicelib.services import job_events
+
+        job_events.job_finished(job)
+
+
+# --- reading and retrying ----------------------------------------------------------------
+
+def get_job(account_id: str, site_id: str, job_id: str) -> Job:
+    try:
+        return Job.get(site_key(account_id, site_id), job_id)
+    except Job.DoesNotExist:
+        raise NotFound("Job") from None
+
+
+def retry_failed(account_id: str, site_id: str, job_id: str, item_ids: list[str] | None = None) -> list[str]:
+    """Queue failed items again. Returns the ids that were re-queued."""
+    job = get_job(account_id, site_id, job_id)
+    if job.status == "cancelled":
+        raise Conflict("The job was cancelled; start a new one.", code="job_cancelled")
+    if item_ids:
+        candidates = []
+        for item_id in item_ids:
+            try:
+                candidates.append(JobItem.get(job_key(account_id, job_id), item_id))
+            except JobItem.DoesNotExist:
+                raise NotFound(f"Item {item_id} of this job") from None
+    else:
+        candidates = list(JobItem.query(job_key(account_id, job_id), filter_condition=JobItem.status == "failed"))
+    requeued = []
+    for item in candidates:
+        if item.status != "failed":
+            continue
+        try:
+            with transact_write() as tx:
+                tx.update(item, actions=[JobItem.status.set("queued"), JobItem.updated_at.set(utcnow())],
+                          condition=JobItem.status == "failed")
+                tx.update(Job(job.site_key, job.job_id), actions=[Job.failed.add(-1), Job.status.set("running"),
+                                                                  Job.finished_at.remove()])
+        except TransactWriteError as exc:
+            if is_condition_failure(exc):
+                continue
+            raise
+        requeued.append(item.item_id)
+    if requeued:
+        send_items(get_stage(job.stage), account_id, site_id, job_id, requeued)
+    return requeued
+
+
+def cancel_job(account_id: str, site_id: str, job_id: str) -> Job:
+    job = get_job(account_id, site_id, job_id)
+    try:
+        job.update(actions=[Job.status.set("cancelled"), Job.finished_at.set(utcnow())],
+                   condition=Job.status == "running")
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            raise Conflict(f"The job is {job.status}; only a running job can be cancelled.",
+                           code="illegal_transition", details={"current_status": job.status}) from None
+        raise
+    return job

@@ -1,0 +1,278 @@
+"""Writer domain: tasks, content (articles), content images.
+
+Cascade rules (docs/planner-writer.md):
+- delete task: its content is kept, detached (task_id null).
+- delete content: its images are deleted; refused (409 content_scheduled) while the
+  content is scheduled or being published -- unschedule it first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.api.errors import Conflict, NotFound, PayloadTooLarge, UnprocessableEntity
+from chalicelib.ids import new_id
+from chalicelib.models.accounts import site_key
+from chalicelib.models.site_records import join_key
+from chalicelib.models.writer import Content, ContentBody, ContentImage, Task
+from chalicelib.services import html, records, txn
+from chalicelib.services.records import Kind, ListSpec, by, site_list
+from chalicelib.services.state_machines import state_condition, transition, transition_ops
+from chalicelib.timeutil import utcnow
+
+TASKS = Kind("task", Task, "task_id", {
+    frozenset(): ListSpec(None, site_list),
+    frozenset({"status"}): ListSpec("by_status", by("status")),
+    frozenset({"sector_id"}): ListSpec("by_sector", by("sector_id")),
+    frozenset({"sector_id", "status"}): ListSpec("by_sector_status", by("sector_id", "status")),
+    frozenset({"idea_id"}): ListSpec("by_idea", by("idea_id")),
+})
+CONTENT = Kind("content", Content, "content_id", {
+    # The plain list reads the summary index, never the table (bodies stay out of lists).
+    frozenset(): ListSpec("by_site", site_list),
+    frozenset({"status"}): ListSpec("by_status", by("status")),
+    frozenset({"sector_id"}): ListSpec("by_sector", by("sector_id")),
+    frozenset({"sector_id", "status"}): ListSpec("by_sector_status", by("sector_id", "status")),
+    frozenset({"site_status"}): ListSpec("by_site_status", by("site_status")),
+    frozenset({"task_id"}): ListSpec("by_task", by("task_id")),
+})
+READY_TO_SCHEDULE = ListSpec("ready_to_schedule", site_list, forward=True)
+IMAGES = Kind("image", ContentImage, "image_id", {
+    frozenset(): ListSpec(None, site_list),
+    frozenset({"status"}): ListSpec("by_status", by("status")),
+    frozenset({"sector_id"}): ListSpec("by_sector", by("sector_id")),
+    frozenset({"content_id"}): ListSpec("by_content", by("content_id"), forward=True),
+})
+
+MAX_BODY_BYTES = 300_000  # well under DynamoDB's 400 KB item limit, with the other fields
+
+
+def _conn():
+    return txn.shared_connection(Content)
+
+
+def _parent_sector(account_id: str, site_id: str, given: str | None, parent_sector: str | None) -> str:
+    if parent_sector:
+        if given and given != parent_sector:
+            raise UnprocessableEntity("The sector must be the parent's sector.", code="sector_mismatch")
+        return parent_sector
+    if not given:
+        raise UnprocessableEntity("Give a sector_id (or a parent record).", code="sector_required",
+                                  details=[{"field": "sector_id", "message": "required"}])
+    records.require_sector(account_id, site_id, given)
+    return given
+
+
+# --- tasks ------------------------------------------------------------------------------
+
+def get_task(account_id: str, site_id: str, task_id: str) -> Task:
+    return records.get(TASKS, account_id, site_id, task_id)
+
+
+def create_task(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None) -> Task:
+    from chalicelib.services.planner import get_idea
+
+    idea = None
+    if data.get("idea_id"):
+        try:
+            idea = get_idea(account_id, site_id, data["idea_id"])
+        except NotFound:
+            raise UnprocessableEntity("There is no such idea in this site.", code="unknown_idea") from None
+    sector_id = _parent_sector(account_id, site_id, data.get("sector_id"), idea.sector_id if idea else None)
+    fields = {k: v for k, v in data.items() if k not in ("sector_id",) and v is not None}
+    if idea:
+        fields.setdefault("cluster_id", idea.cluster_id)
+        fields.setdefault("primary_keyword", idea.primary_keyword)
+        fields.setdefault("secondary_keywords", list(idea.secondary_keywords or []))
+    task = Task(site_key(account_id, site_id), new_id(), account_id=account_id, site_id=site_id,
+                sector_id=sector_id, created_by=created_by, **fields)
+    task.save(condition=Task.task_id.does_not_exist())
+    return task
+
+
+def update_task(account_id: str, site_id: str, task_id: str, changes: dict[str, Any]) -> Task:
+    task = get_task(account_id, site_id, task_id)
+    status = changes.pop("status", None)
+    records.set_fields(task, changes, TASKS)
+    if status is not None:
+        transition(task, "status", status)
+    return task
+
+
+def delete_task(account_id: str, site_id: str, task_id: str) -> None:
+    task = get_task(account_id, site_id, task_id)
+    units = []
+    for content in Content.by_task.query(join_key(task.site_key, task_id)):
+        # Index items carry the summary attributes, which include every state attribute.
+        actions, condition = transition_ops(content, {"task_id": None}, check=False)
+        units.append(txn.Unit(content.content_id, [txn.Op("update", content, condition, actions)]))
+    txn.run_units(units, _conn())
+    if txn.run_units([txn.Unit(task_id, [txn.Op("delete", task, state_condition(task))])], _conn()).failed:
+        raise Conflict("The task changed while deleting it; try again.", code="concurrent_change")
+
+
+# --- content ----------------------------------------------------------------------------
+
+def get_content(account_id: str, site_id: str, content_id: str, *, with_body: bool = False) -> Content:
+    content = records.get(CONTENT, account_id, site_id, content_id)
+    if with_body:
+        try:
+            content.body_html = ContentBody.get(content.site_key, content_id).body_html
+        except ContentBody.DoesNotExist:
+            content.body_html = ""
+    return content
+
+
+def list_content(account_id: str, site_id: str, filters: dict[str, Any], *, limit: int, cursor: str | None):
+    from chalicelib.api.pagination import paginate
+
+    active = {k: v for k, v in filters.items() if v is not None}
+    if set(active) == {"status", "site_status"}:
+        if (active["status"], active["site_status"]) != ("approved", "not_published"):
+            raise UnprocessableEntity("status and site_status combine only as approved + not_published "
+                                      "(content ready to schedule).", code="unsupported_filter")
+        sk = site_key(account_id, site_id)
+        return paginate(lambda **kw: Content.ready_to_schedule.query(sk, **kw), scope=f"content:ready:{sk}",
+                        limit=limit, cursor=cursor, scan_index_forward=True)
+    return records.list_page(CONTENT, account_id, site_id, active, limit=limit, cursor=cursor)
+
+
+def _body_fields(body_html: str) -> dict[str, Any]:
+    clean = html.sanitize(body_html)
+    if len(clean.encode()) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The article body is larger than {MAX_BODY_BYTES // 1000} KB.", code="body_too_large")
+    return {"body_html": clean, "word_count": html.word_count(clean)}
+
+
+def create_content(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None) -> Content:
+    task = None
+    if data.get("task_id"):
+        try:
+            task = get_task(account_id, site_id, data["task_id"])
+        except NotFound:
+            raise UnprocessableEntity("There is no such task in this site.", code="unknown_task") from None
+    sector_id = _parent_sector(account_id, site_id, data.get("sector_id"), task.sector_id if task else None)
+    fields = {k: v for k, v in data.items() if k not in ("sector_id", "body_html") and v is not None}
+    body = _body_fields(data.get("body_html") or "")
+    content = Content(site_key(account_id, site_id), new_id(), account_id=account_id, site_id=site_id,
+                      sector_id=sector_id, created_by=created_by, word_count=body["word_count"], **fields)
+    content.sync_index_keys()
+    stored = ContentBody(content.site_key, content.content_id, body_html=body["body_html"])
+    txn.run_units([txn.Unit(content.content_id, [
+        txn.Op("put", content, Content.content_id.does_not_exist()),
+        txn.Op("put", stored, ContentBody.content_id.does_not_exist()),
+    ])], _conn())
+    content.body_html = body["body_html"]
+    return content
+
+
+def update_content(account_id: str, site_id: str, content_id: str, changes: dict[str, Any]) -> Content:
+    content = get_content(account_id, site_id, content_id)
+    status = changes.pop("status", None)
+    site_status = changes.pop("site_status", None)
+    scheduled_at = changes.pop("scheduled_publish_at", None)
+    if "body_html" in changes:
+        _replace_body(content, changes.pop("body_html") or "")
+    records.set_fields(content, changes, CONTENT)
+    if status is not None:
+        set_content_status(content, status)
+    if site_status is not None:
+        set_site_status(content, site_status, scheduled_at)
+    elif scheduled_at is not None:
+        raise UnprocessableEntity("scheduled_publish_at goes with site_status 'scheduled'.",
+                                  code="schedule_requires_status")
+    return content
+
+
+def _replace_body(content: Content, body_html: str) -> None:
+    """New body and its word count in one transaction: a list never shows a stale count."""
+    body = _body_fields(body_html)
+    stored = ContentBody(content.site_key, content.content_id, body_html=body["body_html"])
+    update = txn.Op("update", content, Content.content_id.exists(),
+                    [Content.word_count.set(body["word_count"]), Content.updated_at.set(utcnow())])
+    if txn.run_units([txn.Unit(content.content_id, [txn.Op("put", stored), update])], _conn()).failed:
+        raise NotFound("Content")
+    content.word_count = body["word_count"]
+
+
+def set_content_status(content: Content, new: str) -> Content:
+    if new == content.status:
+        return content
+    if content.site_status in ("scheduled", "publishing") and new != "published":
+        raise Conflict("Unschedule the content (site_status 'not_published') before changing its status.",
+                       code="content_scheduled", details={"site_status": content.site_status})
+    return transition(content, "status", new)
+
+
+def set_site_status(content: Content, new: str, scheduled_at: datetime | None = None) -> Content:
+    """Users schedule and unschedule; the publisher moves the rest (publishing, published, failed)."""
+    if new == "scheduled":
+        if content.status != "approved":
+            raise Conflict("Only approved content can be scheduled.", code="content_not_approved",
+                           details={"current_status": content.status})
+        if scheduled_at is None:
+            raise UnprocessableEntity("Give scheduled_publish_at to schedule.", code="schedule_time_required")
+        if content.site_status == "scheduled" and content.scheduled_publish_at != scheduled_at:
+            # Rescheduling: same status, new time -- still one conditional update.
+            return transition(content, "site_status", "scheduled",
+                              also={"scheduled_publish_at": scheduled_at, "site_status_updated_at": utcnow()})
+        return transition(content, "site_status", "scheduled",
+                          also={"scheduled_publish_at": scheduled_at, "site_status_updated_at": utcnow()},
+                          condition=Content.status == "approved")
+    if new == content.site_status:
+        return content
+    return transition(content, "site_status", new, also={"site_status_updated_at": utcnow()})
+
+
+def delete_content(account_id: str, site_id: str, content_id: str) -> None:
+    content = get_content(account_id, site_id, content_id)
+    if content.site_status in ("scheduled", "publishing"):
+        raise Conflict("This content is scheduled or being published; unschedule it before deleting it.",
+                       code="content_scheduled", details={"site_status": content.site_status})
+    images = list(ContentImage.by_content.query(join_key(content.site_key, content_id)))
+    with ContentImage.batch_write() as batch:
+        for image in images:
+            batch.delete(image)
+    body = ContentBody(content.site_key, content_id)
+    if txn.run_units([txn.Unit(content_id, [txn.Op("delete", content, state_condition(content)),
+                                            txn.Op("delete", body)])], _conn()).failed:
+        raise Conflict("The content changed while deleting it; try again.", code="concurrent_change")
+
+
+# --- images -----------------------------------------------------------------------------
+
+def get_image(account_id: str, site_id: str, image_id: str) -> ContentImage:
+    return records.get(IMAGES, account_id, site_id, image_id)
+
+
+def create_image(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None) -> ContentImage:
+    try:
+        content = get_content(account_id, site_id, data["content_id"])
+    except NotFound:
+        raise UnprocessableEntity("There is no such content in this site.", code="unknown_content") from None
+    fields = {k: v for k, v in data.items() if v is not None}
+    if fields.get("position") is None:
+        last = list(ContentImage.by_content.query(join_key(content.site_key, content.content_id),
+                                                  scan_index_forward=False, limit=1))
+        fields["position"] = int(last[0].position) + 1 if last else 0
+    if fields.get("url") and "status" not in fields:
+        fields["status"] = "generated"
+    image = ContentImage(site_key(account_id, site_id), new_id(), account_id=account_id, site_id=site_id,
+                         sector_id=content.sector_id, created_by=created_by, **fields)
+    image.save(condition=ContentImage.image_id.does_not_exist())
+    return image
+
+
+def update_image(account_id: str, site_id: str, image_id: str, changes: dict[str, Any]) -> ContentImage:
+    image = get_image(account_id, site_id, image_id)
+    status = changes.pop("status", None)
+    records.set_fields(image, changes, IMAGES)
+    if status is not None:
+        transition(image, "status", status)
+    return image
+
+
+def delete_image(account_id: str, site_id: str, image_id: str) -> None:
+    image = get_image(account_id, site_id, image_id)
+    image.delete()

@@ -1,0 +1,34 @@
+"""Module switches: defaults, who may change them, and what a switched-off module answers."""
+
+from __future__ import annotations
+
+from tests.api.planner_env import make_site, ok
+
+DEFAULTS = {"planner": True, "writer": True, "linker": False, "optimizer": False, "automation": True,
+            "integration": True, "publisher": True}
+
+
+def test_defaults_and_admin_changes(api, register, add_member):
+    owner = register()
+    editor, viewer = add_member(owner, "editor"), add_member(owner, "viewer")
+    assert ok(api.get("/v1/account/modules", token=viewer.token)) == DEFAULTS
+    r = api.patch("/v1/account/modules", {"planner": False}, token=editor.token)
+    assert r.status == 403 and r.error_code == "insufficient_role"
+    changed = ok(api.patch("/v1/account/modules", {"planner": False, "linker": True}, token=owner.token))
+    assert changed == {**DEFAULTS, "planner": False, "linker": True}
+    assert ok(api.get("/v1/account/modules", token=viewer.token)) == changed
+    r = api.patch("/v1/account/modules", {"nonsense": True}, token=owner.token)
+    assert r.status == 422
+
+
+def test_a_disabled_module_is_403_module_disabled_for_everyone_and_only_its_account(api, register):
+    owner, other = register(), register()
+    env, other_env = make_site(api, owner), make_site(api, other)
+    ok(api.patch("/v1/account/modules", {"planner": False}, token=owner.token))
+    r = api.get(f"{env.base}/keywords", token=owner.token)
+    assert r.status == 403 and r.error_code == "module_disabled"
+    assert r.json["error"]["details"] == {"module": "planner"}
+    ok(api.get(f"{env.base}/tasks", token=owner.token))  # the writer is still on
+    ok(api.get(f"{other_env.base}/keywords", token=other.token))  # other accounts are not affected
+    ok(api.patch("/v1/account/modules", {"planner": True}, token=owner.token))
+    ok(api.get(f"{env.base}/keywords", token=owner.token))
