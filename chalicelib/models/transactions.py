@@ -7,7 +7,6 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import config
 
-
 _connection: Connection | None = None
 
 

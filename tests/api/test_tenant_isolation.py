@@ -17,8 +17,8 @@ from chalicelib.api.routing import ROUTES, RouteSpec
 
 GLOBAL_PARAMS = {"industry_id",  # platform-wide records: reading them is not a leak
                  "provider_id", "model_name", "operation_type", "strategy_id",  # staff-only system records
-                 "prompt_type", "key",
-                 "seed_id"}  # the staff-managed seed keyword library  # names, not ids: each account has its own record of that name
+                 "prompt_type", "key",  # names, not ids: each account has its own record of that name
+                 "seed_id"}  # the staff-managed seed keyword library
 
 
 def example_body(model: Any) -> dict[str, Any]:

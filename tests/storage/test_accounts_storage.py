@@ -40,7 +40,7 @@ def test_refresh_rotates_and_a_reused_token_ends_the_session(ddb):
 
 
 def test_site_limit_holds_under_concurrent_creates(ddb):
-    account, user, _ = identity.register(account_name="A", email="race@example.com", password="x" * 12)
+    account, _, _ = identity.register(account_name="A", email="race@example.com", password="x" * 12)
     Account(account.account_id).update(actions=[Account.plan_id.set("starter")])  # max_sites = 3
     results: list[str] = []
 
