@@ -3,7 +3,7 @@
 from chalice import Chalice
 
 from chalicelib import config
-from chalicelib.api import account_settings, admin_system, auth, credits, industries, meta, sites, users
+from chalicelib.api import account_settings, admin_system, auth, credits, industries, jobs, meta, sites, users
 from chalicelib.api import modules as modules_api
 from chalicelib.api import planner as planner_api
 from chalicelib.api import writer as writer_api
@@ -17,7 +17,7 @@ app.register_middleware(request_context, "http")
 app.register_middleware(invocation_middleware, "all")
 
 for blueprint_module in (meta, auth, users, sites, industries, credits, planner_api, writer_api, modules_api,
-                          admin_system, account_settings):
+                          admin_system, account_settings, jobs):
     app.register_blueprint(blueprint_module.bp)
 
 # --- queue workers and schedules: one per registry entry ---------------------------------

@@ -114,3 +114,8 @@ def ai_max_attempts() -> int:
 
 def ai_retry_base_delay() -> float:
     return float(os.environ.get("AI_RETRY_BASE_DELAY", "1.0"))
+
+
+def public_api_url() -> str:
+    """Where WordPress's companion plugin sends its webhooks (the API's public base URL)."""
+    return os.environ.get("PUBLIC_API_URL", "").rstrip("/")

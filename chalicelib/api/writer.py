@@ -196,6 +196,10 @@ class ContentSummaryOut(Out):
     external_id: str | None
     external_url: str | None
     word_count: int
+    keywords: list[str] = Field(default_factory=list)
+    cost: dict[str, Any] = Field(default_factory=dict,
+                                 description="What generating it cost: credits, tokens, images.")
+    publish_error: str | None = None
     created_by: str | None
     created_at: datetime
     updated_at: datetime

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.models.base import TimestampedModel, table_meta
 from chalicelib.models.site_records import SiteRecord, gsi, join_key
@@ -85,6 +85,10 @@ class Cluster(SiteRecord):
     keyword_count = NumberAttribute(default=0)
     idea_count = NumberAttribute(default=0)
     created_by = UnicodeAttribute(null=True)
+    # Mean embedding of the members (rounded), and the model that made it: new keywords
+    # are matched to existing clusters by it, only when embedded by the same model.
+    centroid = JSONAttribute(null=True)
+    centroid_model = UnicodeAttribute(null=True)
 
     sector_key = UnicodeAttribute(null=True)
     no_ideas_key = UnicodeAttribute(null=True)  # sparse: set while idea_count == 0
@@ -119,6 +123,7 @@ class ContentIdea(SiteRecord):
     primary_keyword = UnicodeAttribute(default="")
     secondary_keywords = ListAttribute(of=UnicodeAttribute, default=list)
     keyword_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    outline = JSONAttribute(default=list)  # [{heading, subheadings}] from the ideas stage
     status = UnicodeAttribute(default="pending")
     created_by = UnicodeAttribute(null=True)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -99,6 +100,14 @@ class Content(SiteRecord):
     external_url = UnicodeAttribute(null=True)
     word_count = NumberAttribute(default=0)
     created_by = UnicodeAttribute(null=True)
+    keywords = ListAttribute(of=UnicodeAttribute, default=list)  # primary first; WordPress tags
+    # What generating it cost: the article, its image prompts and its images.
+    cost = JSONAttribute(default=dict)  # {credits, input_tokens, output_tokens, cached_tokens, images}
+    # Publishing: the claim of the worker publishing it, and why the last attempt failed.
+    publish_lease_until = UTCDateTimeAttribute(null=True)
+    publish_attempt_id = UnicodeAttribute(null=True)
+    publish_error = UnicodeAttribute(null=True)
+    external_modified_at = UTCDateTimeAttribute(null=True)
 
     list_key = UnicodeAttribute(null=True)  # = site key; lets the plain list read summaries only
     status_key = UnicodeAttribute(null=True)
@@ -161,6 +170,9 @@ class ContentImage(SiteRecord):
     position = NumberAttribute(default=0)
     prompt = UnicodeAttribute(default="")
     provider = UnicodeAttribute(null=True)
+    storage_key = UnicodeAttribute(null=True)  # the file in the media bucket
+    external_media_id = UnicodeAttribute(null=True)  # WordPress media id, once uploaded
+    external_media_url = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="pending")
     created_by = UnicodeAttribute(null=True)
 

@@ -252,9 +252,10 @@ def get_cluster(account_id: str, site_id: str, cluster_id: str, *, consistent: b
 
 
 def create_cluster(account_id: str, site_id: str, *, sector_id: str, name: str, description: str = "",
-                   created_by: str | None = None) -> Cluster:
+                   created_by: str | None = None,
+                   record_id: str | None = None) -> Cluster:
     records.require_sector(account_id, site_id, sector_id)
-    cluster = Cluster(site_key(account_id, site_id), new_id(), account_id=account_id, site_id=site_id,
+    cluster = Cluster(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                       sector_id=sector_id, name=name, description=description, created_by=created_by)
     cluster.save(condition=Cluster.cluster_id.does_not_exist())
     return cluster
@@ -378,7 +379,8 @@ def _with_cluster_count(account_id: str, site_id: str, cluster_id: str, delta: i
     raise Conflict("The cluster kept changing; try again.", code="concurrent_change")
 
 
-def create_idea(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None) -> ContentIdea:
+def create_idea(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None,
+                record_id: str | None = None) -> ContentIdea:
     cluster_id = data.get("cluster_id")
     sector_id = data.get("sector_id")
     if cluster_id:
@@ -395,7 +397,7 @@ def create_idea(account_id: str, site_id: str, data: dict[str, Any], *, created_
         raise UnprocessableEntity("Give a sector_id or a cluster_id.", code="sector_required",
                                   details=[{"field": "sector_id", "message": "required without cluster_id"}])
     fields = {k: v for k, v in data.items() if k not in ("cluster_id", "sector_id") and v is not None}
-    idea = ContentIdea(site_key(account_id, site_id), new_id(), account_id=account_id, site_id=site_id,
+    idea = ContentIdea(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                        sector_id=sector_id, cluster_id=cluster_id, created_by=created_by, **fields)
     idea.sync_index_keys()
     put = txn.Op("put", idea, ContentIdea.idea_id.does_not_exist())

@@ -70,7 +70,8 @@ def get_task(account_id: str, site_id: str, task_id: str) -> Task:
     return records.get(TASKS, account_id, site_id, task_id)
 
 
-def create_task(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None) -> Task:
+def create_task(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None,
+                record_id: str | None = None) -> Task:
     from chalicelib.services.planner import get_idea
 
     idea = None
@@ -85,7 +86,7 @@ def create_task(account_id: str, site_id: str, data: dict[str, Any], *, created_
         fields.setdefault("cluster_id", idea.cluster_id)
         fields.setdefault("primary_keyword", idea.primary_keyword)
         fields.setdefault("secondary_keywords", list(idea.secondary_keywords or []))
-    task = Task(site_key(account_id, site_id), new_id(), account_id=account_id, site_id=site_id,
+    task = Task(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                 sector_id=sector_id, created_by=created_by, **fields)
     task.save(condition=Task.task_id.does_not_exist())
     return task
@@ -145,7 +146,8 @@ def _body_fields(body_html: str) -> dict[str, Any]:
     return {"body_html": clean, "word_count": html.word_count(clean)}
 
 
-def create_content(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None) -> Content:
+def create_content(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None,
+                   record_id: str | None = None) -> Content:
     task = None
     if data.get("task_id"):
         try:
@@ -155,7 +157,7 @@ def create_content(account_id: str, site_id: str, data: dict[str, Any], *, creat
     sector_id = _parent_sector(account_id, site_id, data.get("sector_id"), task.sector_id if task else None)
     fields = {k: v for k, v in data.items() if k not in ("sector_id", "body_html") and v is not None}
     body = _body_fields(data.get("body_html") or "")
-    content = Content(site_key(account_id, site_id), new_id(), account_id=account_id, site_id=site_id,
+    content = Content(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                       sector_id=sector_id, created_by=created_by, word_count=body["word_count"], **fields)
     content.sync_index_keys()
     stored = ContentBody(content.site_key, content.content_id, body_html=body["body_html"])
@@ -246,7 +248,8 @@ def get_image(account_id: str, site_id: str, image_id: str) -> ContentImage:
     return records.get(IMAGES, account_id, site_id, image_id)
 
 
-def create_image(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None) -> ContentImage:
+def create_image(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None,
+                 record_id: str | None = None) -> ContentImage:
     try:
         content = get_content(account_id, site_id, data["content_id"])
     except NotFound:
@@ -258,7 +261,7 @@ def create_image(account_id: str, site_id: str, data: dict[str, Any], *, created
         fields["position"] = int(last[0].position) + 1 if last else 0
     if fields.get("url") and "status" not in fields:
         fields["status"] = "generated"
-    image = ContentImage(site_key(account_id, site_id), new_id(), account_id=account_id, site_id=site_id,
+    image = ContentImage(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                          sector_id=content.sector_id, created_by=created_by, **fields)
     image.save(condition=ContentImage.image_id.does_not_exist())
     return image

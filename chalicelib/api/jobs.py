@@ -1,0 +1,148 @@
+"""/v1/sites/{site_id}/jobs: start a generation stage on chosen items and follow it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from chalice import Blueprint
+from pydantic import Field
+
+from chalicelib.api.pagination import paginate
+from chalicelib.api.routing import Req, route
+from chalicelib.api.schemas import Body, ListQuery, Out, Page
+from chalicelib.auth.roles import Role
+from chalicelib.models.accounts import site_key
+from chalicelib.models.jobs import Job, JobItem, job_key
+from chalicelib.services import jobs
+from chalicelib.services.sites import get_site
+
+bp = Blueprint(__name__)
+TAGS = ["jobs"]
+
+Stage = Literal["cluster_keywords", "generate_ideas", "create_tasks", "generate_content",
+                "generate_image_prompts", "generate_images"]
+Ids = list[str]
+
+
+class JobFilter(Body):
+    sector_id: str | None = Field(None, max_length=64)
+    status: str | None = Field(None, max_length=32, description="content status (image stages)")
+    limit: int | None = Field(None, ge=1, le=2000)
+    ideas_per_cluster: int | None = Field(None, ge=1, le=10)
+
+
+class JobCreate(Body):
+    stage: Stage
+    item_ids: Ids | None = Field(None, min_length=1, max_length=1000,
+                                 description="Ids of the stage's input records (keywords, clusters, ideas, "
+                                             "tasks or content); or give a filter.")
+    filter: JobFilter | None = None
+
+
+class JobItemOut(Out):
+    item_id: str
+    status: str
+    attempts: int
+    error: str | None
+    error_code: str | None
+    credits: int
+    result: dict[str, Any]
+    finished_at: datetime | None
+
+
+class JobOut(Out):
+    job_id: str
+    site_id: str
+    stage: str
+    status: str
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    credits_spent: int
+    estimate: dict[str, int]
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class JobDetail(JobOut):
+    failed_items: list[JobItemOut] = Field(description="Up to 50 failed items with their reasons.")
+
+
+class ItemsQuery(ListQuery):
+    status: Literal["queued", "running", "done", "failed", "skipped"] | None = None
+
+
+class RetryBody(Body):
+    item_ids: Ids | None = Field(None, min_length=1, max_length=1000)
+
+
+class RetryOut(Out):
+    requeued: list[str]
+
+
+_ID_FIELD = {"cluster_keywords": "keyword_ids", "generate_ideas": "cluster_ids", "create_tasks": "idea_ids",
+             "generate_content": "task_ids", "generate_image_prompts": "content_ids", "generate_images": "content_ids"}
+
+
+@route(bp, "/v1/sites/{site_id}/jobs", "POST", summary="Start a stage on chosen items (402 if credits are short)",
+       tags=TAGS, body=JobCreate, response=JobOut, status=202, role=Role.editor,
+       extra_responses={402: "The credit balance cannot cover the estimate (code insufficient_credits)"})
+def create_job(req: Req, site_id: str) -> JobOut:
+    from chalicelib.services.modules import require_module_enabled
+    from chalicelib.services.stages import STAGE_MODULE
+
+    body: JobCreate = req.body
+    get_site(req.account_id, site_id)
+    require_module_enabled(req.account_id, STAGE_MODULE[body.stage])
+    selection: dict[str, Any] = body.filter.model_dump(exclude_none=True) if body.filter else {}
+    if body.item_ids:
+        selection[_ID_FIELD[body.stage]] = body.item_ids
+    job = jobs.create_job(req.account_id, site_id, body.stage, selection, user_id=req.tenant.user_id)
+    return JobOut.model_validate(job)
+
+
+@route(bp, "/v1/sites/{site_id}/jobs", "GET", summary="Jobs of a site, newest first", tags=TAGS, query=ListQuery,
+       response=Page[JobOut])
+def list_jobs(req: Req, site_id: str) -> Page[JobOut]:
+    get_site(req.account_id, site_id)
+    key = site_key(req.account_id, site_id)
+    page = paginate(lambda **kw: Job.query(key, scan_index_forward=False, **kw), scope=f"jobs:{key}",
+                    limit=req.query.limit, cursor=req.query.cursor)
+    return Page[JobOut](items=[JobOut.model_validate(j) for j in page.items], next_cursor=page.next_cursor)
+
+
+@route(bp, "/v1/sites/{site_id}/jobs/{job_id}", "GET", summary="A job's status, progress and failed items",
+       tags=TAGS, response=JobDetail)
+def get_job(req: Req, site_id: str, job_id: str) -> JobDetail:
+    job = jobs.get_job(req.account_id, site_id, job_id)
+    failed = []
+    if job.failed:
+        failed = [JobItemOut.model_validate(i) for i in JobItem.query(
+            job_key(req.account_id, job_id), filter_condition=JobItem.status == "failed", limit=50)]
+    return JobDetail(**JobOut.model_validate(job).model_dump(), failed_items=failed)
+
+
+@route(bp, "/v1/sites/{site_id}/jobs/{job_id}/items", "GET", summary="A job's items with their state",
+       tags=TAGS, query=ItemsQuery, response=Page[JobItemOut])
+def list_items(req: Req, site_id: str, job_id: str) -> Page[JobItemOut]:
+    jobs.get_job(req.account_id, site_id, job_id)
+    key = job_key(req.account_id, job_id)
+    status = req.query.status
+    condition = (JobItem.status == status) if status else None
+    page = paginate(lambda **kw: JobItem.query(key, filter_condition=condition, **kw),
+                    scope=f"job-items:{key}:{status}", limit=req.query.limit, cursor=req.query.cursor)
+    return Page[JobItemOut](items=[JobItemOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+@route(bp, "/v1/sites/{site_id}/jobs/{job_id}/retry", "POST", summary="Queue failed items again",
+       tags=TAGS, body=RetryBody, response=RetryOut, role=Role.editor)
+def retry(req: Req, site_id: str, job_id: str) -> RetryOut:
+    return RetryOut(requeued=jobs.retry_failed(req.account_id, site_id, job_id, req.body.item_ids))
+
+
+@route(bp, "/v1/sites/{site_id}/jobs/{job_id}/cancel", "POST",
+       summary="Cancel a running job (queued items are skipped)", tags=TAGS, response=JobOut, role=Role.editor)
+def cancel(req: Req, site_id: str, job_id: str) -> JobOut:
+    return JobOut.model_validate(jobs.cancel_job(req.account_id, site_id, job_id))
