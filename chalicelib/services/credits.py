@@ -220,13 +220,17 @@ def charge(account_id: str, *, operation: str, amount: int, key: str, site_id: s
                 tx.save(entry, condition=CreditLedgerEntry.entry_key.does_not_exist())
                 tx.update(CreditBalance(account_id, BALANCE_KEY), actions=[attr.add(-n) for attr, n in parts],
                           condition=condition)
-            return LedgerResult(applied=True, entry=entry, amount=amount)
         except TransactWriteError as exc:
             failed = failed_positions(exc)
             if not failed and "TransactionConflict" not in str(exc):
                 raise
             # 0 = the entry exists (a retry: loop returns it); 1 = the balance moved under us.
             time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+            continue
+        from chalicelib.observability import metric
+
+        metric("CreditsSpent", amount, "Count", credit_type=credit_type)
+        return LedgerResult(applied=True, entry=entry, amount=amount)
     raise RuntimeError(f"could not charge {account_id} after {MAX_CHARGE_ATTEMPTS} attempts (contention)")
 
 

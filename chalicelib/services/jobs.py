@@ -164,8 +164,21 @@ def parse_message(body: str) -> dict[str, str]:
     return data
 
 
+_OUTCOME_METRIC = {"done": "ItemsProcessed", "failed": "ItemsFailed", "skipped": "ItemsSkipped"}
+
+
 def process_message(message: dict[str, str], *, receive_count: int, max_receives: int) -> str:
     """Handle one delivery. Returns the outcome; raises to have SQS deliver it again."""
+    from chalicelib.observability import log_context, metric
+
+    with log_context(account_id=message["account_id"], job_id=message["job_id"], stage=message["stage"]):
+        outcome = _process(message, receive_count=receive_count, max_receives=max_receives)
+    if outcome in _OUTCOME_METRIC:
+        metric(_OUTCOME_METRIC[outcome], 1, "Count", stage=message["stage"])
+    return outcome
+
+
+def _process(message: dict[str, str], *, receive_count: int, max_receives: int) -> str:
     account_id, site_id = message["account_id"], message["site_id"]
     job_id, item_id = message["job_id"], message["item_id"]
     stage = get_stage(message["stage"])
