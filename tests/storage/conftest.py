@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 
+import boto3
 import pytest
 from moto import mock_aws
 
+from chalicelib.registry import table_models
 from infra.local import dynamodb_local, provision
 
 
@@ -26,9 +28,65 @@ def dynamodb_local_endpoint():
     server.stop()
 
 
+class _Connections:
+    """PynamoDB's cached clients per backend, swapped in and out instead of rebuilt.
+
+    A botocore client costs ~0.1 s to build and each model has its own: rebuilding ~45 of
+    them on every switch between moto and DynamoDB Local would dominate the tier.
+    """
+
+    def __init__(self) -> None:
+        self.saved: dict[str, tuple[dict, object]] = {}
+
+    def switch(self, leaving: str, entering: str) -> None:
+        from chalicelib.models import transactions
+
+        models = table_models()
+        self.saved[leaving] = ({m: m._connection for m in models}, transactions._connection)
+        connections, tx_connection = self.saved.get(entering, ({}, None))
+        for model in models:
+            model._connection = connections.get(model)
+        transactions._connection = tx_connection
+
+
+_connections = _Connections()
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local_tables(dynamodb_local_endpoint):
+    """Create every table once per session on DynamoDB Local; tests truncate them."""
+    client = boto3.client("dynamodb", endpoint_url=dynamodb_local_endpoint, region_name="us-east-1")
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_local_endpoint
+    _connections.switch("moto", "dynamodb_local")
+    try:
+        provision.delete_tables()
+        provision.create_tables()
+    finally:
+        _connections.switch("dynamodb_local", "moto")
+        os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+    keys = {}
+    for model in table_models():
+        schema = client.describe_table(TableName=model.Meta.table_name)["Table"]["KeySchema"]
+        keys[model.Meta.table_name] = [k["AttributeName"] for k in schema]
+    return client, keys
+
+
+def _truncate(client, keys: dict[str, list[str]]) -> None:
+    # Test set-up only: emptying tables between tests is the one place a Scan belongs.
+    for table, key_names in keys.items():
+        pages = client.get_paginator("scan").paginate(TableName=table, ProjectionExpression=", ".join(
+            f"#k{i}" for i in range(len(key_names))), ExpressionAttributeNames={
+            f"#k{i}": name for i, name in enumerate(key_names)})
+        for page in pages:
+            items = page.get("Items", [])
+            for start in range(0, len(items), 25):
+                client.batch_write_item(RequestItems={table: [
+                    {"DeleteRequest": {"Key": item}} for item in items[start:start + 25]]})
+
+
 @pytest.fixture(params=["moto", pytest.param("dynamodb_local", marks=pytest.mark.ddb_local)])
 def ddb(request):
-    """Fresh tables on the chosen backend; yields the backend's name."""
+    """Fresh (empty) tables on the chosen backend; yields the backend's name."""
     from chalicelib.services import ttl_cache
 
     ttl_cache.clear_all()
@@ -37,13 +95,13 @@ def ddb(request):
             provision.create_tables(wait=False, assume_empty=True)
             yield "moto"
         return
-    endpoint = request.getfixturevalue("dynamodb_local_endpoint")
-    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
-    provision.reset_model_connections()
+    client, keys = request.getfixturevalue("dynamodb_local_tables")
+    _truncate(client, keys)
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = client.meta.endpoint_url
+    _connections.switch("moto", "dynamodb_local")
     try:
-        provision.delete_tables()
-        provision.create_tables()
         yield "dynamodb_local"
     finally:
+        _connections.switch("dynamodb_local", "moto")
         os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
-        provision.reset_model_connections()
+        ttl_cache.clear_all()
