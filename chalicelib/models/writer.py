@@ -35,11 +35,20 @@ IMAGE_STATUSES = ("pending", "generated", "failed")
 # it across all sites. Its hash is spread over a fixed number of shards so no partition
 # gets hot; the tick queries every shard with scheduled_publish_at <= now.
 DUE_SHARDS = 4
+# Same idea for "approved and not scheduled, any site": the publishing tick slots it.
+READY_SHARDS = DUE_SHARDS
+
+
+def _shard(content_id: str, shards: int) -> int:
+    return hashlib.sha256(content_id.encode()).digest()[0] % shards
 
 
 def due_shard(content_id: str) -> str:
-    digest = hashlib.sha256(content_id.encode()).digest()
-    return f"due#{digest[0] % DUE_SHARDS}"
+    return f"due#{_shard(content_id, DUE_SHARDS)}"
+
+
+def ready_shard(content_id: str) -> str:
+    return f"ready#{_shard(content_id, READY_SHARDS)}"
 
 
 class Task(SiteRecord):
@@ -107,6 +116,7 @@ class Content(SiteRecord):
     publish_lease_until = UTCDateTimeAttribute(null=True)
     publish_attempt_id = UnicodeAttribute(null=True)
     publish_error = UnicodeAttribute(null=True)
+    publish_slot = UnicodeAttribute(null=True)  # the SlotClaim (publish_slots range key) it holds
     external_modified_at = UTCDateTimeAttribute(null=True)
 
     list_key = UnicodeAttribute(null=True)  # = site key; lets the plain list read summaries only
@@ -116,7 +126,10 @@ class Content(SiteRecord):
     site_status_key = UnicodeAttribute(null=True)
     task_key = UnicodeAttribute(null=True)
     ready_key = UnicodeAttribute(null=True)  # sparse: approved and not yet scheduled
-    due_key = UnicodeAttribute(null=True)  # sparse: scheduled (global, sharded)
+    ready_shard_key = UnicodeAttribute(null=True)  # sparse: the same, any site (global, sharded)
+    # sparse: scheduled, or being published (a worker that died leaves its lease to expire;
+    # the tick finds it here again). Global, sharded.
+    due_key = UnicodeAttribute(null=True)
 
     by_site = gsi("by_site", "list_key", "content_id")
     by_status = gsi("by_status", "status_key", "content_id")
@@ -125,6 +138,7 @@ class Content(SiteRecord):
     by_site_status = gsi("by_site_status", "site_status_key", "content_id")
     by_task = gsi("by_task", "task_key", "content_id")
     ready_to_schedule = gsi("ready_to_schedule", "ready_key", "content_id")
+    ready_any_site = gsi("ready_any_site", "ready_shard_key", "content_id")
     due = gsi("due", "due_key", "scheduled_publish_at", range_type=UTCDateTimeAttribute)
 
     STATE_ATTRS = ("status", "site_status", "sector_id", "task_id", "scheduled_publish_at")
@@ -133,7 +147,7 @@ class Content(SiteRecord):
         s = self.state(**overrides)
         sk = self.site_key_value
         ready = s["status"] == "approved" and s["site_status"] == "not_published"
-        scheduled = s["site_status"] == "scheduled" and s["scheduled_publish_at"] is not None
+        due = s["site_status"] in ("scheduled", "publishing") and s["scheduled_publish_at"] is not None
         return {
             "list_key": sk,
             "status_key": join_key(sk, s["status"]),
@@ -142,7 +156,8 @@ class Content(SiteRecord):
             "site_status_key": join_key(sk, s["site_status"]),
             "task_key": join_key(sk, s["task_id"]) if s["task_id"] else None,
             "ready_key": sk if ready else None,
-            "due_key": due_shard(self.content_id) if scheduled else None,
+            "ready_shard_key": ready_shard(self.content_id) if ready else None,
+            "due_key": due_shard(self.content_id) if due else None,
         }
 
 

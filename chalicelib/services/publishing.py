@@ -4,31 +4,40 @@ Scheduling. Approved content gets the next free slot (publish days x time slots,
 site's time zone) that the daily, weekly and monthly limits allow. A reservation is one
 transaction: the slot's claim (one article per slot), +1 on the day, week and month
 counters (each conditional on ``count < limit``) and the content's move to ``scheduled``
-(conditional on it being approved and unscheduled). No race between schedulers, ticks or
-manual publishes can pass a limit or fill a slot twice.
+(conditional on it being approved and in the state it was read in). Moving a reservation
+(a new time, or "publish now" for scheduled content) releases the old claim and its
+counters in the same transaction. No race between schedulers, ticks or manual publishes
+can pass a limit or fill a slot twice.
 
-Publishing. A publish is claimed first (``scheduled -> publishing`` with a lease, and a
-PublishingRecord written before any request). The WordPress post id is stored as soon as
-WordPress returns it. A retry -- after any failure, including a crash between WordPress's
-answer and our write -- first looks for the post it may have made (the companion plugin's
-content-id meta, or the hidden marker in the post body) and updates it instead of
-creating another. A publish that cannot succeed leaves the content ``failed`` with the
-reason; it can be retried.
+Publishing. A publish is claimed first (``scheduled -> publishing`` with a lease and an
+attempt id, and a PublishingRecord written before any request). The WordPress post id is
+stored as soon as WordPress returns it. A retry -- after any failure, including a crash
+between WordPress's answer and our write -- first looks for the post it may have made
+(the companion plugin's content-id meta, or the hidden marker in the post body) and
+updates it instead of creating another. A publish that cannot succeed leaves the content
+``failed`` with the reason; it can be retried (it keeps its slot and counters).
 """
 
 from __future__ import annotations
 
 import json
+import random
+import re
 import secrets as pysecrets
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 
 from chalicelib import aws, config, registry
-from chalicelib.api.errors import ApiError, Conflict, NotFound, UnprocessableEntity
+from chalicelib.api.errors import ApiError, Conflict, NotFound, Unauthorized, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import Site, site_key
 from chalicelib.models.base import failed_positions, is_condition_failure
@@ -43,16 +52,32 @@ from chalicelib.models.publisher import (
 )
 from chalicelib.models.site_records import join_key
 from chalicelib.models.transactions import transact_write
-from chalicelib.models.writer import Content, ContentImage
-from chalicelib.observability import logger
+from chalicelib.models.writer import DUE_SHARDS, READY_SHARDS, Content, ContentImage
+from chalicelib.observability import logger, metric
 from chalicelib.services import slots as slotlib
 from chalicelib.services.sites import get_site
-from chalicelib.services.state_machines import transition_ops
+from chalicelib.services.state_machines import state_condition, transition_ops
+from chalicelib.services.writer import find_content, get_content
 from chalicelib.timeutil import utcnow
 
 LEAD_TIME = timedelta(minutes=2)  # never schedule into the next two minutes
 PUBLISH_LEASE = timedelta(minutes=10)
+LATE_TOLERANCE = timedelta(hours=1)  # published later than this after its slot: dated when it really went out
 COUNTER_TTL_DAYS = 400
+TX_CONFLICT_RETRIES = 8
+MAX_CALENDAR_DAYS = 93
+PERIOD_NAMES = {"d": "daily", "w": "weekly", "m": "monthly"}
+PERIOD_KINDS = {"d": "day", "w": "week", "m": "month"}
+
+
+def slot_key(at: datetime) -> str:
+    """The range key of a slot claim: the UTC time, so claims sort by time."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def manual_key(at: datetime, content_id: str) -> str:
+    """A time a person chose (or "now") that is not one of the site's slots: counted, no slot taken."""
+    return f"{slot_key(at)}#manual#{content_id}"
 
 
 # --- settings ----------------------------------------------------------------------------
@@ -65,150 +90,307 @@ def get_settings(account_id: str, site_id: str) -> PublishingSettings:
 
 
 def update_settings(account_id: str, site_id: str, changes: dict[str, Any]) -> tuple[PublishingSettings, dict]:
-    """Save new settings, then re-plan everything scheduled and not yet published."""
+    """Save new settings, then re-plan everything scheduled and not yet due."""
     get_site(account_id, site_id)
     settings = get_settings(account_id, site_id)
     for name, value in changes.items():
         setattr(settings, name, value)
+    limits = _limits(settings)
+    if not limits["d"] <= limits["w"] <= limits["m"]:
+        raise UnprocessableEntity("Limits must satisfy daily <= weekly <= monthly.", code="inconsistent_limits",
+                                  details={"daily": limits["d"], "weekly": limits["w"], "monthly": limits["m"]})
     settings.save()
     replanned = replan_site(account_id, site_id)
     return settings, replanned
 
-
-# --- counters and slots ------------------------------------------------------------------
 
 def _limits(settings: PublishingSettings) -> dict[str, int]:
     return {"d": int(settings.daily_publish_limit), "w": int(settings.weekly_publish_limit),
             "m": int(settings.monthly_publish_limit)}
 
 
-def _counter_update(tx: Any, skey: str, period: str, limit: int, delta: int) -> None:
+def _is_slot_time(local: datetime, settings: PublishingSettings) -> bool:
+    days = {d.lower()[:3] for d in settings.publish_days or []}
+    return (slotlib.WEEKDAYS[local.weekday()] in days and local.second == 0
+            and local.strftime("%H:%M") in {t for t in settings.publish_time_slots or []})
+
+
+# --- labelled transactions ----------------------------------------------------------------
+
+@dataclass
+class _Write:
+    label: str
+    kind: str  # delete | put | update
+    item: Model
+    condition: Condition | None = None
+    actions: list[Action] = field(default_factory=list)
+
+
+def _transact(writes: list[_Write]) -> set[str]:
+    """Run the writes as one transaction; return the labels whose condition failed (empty: done).
+
+    A cancellation that is only a conflict with another transaction in flight (DynamoDB
+    answers TransactionConflict when two transactions touch one counter at once) is retried
+    with jitter: it says nothing about the conditions.
+    """
+    ordered = [w for kind in ("delete", "put", "update") for w in writes if w.kind == kind]  # PynamoDB's order
+    for attempt in range(TX_CONFLICT_RETRIES + 1):
+        try:
+            with transact_write() as tx:
+                for w in ordered:
+                    if w.kind == "delete":
+                        tx.delete(w.item, condition=w.condition)
+                    elif w.kind == "put":
+                        tx.save(w.item, condition=w.condition)
+                    else:
+                        tx.update(w.item, actions=w.actions, condition=w.condition)
+            return set()
+        except TransactWriteError as exc:
+            failed = {ordered[i].label for i in failed_positions(exc) if i < len(ordered)}
+            if failed:
+                return failed
+            reasons = getattr(exc, "cancellation_reasons", None) or []
+            if attempt < TX_CONFLICT_RETRIES and any(r is not None and r.code == "TransactionConflict"
+                                                     for r in reasons):
+                time.sleep(random.uniform(0.005, 0.01 * 2 ** attempt))
+                continue
+            raise
+    raise RuntimeError("unreachable")
+
+
+def _count(skey: str, period: str, delta: int, limit: int | None = None, *, label: str) -> _Write:
     counter = PublishCounter(skey, period)
-    expires = int((utcnow() + timedelta(days=COUNTER_TTL_DAYS)).timestamp())
+    now = utcnow()
+    actions = [PublishCounter.count.add(delta), PublishCounter.updated_at.set(now),
+               PublishCounter.created_at.set(PublishCounter.created_at | now)]
     if delta > 0:
-        tx.update(counter, actions=[PublishCounter.count.add(delta), PublishCounter.expires_epoch.set(expires)],
-                  condition=PublishCounter.count.does_not_exist() | (PublishCounter.count < limit))
+        if limit is None or limit < delta:
+            raise ValueError("a limit below the increment allows nothing; check it before writing")
+        expires = int((now + timedelta(days=COUNTER_TTL_DAYS)).timestamp())
+        actions.append(PublishCounter.expires_epoch.set(expires))
+        condition = PublishCounter.count.does_not_exist() | (PublishCounter.count <= limit - delta)
     else:
-        tx.update(counter, actions=[PublishCounter.count.add(delta)], condition=PublishCounter.count >= -delta)
+        condition = PublishCounter.count >= -delta
+    return _Write(label, "update", counter, condition, actions)
 
 
-def counts(skey: str, periods: list[str]) -> dict[str, int]:
-    out = dict.fromkeys(periods, 0)
-    for counter in PublishCounter.batch_get([(skey, p) for p in periods]):
-        out[counter.period] = int(counter.count or 0)
+def counts(skey: str, periods: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(periods))
+    out = dict.fromkeys(wanted, 0)
+    if wanted:
+        for counter in PublishCounter.batch_get([(skey, p) for p in wanted]):
+            out[counter.period] = int(counter.count or 0)
     return out
 
 
-@dataclass
-class Reservation:
-    slot: str
-    at: datetime
-    periods: list[str]
+# --- reservations ------------------------------------------------------------------------
 
+def _reserve(content: Content, settings: PublishingSettings, *, key: str, at: datetime, periods: list[str],
+             manual: bool, old_claim: SlotClaim | None = None) -> str:
+    """One transaction: [release old_claim], claim the slot, count it, schedule the content.
 
-def _reserve(content: Content, settings: PublishingSettings, slot_key: str, at: datetime, periods: list[str],
-             *, manual: bool, extra_condition: Any = None) -> str:
-    """One transaction: claim the slot, count it in all three periods, schedule the content.
-
-    Returns "ok", "slot_taken", "d", "w" or "m" (that period is full) or "content_changed".
+    Returns "ok", "slot_taken", "d" / "w" / "m" (that limit is reached) or "content_changed".
+    Periods the old claim already counts are not counted twice (a move within a week
+    changes neither the week's nor the month's counter).
     """
     limits = _limits(settings)
+    held = set(old_claim.periods) if old_claim is not None else set()
+    for period in periods:
+        if period not in held and limits[period[0]] <= 0:
+            return period[0]
     skey = content.site_key
+    writes: list[_Write] = []
+    if old_claim is not None:
+        writes.append(_Write("old_claim", "delete", old_claim, SlotClaim.content_id == content.content_id))
+        for period in old_claim.periods:
+            if period not in periods:
+                writes.append(_count(skey, period, -1, label=f"old:{period}"))
+    writes.append(_Write("slot", "put", SlotClaim(skey, key, content_id=content.content_id, title=content.title[:200],
+                                                  periods=periods, manual=manual),
+                         SlotClaim.slot.does_not_exist()))
+    for period in periods:
+        if period not in held:
+            writes.append(_count(skey, period, +1, limits[period[0]], label=period[0]))
     actions, condition = transition_ops(
         content, {"site_status": "scheduled", "scheduled_publish_at": at},
-        extra_actions=[Content.site_status_updated_at.set(utcnow())])
-    condition = condition & (Content.status == "approved")
-    if extra_condition is not None:
-        condition = condition & extra_condition
-    try:
-        with transact_write() as tx:
-            tx.save(SlotClaim(skey, slot_key, content_id=content.content_id, title=content.title[:200],
-                              periods=periods, manual=manual),
-                    condition=SlotClaim.slot.does_not_exist())
-            for period in periods:  # d, w, m in that order
-                _counter_update(tx, skey, period, limits[period[0]], +1)
-            tx.update(content, actions=actions, condition=condition)
-    except TransactWriteError as exc:
-        failed = failed_positions(exc)
-        if not failed:
-            raise
-        # puts first: [slot claim], then updates: [day, week, month, content]
-        if 4 in failed:
-            return "content_changed"
-        if 0 in failed:
-            return "slot_taken"
-        for index, kind in ((1, "d"), (2, "w"), (3, "m")):
-            if index in failed:
-                return kind
-        raise
-    return "ok"
+        extra_actions=[Content.site_status_updated_at.set(utcnow()), Content.publish_slot.set(key),
+                       Content.publish_error.remove()])
+    writes.append(_Write("content", "update", content, condition & (Content.status == "approved"), actions))
+    failed = _transact(writes)
+    if not failed:
+        return "ok"
+    if "content" in failed or "old_claim" in failed:
+        return "content_changed"
+    if "slot" in failed:
+        return "slot_taken"
+    for kind in ("d", "w", "m"):
+        if kind in failed:
+            return kind
+    return "content_changed"  # an old counter would go below zero: the claim changed under us
+
+
+def _limit_error(outcome: str) -> ApiError:
+    if outcome in PERIOD_NAMES:
+        name = PERIOD_NAMES[outcome]
+        return Conflict(f"The site's {name} publishing limit is reached for that time; pick another time, "
+                        "or raise the limit in the publishing settings.", code="publish_limit_reached",
+                        details={"limit": name})
+    if outcome == "slot_taken":
+        return Conflict("Another article already has this time slot.", code="slot_taken")
+    return Conflict("The content changed while it was being scheduled; reload it and try again.",
+                    code="concurrent_change")
+
+
+class _Usage:
+    """Counter values read once per period (a hint to skip full periods; the transaction decides)."""
+
+    def __init__(self, skey: str) -> None:
+        self.skey = skey
+        self.known: dict[str, int] = {}
+
+    def __call__(self, periods: Iterable[str]) -> dict[str, int]:
+        missing = [p for p in periods if p not in self.known]
+        if missing:
+            self.known.update(counts(self.skey, missing))
+        return {p: self.known[p] for p in periods}
+
+
+def _taken_slots(skey: str, after: datetime, *, max_items: int = 2000) -> set[str]:
+    taken: set[str] = set()
+    for claim in SlotClaim.query(skey, SlotClaim.slot > slot_key(after), limit=max_items):
+        if "#" not in claim.slot:
+            taken.add(claim.slot)
+    return taken
+
+
+def _next_slot(content: Content, settings: PublishingSettings, site: Site, *, after: datetime) -> datetime | None:
+    """Reserve the first free slot after ``after`` that every limit allows; None within the horizon."""
+    limits = _limits(settings)
+    if min(limits.values()) <= 0 or not settings.publish_days or not settings.publish_time_slots:
+        return None
+    tz = ZoneInfo(site.time_zone)
+    skey = content.site_key
+    taken = _taken_slots(skey, after)
+    usage = _Usage(skey)
+    full: set[str] = set()
+    while True:
+        jumped = False
+        for slot in slotlib.iter_slots(after=after, time_zone=site.time_zone, publish_days=list(settings.publish_days),
+                                       time_slots=list(settings.publish_time_slots)):
+            if slot.key in taken:
+                continue
+            periods = list(slot.periods)
+            used = usage(periods)
+            blocked = next((p for p in periods if p in full or used[p] >= limits[p[0]]), None)
+            if blocked is None:
+                outcome = _reserve(content, settings, key=slot.key, at=slot.at, periods=periods, manual=False)
+                if outcome == "ok":
+                    return slot.at
+                if outcome == "slot_taken":
+                    taken.add(slot.key)
+                    continue
+                if outcome == "content_changed":
+                    raise _limit_error(outcome)
+                blocked = next(p for p in periods if p[0] == outcome)
+            # Jump past the whole full period instead of trying each of its slots.
+            full.add(blocked)
+            after = slotlib.next_period_start(blocked, tz).astimezone(UTC) - timedelta(microseconds=1)
+            jumped = True
+            break
+        if not jumped:
+            return None
 
 
 def schedule_content(account_id: str, site_id: str, content_id: str, *, not_before: datetime | None = None,
                      settings: PublishingSettings | None = None, site: Site | None = None) -> Content | None:
-    """Give approved, unscheduled content the next free slot. None: no slot within the horizon."""
-    from chalicelib.services.writer import get_content
+    """Give approved, unscheduled content the next free slot. None: no slot within the horizon.
 
+    Content that is already scheduled is returned as it is (a repeated request changes nothing).
+    """
     site = site or get_site(account_id, site_id)
     settings = settings or get_settings(account_id, site_id)
     content = get_content(account_id, site_id, content_id)
-    if content.site_status != "not_published" or content.status != "approved":
-        raise Conflict("Only approved content that is not scheduled can be given a slot.",
-                       code="content_not_schedulable",
-                       details={"status": content.status, "site_status": content.site_status})
-    if min(_limits(settings).values()) <= 0:
-        return None
-    tz = ZoneInfo(site.time_zone)
-    after = max(utcnow() + LEAD_TIME, not_before or utcnow())
-    full: set[str] = set()
-    while True:
-        progressed = False
-        for slot in slotlib.iter_slots(after=after, time_zone=site.time_zone,
-                                       publish_days=list(settings.publish_days),
-                                       time_slots=list(settings.publish_time_slots)):
-            periods = list(slot.periods)
-            blocked = next((p for p in periods if p in full), None)
-            if blocked:
-                # Jump past the whole full period instead of trying each of its slots.
-                after = slotlib.next_period_start(blocked, tz).astimezone(UTC) - timedelta(microseconds=1)
-                progressed = True
-                break
-            outcome = _reserve(content, settings, slot.key, slot.at, periods, manual=False)
-            if outcome == "ok":
-                content.refresh()
-                return content
-            if outcome == "content_changed":
-                raise Conflict("The content changed while it was being scheduled; try again.",
-                               code="concurrent_change")
-            if outcome in ("d", "w", "m"):
-                full.add(next(p for p in periods if p[0] == outcome))
-        if not progressed:
+    if content.status != "approved":
+        raise Conflict("Only approved content can be scheduled; approve it first.", code="content_not_approved",
+                       details={"current_status": content.status})
+    if content.site_status == "scheduled":
+        return content
+    if content.site_status != "not_published":
+        raise Conflict(f"This content is {content.site_status}; only content that is not published can be given "
+                       "a slot.", code="content_not_schedulable", details={"site_status": content.site_status})
+    now = utcnow()
+    after = max(now + LEAD_TIME, not_before or now)
+    try:
+        if _next_slot(content, settings, site, after=after) is None:
             return None
+    except Conflict:
+        content.refresh(consistent_read=True)
+        if content.site_status == "scheduled":
+            return content  # a concurrent request slotted it: same outcome
+        raise
+    content.refresh()
+    return content
+
+
+def schedule_at(content: Content, at: datetime, *, settings: PublishingSettings | None = None,
+                site: Site | None = None) -> Content:
+    """A time a person chose: it counts against that day's, week's and month's limits.
+
+    At one of the site's slot times it takes that slot; at any other time it takes no slot.
+    Scheduled (or failed) content moves: its old reservation is released in the same write.
+    """
+    if content.status != "approved":
+        raise Conflict("Only approved content can be scheduled; approve it first.", code="content_not_approved",
+                       details={"current_status": content.status})
+    if content.site_status not in ("not_published", "scheduled", "failed"):
+        raise Conflict(f"This content is {content.site_status}; it cannot be scheduled now.",
+                       code="content_not_schedulable", details={"site_status": content.site_status})
+    at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).replace(microsecond=0)
+    if at <= utcnow():
+        raise UnprocessableEntity("The publish time must be in the future; use publish now for now.",
+                                  code="schedule_in_past")
+    site = site or get_site(content.account_id, content.site_id)
+    settings = settings or get_settings(content.account_id, content.site_id)
+    local = at.astimezone(ZoneInfo(site.time_zone))
+    in_slot = _is_slot_time(local, settings)
+    key = slot_key(at) if in_slot else manual_key(at, content.content_id)
+    old_claim = _claim_of(content) if content.site_status in ("scheduled", "failed") else None
+    if old_claim is not None and old_claim.slot == key:
+        return content  # already exactly there
+    outcome = _reserve(content, settings, key=key, at=at, periods=list(slotlib.periods_of(local.date())),
+                       manual=not in_slot, old_claim=old_claim)
+    if outcome != "ok":
+        raise _limit_error(outcome)
+    content.refresh()
+    return content
 
 
 def release(content: Content) -> None:
-    """Unschedule: free the slot and the three counters, back to not_published."""
-    if content.site_status not in ("scheduled", "failed") or content.scheduled_publish_at is None:
+    """Unschedule: free the slot and its three counters, back to not_published."""
+    if content.site_status not in ("scheduled", "failed"):
         raise Conflict("Only scheduled (or failed) content can be unscheduled.", code="content_not_scheduled",
                        details={"site_status": content.site_status})
     claim = _claim_of(content)
-    actions, condition = transition_ops(content, {"site_status": "not_published", "scheduled_publish_at": None},
-                                        extra_actions=[Content.site_status_updated_at.set(utcnow())])
-    with transact_write() as tx:
-        if claim is not None:
-            tx.delete(claim, condition=SlotClaim.content_id == content.content_id)
-            for period in claim.periods:
-                _counter_update(tx, content.site_key, period, 0, -1)
-        tx.update(content, actions=actions, condition=condition)
+    actions, condition = transition_ops(
+        content, {"site_status": "not_published", "scheduled_publish_at": None},
+        extra_actions=[Content.site_status_updated_at.set(utcnow()), Content.publish_slot.remove(),
+                       Content.publish_lease_until.remove()])
+    writes = [_Write("content", "update", content, condition, actions)]
+    if claim is not None:
+        writes.append(_Write("claim", "delete", claim, SlotClaim.content_id == content.content_id))
+        writes += [_count(content.site_key, period, -1, label=period) for period in claim.periods]
+    if _transact(writes):
+        raise Conflict("The content changed meanwhile (it may be publishing now); reload it.",
+                       code="concurrent_change")
 
 
 def _claim_of(content: Content) -> SlotClaim | None:
-    if content.scheduled_publish_at is None:
-        return None
-    at = content.scheduled_publish_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for key in (at, f"{at}#manual#{content.content_id}"):
+    keys = [content.publish_slot] if content.publish_slot else []
+    if not keys and content.scheduled_publish_at is not None:  # written before publish_slot existed
+        keys = [slot_key(content.scheduled_publish_at), manual_key(content.scheduled_publish_at, content.content_id)]
+    for key in keys:
         try:
-            claim = SlotClaim.get(content.site_key, key)
+            claim = SlotClaim.get(content.site_key, key, consistent_read=True)
         except SlotClaim.DoesNotExist:
             continue
         if claim.content_id == content.content_id:
@@ -217,113 +399,208 @@ def _claim_of(content: Content) -> SlotClaim | None:
 
 
 def unschedule(account_id: str, site_id: str, content_id: str) -> Content:
-    from chalicelib.services.writer import get_content
-
     content = get_content(account_id, site_id, content_id)
+    if content.site_status == "not_published":
+        return content
     release(content)
     content.refresh()
     return content
 
 
 def publish_now(account_id: str, site_id: str, content_id: str) -> Content:
-    """Publish at once, outside the time slots but inside today's, this week's and this month's limits."""
-    from chalicelib.services.writer import get_content
+    """Publish at once, outside the time slots but inside today's, this week's and this month's limits.
 
+    Scheduled content gives up its slot in the same write; if a limit is reached it keeps it.
+    """
     site = get_site(account_id, site_id)
     settings = get_settings(account_id, site_id)
     content = get_content(account_id, site_id, content_id)
-    if content.site_status == "scheduled":
-        release(content)
-        content.refresh()
     if content.site_status == "failed":
         return retry_publish(account_id, site_id, content_id)
-    if content.status != "approved" or content.site_status != "not_published":
+    if content.status != "approved" or content.site_status not in ("not_published", "scheduled"):
         raise Conflict("Only approved content that is not published can be published now.",
                        code="content_not_publishable",
                        details={"status": content.status, "site_status": content.site_status})
-    now = utcnow()
-    periods = list(slotlib.periods_of(now.astimezone(ZoneInfo(site.time_zone)).date()))
-    slot_key = f"{now.strftime('%Y-%m-%dT%H:%M:%SZ')}#manual#{content_id}"
-    outcome = _reserve(content, settings, slot_key, now.replace(microsecond=0), periods, manual=True)
-    if outcome in ("d", "w", "m"):
-        name = {"d": "daily", "w": "weekly", "m": "monthly"}[outcome]
-        raise Conflict(f"The site's {name} publishing limit is reached; schedule it instead or raise the limit.",
-                       code="publish_limit_reached", details={"limit": name})
-    if outcome != "ok":
-        raise Conflict("The content changed while it was being published; try again.", code="concurrent_change")
+    now = utcnow().replace(microsecond=0)
+    key = manual_key(now, content_id)
+    old_claim = _claim_of(content) if content.site_status == "scheduled" else None
+    if old_claim is None or old_claim.slot != key:
+        periods = list(slotlib.periods_of(now.astimezone(ZoneInfo(site.time_zone)).date()))
+        outcome = _reserve(content, settings, key=key, at=now, periods=periods, manual=True, old_claim=old_claim)
+        if outcome != "ok":
+            raise _limit_error(outcome)
     content.refresh()
     enqueue_publish(account_id, site_id, content_id)
     return content
 
 
-def schedule_ready(account_id: str, site_id: str, *, limit: int = 100) -> dict[str, int]:
-    """Slot the site's approved, unscheduled content, oldest first."""
+def replan_site(account_id: str, site_id: str) -> dict[str, Any]:
+    """After a settings change: release what waits for a slot in the future, then slot it again, in order.
+
+    Left alone: manual times (a person chose them), content due within the lead time, and
+    anything that started publishing meanwhile.
+    """
+    settings = get_settings(account_id, site_id)
+    site = get_site(account_id, site_id)
+    horizon = utcnow() + LEAD_TIME
+    released: list[tuple[datetime, str]] = []
+    for summary in Content.by_site_status.query(join_key(site_key(account_id, site_id), "scheduled")):
+        if summary.publish_slot and "#manual#" in summary.publish_slot:
+            continue
+        if summary.scheduled_publish_at is None or summary.scheduled_publish_at <= horizon:
+            continue
+        try:
+            content = get_content(account_id, site_id, summary.content_id)
+            release(content)
+        except (Conflict, NotFound):
+            continue
+        released.append((summary.scheduled_publish_at, summary.content_id))
+    moves: list[dict[str, Any]] = []
+    for before, content_id in sorted(released):
+        try:
+            content = schedule_content(account_id, site_id, content_id, settings=settings, site=site)
+        except (Conflict, NotFound):
+            content = None
+        moves.append({"content_id": content_id, "from": before,
+                      "to": content.scheduled_publish_at if content is not None else None})
+    return {"released": len(released), "rescheduled": sum(1 for m in moves if m["to"] is not None),
+            "unslotted": sum(1 for m in moves if m["to"] is None), "moves": moves}
+
+
+# --- automatic slotting: the approval hook and the tick -----------------------------------
+
+def auto_publishes(account_id: str, site_id: str) -> bool:
+    """Approved content of this site is slotted automatically: auto publish is on and WordPress is connected.
+
+    Without a connection there is nowhere to publish to, so nothing is slotted automatically
+    (a person can still schedule by hand).
+    """
+    if not get_settings(account_id, site_id).auto_publish_enabled:
+        return False
+    try:
+        return bool(_integration(account_id, site_id).is_active)
+    except NotFound:
+        return False
+
+
+def on_content_approved(content: Content) -> None:
+    """Best effort: give newly approved content a slot right away (the tick catches what this misses)."""
+    try:
+        if auto_publishes(content.account_id, content.site_id):
+            schedule_content(content.account_id, content.site_id, content.content_id)
+    except Exception as exc:  # noqa: BLE001 - approving must not fail because slotting did
+        logger.warning("auto scheduling failed", extra={"content_id": content.content_id, "error": str(exc)[:300]})
+
+
+def schedule_ready(account_id: str, site_id: str, content_ids: list[str] | None = None) -> dict[str, int]:
+    """Slot the site's approved, unscheduled content, oldest first (auto publish sites only)."""
+    if not auto_publishes(account_id, site_id):
+        return {"scheduled": 0, "unslotted": 0, "skipped": len(content_ids or [])}
     site = get_site(account_id, site_id)
     settings = get_settings(account_id, site_id)
-    if not settings.auto_publish_enabled:
-        return {"scheduled": 0, "unslotted": 0}
+    if content_ids is None:
+        content_ids = [c.content_id for c in Content.ready_to_schedule.query(site_key(account_id, site_id),
+                                                                             limit=200)]
     scheduled = unslotted = 0
-    for summary in Content.ready_to_schedule.query(site_key(account_id, site_id), limit=limit):
+    for content_id in sorted(content_ids):
         try:
-            if schedule_content(account_id, site_id, summary.content_id, settings=settings, site=site):
-                scheduled += 1
-            else:
+            if schedule_content(account_id, site_id, content_id, settings=settings, site=site) is None:
                 unslotted += 1
                 break  # no slot for this one means none for the rest either
-        except Conflict:
+            scheduled += 1
+        except (Conflict, NotFound):
             continue
-    return {"scheduled": scheduled, "unslotted": unslotted}
+    return {"scheduled": scheduled, "unslotted": unslotted, "skipped": 0}
 
 
-def replan_site(account_id: str, site_id: str) -> dict[str, int]:
-    """After a settings change: release what is scheduled (not yet publishing), then slot it again."""
-    from chalicelib.services.writer import get_content
-
-    released = []
-    for summary in Content.by_site_status.query(join_key(site_key(account_id, site_id), "scheduled")):
-        content = get_content(account_id, site_id, summary.content_id)
+def schedule_ready_everywhere(*, per_shard: int = 1000) -> dict[str, int]:
+    """The tick's first half: approved, unscheduled content of every site, from the sharded global index."""
+    by_site: dict[tuple[str, str], list[str]] = {}
+    for shard in range(READY_SHARDS):
+        for item in Content.ready_any_site.query(f"ready#{shard}", limit=per_shard):
+            by_site.setdefault((item.account_id, item.site_id), []).append(item.content_id)
+    totals = {"sites": len(by_site), "scheduled": 0, "unslotted": 0, "skipped": 0, "errors": 0}
+    for (account_id, site_id), content_ids in by_site.items():
         try:
-            release(content)
-            released.append((content.scheduled_publish_at, content.content_id))
-        except (Conflict, TransactWriteError):
-            continue  # it started publishing meanwhile: leave it
-    rescheduled = 0
-    settings = get_settings(account_id, site_id)
-    site = get_site(account_id, site_id)
-    for _, content_id in sorted(released, key=lambda pair: (pair[0] or datetime.min.replace(tzinfo=UTC), pair[1])):
-        if settings.auto_publish_enabled and schedule_content(account_id, site_id, content_id,
-                                                              settings=settings, site=site):
-            rescheduled += 1
-    return {"released": len(released), "rescheduled": rescheduled}
+            done = schedule_ready(account_id, site_id, content_ids)
+        except Exception as exc:  # noqa: BLE001 - one broken site must not stop the others
+            totals["errors"] += 1
+            logger.warning("slotting a site failed", extra={"site_id": site_id, "error": str(exc)[:300]})
+            continue
+        for name, value in done.items():
+            totals[name] += value
+    return totals
 
+
+def tick(now: datetime | None = None) -> dict[str, Any]:
+    """The publishing schedule: slot approved content everywhere, then queue what is due."""
+    slotted = schedule_ready_everywhere()
+    sent = enqueue_due(now)
+    return {"slotted": slotted, "enqueued": sent}
+
+
+# --- the calendar ------------------------------------------------------------------------
 
 def calendar(account_id: str, site_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """The slot grid of the current settings, every reservation in the range, and each period's usage."""
     site = get_site(account_id, site_id)
     settings = get_settings(account_id, site_id)
+    tz = ZoneInfo(site.time_zone)
     skey = site_key(account_id, site_id)
-    claims = list(SlotClaim.query(skey, SlotClaim.slot.between(
-        start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ~"))))
-    by_slot = {c.slot[:20]: c for c in claims if not c.manual}
-    slots_out = []
+    claims = list(SlotClaim.query(skey, SlotClaim.slot.between(slot_key(start), slot_key(end) + "~")))
+    in_slots = {c.slot: c for c in claims if "#" not in c.slot}
+    grid = []
     for slot in slotlib.slots_between(start, end, time_zone=site.time_zone, publish_days=list(settings.publish_days),
                                       time_slots=list(settings.publish_time_slots)):
-        claim = by_slot.get(slot.key)
-        slots_out.append({"at": slot.at, "local_time": slot.local.isoformat(),
-                          "content_id": claim.content_id if claim else None,
-                          "title": claim.title if claim else None, "state": claim.state if claim else "free"})
-    extra = [{"at": datetime.fromisoformat(c.slot[:20].replace("Z", "+00:00")), "content_id": c.content_id,
-              "title": c.title, "state": c.state} for c in claims if c.manual]
-    days = sorted({slot.local.date() for slot in slotlib.slots_between(
-        start, end, time_zone=site.time_zone, publish_days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-        time_slots=["00:00"])})
+        claim = in_slots.get(slot.key)
+        grid.append({"at": slot.at, "local_time": slot.local.isoformat(), "state": claim.state if claim else "free",
+                     "content_id": claim.content_id if claim else None, "title": claim.title if claim else None})
+    grid_keys = {g["at"] for g in grid}
+    entries = []
+    for claim in claims:
+        at = datetime.strptime(claim.slot[:20], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        entries.append({"at": at, "local_time": at.astimezone(tz).isoformat(), "content_id": claim.content_id,
+                        "title": claim.title, "state": claim.state, "manual": bool(claim.manual),
+                        "in_slot": at in grid_keys and "#" not in claim.slot, "periods": list(claim.periods)})
+    first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     periods = sorted({p for d in days for p in slotlib.periods_of(d)})
-    used = counts(skey, periods) if periods else {}
+    used = counts(skey, periods)
     limits = _limits(settings)
-    return {"time_zone": site.time_zone, "slots": slots_out, "manual": extra,
-            "usage": [{"period": p, "used": used.get(p, 0), "limit": limits[p[0]]} for p in periods]}
+    usage = [{"period": p, "kind": PERIOD_KINDS[p[0]], "used": used.get(p, 0), "limit": limits[p[0]],
+              "remaining": max(0, limits[p[0]] - used.get(p, 0))} for p in periods]
+    return {"time_zone": site.time_zone, "from": start, "to": end, "slots": grid, "entries": entries,
+            "usage": usage}
 
 
-# --- the publish worker ------------------------------------------------------------------
+def calendar_range(start_text: str, end_text: str | None, time_zone: str) -> tuple[datetime, datetime]:
+    """Parse ?from=&to= (ISO dates or date-times; a date is a whole day in the site's time zone)."""
+    tz = ZoneInfo(time_zone)
+
+    def parse(text: str, *, end_of_day: bool) -> datetime:
+        text = text.strip().replace(" ", "+")  # an unencoded "+01:00" arrives as " 01:00"
+        try:
+            if len(text) <= 10:
+                day = date.fromisoformat(text)
+                value = datetime.combine(day + timedelta(days=1) if end_of_day else day, datetime.min.time(),
+                                         tzinfo=tz)
+                return value - timedelta(seconds=1) if end_of_day else value
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise UnprocessableEntity(f"{text!r} is not an ISO date or date-time.", code="invalid_date") from None
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+
+    start = parse(start_text, end_of_day=False)
+    end = parse(end_text, end_of_day=True) if end_text else start + timedelta(days=7) - timedelta(seconds=1)
+    if end < start:
+        raise UnprocessableEntity("'to' is before 'from'.", code="invalid_range")
+    if end - start > timedelta(days=MAX_CALENDAR_DAYS):
+        raise UnprocessableEntity(f"The calendar covers at most {MAX_CALENDAR_DAYS} days per request.",
+                                  code="range_too_large", details={"max_days": MAX_CALENDAR_DAYS})
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+# --- the publish queue -------------------------------------------------------------------
 
 def enqueue_publish(account_id: str, site_id: str, content_id: str) -> None:
     body = {"account_id": account_id, "site_id": site_id, "content_id": content_id}
@@ -331,22 +608,38 @@ def enqueue_publish(account_id: str, site_id: str, content_id: str) -> None:
                                    MessageBody=json.dumps(body))
 
 
-def enqueue_due(now: datetime | None = None, *, limit: int = 500) -> int:
-    """Send a publish message for every scheduled item that is due, across all sites."""
-    from chalicelib.models.writer import DUE_SHARDS
-
+def enqueue_due(now: datetime | None = None, *, per_shard: int = 500) -> int:
+    """Queue a publish for every item that is due, across all sites: scheduled ones whose time
+    has come, and ones whose publishing worker died (lease expired)."""
     now = now or utcnow()
-    sent = 0
+    bodies: list[str] = []
     for shard in range(DUE_SHARDS):
-        for summary in Content.due.query(f"due#{shard}", Content.scheduled_publish_at <= now, limit=limit):
-            enqueue_publish(summary.account_id, summary.site_id, summary.content_id)
-            sent += 1
-    return sent
+        for item in Content.due.query(f"due#{shard}", Content.scheduled_publish_at <= now, limit=per_shard):
+            if item.site_status == "publishing" and item.publish_lease_until and item.publish_lease_until > now:
+                continue  # a worker is on it
+            bodies.append(json.dumps({"account_id": item.account_id, "site_id": item.site_id,
+                                      "content_id": item.content_id}))
+    url = aws.queue_url(registry.queue("publish_content").name)
+    sqs = aws.client("sqs")
+    for start in range(0, len(bodies), 10):
+        chunk = bodies[start:start + 10]
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": b} for n, b in enumerate(chunk)])
+    return len(bodies)
 
 
 class PublishRetryable(Exception):
     """A transient failure (WordPress down, rate limited): SQS delivers the message again."""
 
+
+def parse_message(body: str) -> dict[str, str]:
+    data = json.loads(body)
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data.get(k)
+                                             for k in ("account_id", "site_id", "content_id")):
+        raise ValueError("a publish message needs account_id, site_id and content_id")
+    return {k: data[k] for k in ("account_id", "site_id", "content_id")}
+
+
+# --- the publish worker ------------------------------------------------------------------
 
 def _integration(account_id: str, site_id: str) -> SiteIntegration:
     try:
@@ -368,15 +661,23 @@ def _secret_context(account_id: str, site_id: str) -> dict[str, str]:
     return {"account_id": account_id, "site_id": site_id, "purpose": "wordpress"}
 
 
+def _outcome(name: str) -> None:
+    metric("PublishOutcome", 1, "Count", outcome=name)
+
+
 def process_publish(message: dict[str, str], *, receive_count: int, max_receives: int) -> str:
-    """Publish one content item. Returns the outcome; raises PublishRetryable to be delivered again."""
+    """Publish one content item. Returns the outcome; raises PublishRetryable to be delivered again.
+
+    Outcomes: created / updated / recovered (published), failed, missing, duplicate (already
+    published), not_scheduled, not_due, in_progress (another worker holds the lease), superseded.
+    Anything unexpected propagates and leaves the lease: like a crash, the retry that comes
+    after the lease expired takes over and finds the post if there is one.
+    """
     from chalicelib.integrations.wordpress import WPError
-    from chalicelib.services.writer import get_content
 
     account_id, site_id, content_id = message["account_id"], message["site_id"], message["content_id"]
-    try:
-        content = get_content(account_id, site_id, content_id, with_body=True)
-    except NotFound:
+    content = find_content(account_id, site_id, content_id, with_body=True)
+    if content is None:
         return "missing"
     now = utcnow()
     if content.site_status == "published":
@@ -385,48 +686,81 @@ def process_publish(message: dict[str, str], *, receive_count: int, max_receives
         return "not_scheduled"
     if content.site_status == "scheduled" and content.scheduled_publish_at and content.scheduled_publish_at > now:
         return "not_due"
+    if content.site_status == "publishing" and content.publish_lease_until and content.publish_lease_until > now:
+        return "in_progress"
     attempt_id = _claim_publish(content, now)
+    if attempt_id is None:
+        return "in_progress"
     record = PublishingRecord(join_key(account_id, content_id), attempt_id, account_id=account_id, site_id=site_id,
                               content_id=content_id)
     record.save()
     try:
         post, action = _publish_to_wordpress(content)
-    except (WPError, ApiError, PublishRetryable) as exc:
-        retryable = getattr(exc, "retryable", False) or isinstance(exc, PublishRetryable)
-        reason = getattr(exc, "message", None) or str(exc)
-        if retryable and receive_count < max_receives:
-            _give_back(content, reason)
-            record.update(actions=[PublishingRecord.status.set("failed"),
-                                   PublishingRecord.error.set(f"will retry: {reason}"[:1000])])
+    except (WPError, ApiError) as exc:
+        reason = _reason(exc)
+        if isinstance(exc, WPError) and exc.retryable and receive_count < max_receives:
+            _give_back(content, attempt_id, reason, record)
+            _outcome("rescheduled")
             raise PublishRetryable(reason) from exc
-        _fail(content, reason, record)
+        if not _fail(content, attempt_id, reason, record):
+            return "superseded"
+        _outcome("failed")
         return "failed"
-    _succeed(content, post, action, record)
+    if not _succeed(content, attempt_id, post, action, record):
+        return "superseded"
+    _outcome("published")
     return action
 
 
-def _claim_publish(content: Content, now: datetime) -> str:
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ApiError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _held(attempt_id: str) -> Condition:
+    return (Content.site_status == "publishing") & (Content.publish_attempt_id == attempt_id)
+
+
+def _claim_publish(content: Content, now: datetime) -> str | None:
+    """scheduled -> publishing (or take over an expired lease). None: someone else has it."""
     attempt_id = new_id()
-    lease_ok = (Content.site_status == "publishing") & (
-        Content.publish_lease_until.does_not_exist() | (Content.publish_lease_until < now))
+    lease = [Content.publish_lease_until.set(now + PUBLISH_LEASE), Content.publish_attempt_id.set(attempt_id)]
+    previous = content.publish_attempt_id if content.site_status == "publishing" else None
     if content.site_status == "publishing":
-        actions = [Content.publish_lease_until.set(now + PUBLISH_LEASE), Content.publish_attempt_id.set(attempt_id)]
-        condition = lease_ok
+        actions = [*lease, Content.updated_at.set(now)]
+        condition = state_condition(content) & (Content.publish_lease_until.does_not_exist()
+                                                | (Content.publish_lease_until <= now))
+        if previous:
+            condition = condition & (Content.publish_attempt_id == previous)
     else:
-        actions, condition = transition_ops(
-            content, {"site_status": "publishing"},
-            extra_actions=[Content.publish_lease_until.set(now + PUBLISH_LEASE),
-                           Content.publish_attempt_id.set(attempt_id), Content.site_status_updated_at.set(now)])
+        actions, condition = transition_ops(content, {"site_status": "publishing"},
+                                            extra_actions=[*lease, Content.site_status_updated_at.set(now)])
     try:
         content.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if is_condition_failure(exc):
-            raise PublishRetryable("another worker is publishing this content") from None
+            return None
         raise
+    if previous:
+        _close_record(content, previous, "failed", "The worker stopped before it finished (its lease expired); "
+                                                   "the next attempt took over.")
     return attempt_id
 
 
+def _close_record(content: Content, attempt_id: str, status: str, error: str) -> None:
+    try:
+        PublishingRecord(join_key(content.account_id, content.content_id), attempt_id).update(
+            actions=[PublishingRecord.status.set(status), PublishingRecord.error.set(error[:1000])],
+            condition=PublishingRecord.status == "pending")
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
 def _publish_to_wordpress(content: Content) -> tuple[Any, str]:
+    from chalicelib.integrations.wordpress import WPObjectNotFound
+
     integration = _integration(content.account_id, content.site_id)
     if not integration.is_active:
         raise UnprocessableEntity("The site's WordPress connection is switched off.", code="integration_inactive")
@@ -435,31 +769,35 @@ def _publish_to_wordpress(content: Content) -> tuple[Any, str]:
         featured_id, inline = _upload_images(wp, content, images)
         body = _body_with_images(content.body_html, inline)
         terms = _terms(wp, content)
-        seo = {"seo_title": content.meta_title or None, "seo_description": content.meta_description or None}
-        fields = dict(title=content.title, content=body, excerpt=content.excerpt or None, status="publish",
-                      date_gmt=content.scheduled_publish_at or utcnow(), categories=terms.categories,
-                      tags=terms.tags, featured_media=featured_id, **seo)
-        post_id = content.external_id
-        action = "updated"
-        if not post_id:
-            found = wp.find_post_by_content_id(content.content_id, include_trash=True)
-            if found is not None:
-                post_id, action = str(found.id), "recovered"
-                _remember_post(content, post_id)
-        if post_id:
-            post = wp.update_post(int(post_id), content_id=content.content_id, **fields)
-        else:
-            post = wp.create_post(content_id=content.content_id, **fields)
-            action = "created"
-            _remember_post(content, str(post.id))
-        return post, action
+        now = utcnow()
+        when = content.scheduled_publish_at
+        if when is None or when > now or now - when > LATE_TOLERANCE:
+            when = now  # never "future" (it is due); long overdue (the site was down): the real time
+        fields: dict[str, Any] = dict(
+            title=content.title, content=body, excerpt=content.excerpt or None, status="publish", date_gmt=when,
+            categories=terms.categories, tags=terms.tags, featured_media=featured_id,
+            seo_title=content.meta_title or None, seo_description=content.meta_description or None)
+        stored = content.external_id
+        if stored:
+            try:
+                return wp.update_post(int(stored), content_id=content.content_id, **fields), "updated"
+            except WPObjectNotFound:
+                logger.info("stored post is gone; looking for another", extra={"post_id": stored})
+        found = wp.find_post_by_content_id(content.content_id, include_trash=True)
+        if found is not None:
+            _remember_post(content, str(found.id), replacing=stored)
+            return wp.update_post(found.id, content_id=content.content_id, **fields), "recovered"
+        post = wp.create_post(content_id=content.content_id, **fields)
+        _remember_post(content, str(post.id), replacing=stored)
+        return post, "created"
 
 
-def _remember_post(content: Content, post_id: str) -> None:
+def _remember_post(content: Content, post_id: str, *, replacing: str | None = None) -> None:
     """Store the post id the moment it exists, so no retry can create a second post."""
-    content.update(actions=[Content.external_id.set(post_id)],
-                   condition=Content.external_id.does_not_exist() | (Content.external_id == post_id))
-    content.external_id = post_id
+    condition = Content.external_id.does_not_exist() | (Content.external_id == post_id)
+    if replacing:
+        condition = condition | (Content.external_id == replacing)
+    content.update(actions=[Content.external_id.set(post_id)], condition=condition)
 
 
 def _upload_images(wp: Any, content: Content,
@@ -469,15 +807,17 @@ def _upload_images(wp: Any, content: Content,
     featured: int | None = None
     inline: list[tuple[int, str, str]] = []
     for image in images:
-        if image.status != "generated" or not image.storage_key:
+        if image.status != "generated" or not (image.storage_key or image.external_media_id):
             continue
         if not image.external_media_id:
             data, mime = media.read(image.storage_key)
-            uploaded = wp.upload_media(data, f"{content.content_id}-{image.position}.png", mime,
+            extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(mime, "png")
+            uploaded = wp.upload_media(data, f"{content.content_id}-{int(image.position)}.{extension}", mime,
                                        alt_text=image.alt_text or None, caption=image.caption or None)
+            # Written right after the upload: a retry reuses it instead of uploading again.
             image.update(actions=[ContentImage.external_media_id.set(str(uploaded.id)),
                                   ContentImage.external_media_url.set(uploaded.url)])
-        if image.is_featured:
+        if image.is_featured and featured is None:
             featured = int(image.external_media_id)
         else:
             inline.append((int(image.position), image.external_media_url or "", image.alt_text or ""))
@@ -485,21 +825,24 @@ def _upload_images(wp: Any, content: Content,
 
 
 def _body_with_images(body: str, inline: list[tuple[int, str, str]]) -> str:
-    """Put in-article images after the n-th section heading (position n), or at the end."""
+    """Put in-article image n right after the n-th section heading (<h2>), or at the end."""
     from html import escape
 
     if not inline:
         return body
-    parts = body.split("<h2")
+    parts = body.split("<h2")  # parts[n] (n >= 1) starts inside the n-th heading
+    tail = ""
     for position, url, alt in inline:
+        if not url:
+            continue
         figure = f'<figure class="wp-block-image"><img src="{escape(url)}" alt="{escape(alt)}"/></figure>'
-        index = min(max(position, 1), len(parts) - 1) if len(parts) > 1 else 0
-        if index == 0:
-            parts[-1] += figure
-        else:
+        index = max(position, 1)
+        if index < len(parts) and "</h2>" in parts[index]:
             head, sep, rest = parts[index].partition("</h2>")
-            parts[index] = head + sep + (figure if sep else "") + rest if sep else parts[index] + figure
-    return "<h2".join(parts)
+            parts[index] = head + sep + figure + rest
+        else:
+            tail += figure
+    return "<h2".join(parts) + tail
 
 
 def _terms(wp: Any, content: Content) -> Any:
@@ -510,63 +853,84 @@ def _terms(wp: Any, content: Content) -> Any:
         categories.append(get_sector(content.account_id, content.site_id, content.sector_id).name)
     except NotFound:
         pass
-    tags = [k for k in (getattr(content, "keywords", None) or [])][:8]
+    tags = [k for k in (content.keywords or []) if k.strip()][:8]
     return wp.ensure_terms(categories=categories, tags=tags)
 
 
-def _succeed(content: Content, post: Any, action: str, record: PublishingRecord) -> None:
+def _set_claim_state(content: Content, state: str) -> None:
+    claim = _claim_of(content)
+    if claim is not None:
+        claim.update(actions=[SlotClaim.state.set(state), SlotClaim.updated_at.set(utcnow())])
+
+
+def _succeed(content: Content, attempt_id: str, post: Any, action: str, record: PublishingRecord) -> bool:
     now = utcnow()
     changes = {"site_status": "published"}
     if content.status == "approved":
         changes["status"] = "published"
-    actions, condition = transition_ops(content, changes, check=False, extra_actions=[
-        Content.external_url.set(post.link), Content.site_status_updated_at.set(now),
-        Content.publish_lease_until.remove(), Content.publish_error.remove()])
-    content.update(actions=actions, condition=condition)
+    extra = [Content.external_id.set(str(post.id)), Content.external_url.set(post.link),
+             Content.site_status_updated_at.set(now), Content.publish_lease_until.remove(),
+             Content.publish_error.remove()]
+    if post.modified_gmt is not None:
+        # our own change comes back as an "updated" webhook: this makes it recognisably stale
+        extra.append(Content.external_modified_at.set(post.modified_gmt))
+    actions, _ = transition_ops(content, changes, check=False, extra_actions=extra)
+    try:
+        content.update(actions=actions, condition=_held(attempt_id))
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        _close_record(content, attempt_id, "failed", "Another attempt took over before this one finished.")
+        return False
     record.update(actions=[PublishingRecord.status.set("published"), PublishingRecord.external_id.set(str(post.id)),
                            PublishingRecord.external_url.set(post.link), PublishingRecord.action.set(action),
                            PublishingRecord.published_at.set(now)])
-    claim = _claim_of(content)
-    if claim is not None:
-        claim.update(actions=[SlotClaim.state.set("published")])
-    logger.info("published", extra={"content_id": content.content_id, "action": action})
+    _set_claim_state(content, "published")
+    logger.info("published", extra={"content_id": content.content_id, "action": action, "post_id": post.id})
+    return True
 
 
-def _give_back(content: Content, reason: str) -> None:
+def _give_back(content: Content, attempt_id: str, reason: str, record: PublishingRecord) -> None:
     """A transient failure: back to scheduled (due now) so the next delivery can claim it."""
-    actions, condition = transition_ops(content, {"site_status": "scheduled"}, check=False, extra_actions=[
+    actions, _ = transition_ops(content, {"site_status": "scheduled"}, check=False, extra_actions=[
         Content.publish_lease_until.remove(), Content.publish_error.set(reason[:1000])])
     try:
-        content.update(actions=actions, condition=condition)
+        content.update(actions=actions, condition=_held(attempt_id))
     except UpdateError as exc:
         if not is_condition_failure(exc):
             raise
+    record.update(actions=[PublishingRecord.status.set("failed"),
+                           PublishingRecord.error.set(f"will retry: {reason}"[:1000])])
 
 
-def _fail(content: Content, reason: str, record: PublishingRecord) -> None:
-    actions, condition = transition_ops(content, {"site_status": "failed"}, check=False, extra_actions=[
+def _fail(content: Content, attempt_id: str, reason: str, record: PublishingRecord) -> bool:
+    actions, _ = transition_ops(content, {"site_status": "failed"}, check=False, extra_actions=[
         Content.publish_lease_until.remove(), Content.publish_error.set(reason[:1000]),
         Content.site_status_updated_at.set(utcnow())])
     try:
-        content.update(actions=actions, condition=condition)
+        content.update(actions=actions, condition=_held(attempt_id))
     except UpdateError as exc:
         if not is_condition_failure(exc):
             raise
+        _close_record(content, attempt_id, "failed", "Another attempt took over before this one finished.")
+        return False
     record.update(actions=[PublishingRecord.status.set("failed"), PublishingRecord.error.set(reason[:1000])])
-    claim = _claim_of(content)
-    if claim is not None:
-        claim.update(actions=[SlotClaim.state.set("failed")])
+    _set_claim_state(content, "failed")
+    logger.warning("publish failed", extra={"content_id": content.content_id, "reason": reason[:300]})
+    return True
 
 
 def retry_publish(account_id: str, site_id: str, content_id: str) -> Content:
     """A failed publish goes again now; it keeps the slot (and the counters) it had."""
-    from chalicelib.services.writer import get_content
-
     content = get_content(account_id, site_id, content_id)
     if content.site_status != "failed":
         raise Conflict("Only a failed publish can be retried.", code="illegal_transition",
-                       details={"current_status": content.site_status, "allowed": ["failed"]})
-    actions, condition = transition_ops(content, {"site_status": "scheduled"}, extra_actions=[
+                       details={"attribute": "site_status", "current_status": content.site_status,
+                                "allowed": ["failed"]})
+    changes: dict[str, Any] = {"site_status": "scheduled"}
+    if content.scheduled_publish_at is None or content.scheduled_publish_at > utcnow():
+        changes["scheduled_publish_at"] = utcnow().replace(microsecond=0)
+    actions, condition = transition_ops(content, changes, extra_actions=[
         Content.site_status_updated_at.set(utcnow())])
     try:
         content.update(actions=actions, condition=condition)
@@ -574,13 +938,14 @@ def retry_publish(account_id: str, site_id: str, content_id: str) -> Content:
         if is_condition_failure(exc):
             raise Conflict("The content changed meanwhile; reload it.", code="concurrent_change") from None
         raise
+    _set_claim_state(content, "scheduled")
     enqueue_publish(account_id, site_id, content_id)
-    content.refresh()
     return content
 
 
-def attempts(account_id: str, content_id: str) -> list[PublishingRecord]:
-    return list(PublishingRecord.query(join_key(account_id, content_id), scan_index_forward=False))
+def attempts(account_id: str, site_id: str, content_id: str) -> list[PublishingRecord]:
+    get_content(account_id, site_id, content_id)  # 404 unless it is this site's content
+    return list(PublishingRecord.query(join_key(account_id, content_id), scan_index_forward=False, limit=100))
 
 
 # --- connecting a site -------------------------------------------------------------------
@@ -592,7 +957,7 @@ WP_ERROR_CODES = {
     "WPRestDisabled": ("wordpress_rest_disabled", "The WordPress REST API is disabled on this site."),
     "WPAuthHeaderStripped": ("wordpress_auth_header_stripped",
                              "The web server strips the Authorization header before WordPress sees it."),
-    "WPForbidden": ("wordpress_forbidden", "This WordPress user may not publish posts."),
+    "WPForbidden": ("wordpress_forbidden", "This WordPress user may not do this."),
     "WPAuthError": ("wordpress_auth_failed", "WordPress refused the username or application password."),
     "WPUnavailable": ("wordpress_unavailable", "The WordPress site did not answer in time; try again."),
 }
@@ -602,17 +967,23 @@ def wp_api_error(exc: Exception) -> ApiError:
     for cls in type(exc).__mro__:
         if cls.__name__ in WP_ERROR_CODES:
             code, headline = WP_ERROR_CODES[cls.__name__]
-            return UnprocessableEntity(f"{headline} {exc}".strip(), code=code)
+            return UnprocessableEntity(f"{headline} ({exc})", code=code)
     return UnprocessableEntity(f"WordPress answered with an error: {exc}", code="wordpress_error")
 
 
 def connect_wordpress(account_id: str, site_id: str, *, url: str, username: str, app_password: str,
                       name: str = "") -> SiteIntegration:
+    """Test the connection, sync the structure, set up the companion plugin's webhooks, store it."""
     from chalicelib.integrations.wordpress import WordPressClient, WPError
     from chalicelib.services import secrets
 
     get_site(account_id, site_id)
+    url = url.strip()
+    if not re.match(r"^https?://[^\s/?#]+(/\S*)?$", url, re.IGNORECASE):
+        raise UnprocessableEntity("Give the site's address starting with https:// (or http://).",
+                                  code="wordpress_url_invalid", details=[{"field": "url", "message": "not a URL"}])
     webhook_secret = pysecrets.token_urlsafe(32)
+    webhooks = False
     try:
         with WordPressClient(url, username, app_password) as wp:
             info = wp.check_connection()
@@ -620,25 +991,38 @@ def connect_wordpress(account_id: str, site_id: str, *, url: str, username: str,
                 raise UnprocessableEntity("This WordPress user cannot publish posts; use an Editor or Administrator.",
                                           code="wordpress_forbidden")
             structure = wp.sync_structure()
-            plugin_active = bool(getattr(info.companion, "active", False))
-            if plugin_active and config.public_api_url():
+            companion = info.companion
+            if companion is not None and config.public_api_url():
                 try:
                     wp.configure_companion(product_url=config.public_api_url(), site_id=site_id,
                                            secret=webhook_secret)
+                    webhooks = True
                 except WPError as exc:  # the connection still works; webhooks will not
-                    logger.warning("companion plugin not configured", extra={"error": str(exc)})
-                    plugin_active = False
+                    logger.warning("companion plugin not configured", extra={"error": str(exc)[:300]})
     except WPError as exc:
         raise wp_api_error(exc) from None
+    except ValueError as exc:  # the client refuses an empty or malformed URL
+        raise UnprocessableEntity(str(exc), code="wordpress_url_invalid") from None
     context = _secret_context(account_id, site_id)
+    now = utcnow()
     integration = SiteIntegration(
-        site_key(account_id, site_id), "wordpress", account_id=account_id, site_id=site_id, name=name or url,
-        external_site_url=url, username=username, app_password_enc=secrets.encrypt(app_password, context),
-        app_password_hint=secrets.hint(app_password), webhook_secret_enc=secrets.encrypt(webhook_secret, context),
-        connection_status="connected", sync_status="completed", last_sync_at=utcnow(),
-        structure_updated_at=utcnow(), plugin_active=plugin_active, **_structure_fields(structure))
+        site_key(account_id, site_id), "wordpress", account_id=account_id, site_id=site_id,
+        name=name or info.name or url, external_site_url=url.strip().rstrip("/"), username=username,
+        app_password_enc=secrets.encrypt(app_password, context), app_password_hint=secrets.hint(app_password),
+        webhook_secret_enc=secrets.encrypt(webhook_secret, context) if webhooks else None,
+        connection_status="connected", sync_status="completed", last_sync_at=now, structure_updated_at=now,
+        plugin_active=companion is not None, seo_fields=list(companion.seo_meta) if companion else [],
+        config_json={"site_name": info.name, "home": info.home, "timezone": info.timezone_string,
+                     "gmt_offset": info.gmt_offset, "wordpress_user": info.user.slug,
+                     "can_upload": info.can_upload, "can_manage_terms": info.can_manage_terms,
+                     "companion_version": companion.version if companion else None,
+                     "seo_plugins": list(companion.seo_plugins) if companion else [], "webhooks": webhooks},
+        **_structure_fields(structure))
     integration.save()
-    WebhookRoute(site_id, account_id=account_id, secret_enc=integration.webhook_secret_enc).save()
+    if webhooks:
+        WebhookRoute(site_id, account_id=account_id, secret_enc=integration.webhook_secret_enc).save()
+    else:
+        _delete_webhook_route(account_id, site_id)
     return integration
 
 
@@ -657,7 +1041,7 @@ def _structure_fields(structure: Any) -> dict[str, Any]:
 def sync_integration(account_id: str, site_id: str) -> SiteIntegration:
     from chalicelib.integrations.wordpress import WPError
 
-    integration = _integration(account_id, site_id)
+    integration = get_integration(account_id, site_id)
     try:
         with wordpress_client(integration) as wp:
             structure = wp.sync_structure()
@@ -667,10 +1051,11 @@ def sync_integration(account_id: str, site_id: str) -> SiteIntegration:
                                     SiteIntegration.connection_status.set("error")])
         raise wp_api_error(exc) from None
     fields = _structure_fields(structure)
+    now = utcnow()
     integration.update(actions=[getattr(SiteIntegration, k).set(v) for k, v in fields.items()] + [
         SiteIntegration.sync_status.set("completed"), SiteIntegration.sync_error.remove(),
-        SiteIntegration.connection_status.set("connected"), SiteIntegration.last_sync_at.set(utcnow()),
-        SiteIntegration.structure_updated_at.set(utcnow())])
+        SiteIntegration.connection_status.set("connected"), SiteIntegration.last_sync_at.set(now),
+        SiteIntegration.structure_updated_at.set(now), SiteIntegration.updated_at.set(now)])
     return integration
 
 
@@ -682,21 +1067,25 @@ def get_integration(account_id: str, site_id: str) -> SiteIntegration:
 def delete_integration(account_id: str, site_id: str) -> None:
     integration = get_integration(account_id, site_id)
     integration.delete()
+    _delete_webhook_route(account_id, site_id)
+
+
+def _delete_webhook_route(account_id: str, site_id: str) -> None:
+    from pynamodb.exceptions import DeleteError
+
     try:
-        WebhookRoute.get(site_id).delete(condition=WebhookRoute.account_id == account_id)
-    except WebhookRoute.DoesNotExist:
-        logger.info("no webhook route to delete", extra={"site_id": site_id})
+        WebhookRoute(site_id).delete(condition=WebhookRoute.account_id == account_id)
+    except DeleteError as exc:
+        if not is_condition_failure(exc):
+            raise
 
 
 # --- webhooks from WordPress -------------------------------------------------------------
 
 class _NonceGuard:
-    def __init__(self, site_id: str) -> None:
-        self.site_id = site_id
+    """ReplayGuard on DynamoDB: a conditional put per nonce, kept (TTL) past the tolerance window."""
 
     def claim(self, site_id: str, nonce: str, expires_at: Any) -> bool:
-        from pynamodb.exceptions import PutError
-
         expires = int(expires_at.timestamp() if hasattr(expires_at, "timestamp") else expires_at)
         try:
             WebhookNonce(f"wordpress#{site_id}", nonce, expires_epoch=expires).save(
@@ -709,11 +1098,12 @@ class _NonceGuard:
 
 
 def handle_wordpress_webhook(site_id: str, raw_body: bytes, headers: dict[str, str]) -> dict[str, Any]:
-    """Verify a companion-plugin webhook, then mirror the post's state onto our content."""
-    from chalicelib.api.errors import Unauthorized
+    """Verify a companion-plugin webhook (raw body, before parsing), then mirror the post's state.
+
+    Any verification failure is the same 401, so a caller learns nothing about which check failed.
+    """
     from chalicelib.integrations.wordpress_webhooks import WebhookVerificationError, verify_webhook
     from chalicelib.services import secrets
-    from chalicelib.services.writer import find_content
 
     rejected = Unauthorized("The webhook signature is missing, invalid or stale.", code="invalid_signature",
                             headers={})
@@ -723,48 +1113,45 @@ def handle_wordpress_webhook(site_id: str, raw_body: bytes, headers: dict[str, s
         raise rejected from None
     secret = secrets.decrypt(route.secret_enc, _secret_context(route.account_id, site_id))
     try:
-        event = verify_webhook(raw_body, headers, secret=secret, site_id=site_id, replay_guard=_NonceGuard(site_id))
+        event = verify_webhook(raw_body, headers, secret=secret, site_id=site_id, replay_guard=_NonceGuard())
     except WebhookVerificationError as exc:
-        logger.info("wordpress webhook rejected", extra={"reason": exc.reason})
+        logger.info("wordpress webhook rejected", extra={"reason": exc.reason, "site_id": site_id})
         raise rejected from None
-    content = find_content(route.account_id, site_id, event.content_id) if event.content_id else None
+    if event.event == "ping":
+        return {"handled": True, "event": "ping"}
+    content = find_content(route.account_id, site_id, event.content_id)
     if content is None:
-        return {"handled": False, "reason": "unknown content"}
+        return {"handled": False, "event": event.event, "reason": "unknown content"}
+    result = {"event": event.event, "content_id": content.content_id}
     if content.external_id and str(event.post_id) != str(content.external_id):
-        return {"handled": False, "reason": "another post"}
+        return {**result, "handled": False, "reason": "another post"}
     seen = content.external_modified_at
-    if event.modified_gmt and seen and event.modified_gmt <= seen and event.event == "updated":
-        return {"handled": False, "reason": "stale"}
+    if event.event == "updated" and event.modified_gmt and seen and event.modified_gmt <= seen:
+        return {**result, "handled": False, "reason": "stale"}
+    if content.site_status in ("publishing", "scheduled"):
+        return {**result, "handled": False, "reason": f"content is {content.site_status}"}
     changes: dict[str, Any] = {}
     extra = [Content.site_status_updated_at.set(utcnow())]
     if event.modified_gmt:
         extra.append(Content.external_modified_at.set(event.modified_gmt))
-    if event.event in ("trashed", "deleted"):
-        changes["site_status"] = "not_published"
-        changes["scheduled_publish_at"] = None
-        extra.append(Content.publish_error.set(f"The post was {event.event} in WordPress."))
+    if event.event in ("trashed", "deleted") or event.status not in ("publish", "future", ""):
+        changes = {"site_status": "not_published", "scheduled_publish_at": None}
+        extra += [Content.publish_slot.remove(),
+                  Content.publish_error.set(f"The post was {event.event} in WordPress (status {event.status}).")]
         if event.event == "deleted":
-            extra.append(Content.external_id.remove())
-            extra.append(Content.external_url.remove())
-    elif event.event in ("restored", "updated") and event.status == "publish":
-        changes["site_status"] = "published"
+            extra += [Content.external_id.remove(), Content.external_url.remove()]
+    elif event.status == "publish":
+        changes = {"site_status": "published"}
         if event.link:
             extra.append(Content.external_url.set(event.link))
-    elif event.event in ("restored", "updated"):
-        changes["site_status"] = "not_published"
-        changes["scheduled_publish_at"] = None
-    if not changes or (changes.get("site_status") == content.site_status and len(changes) == 1 and
-                       not event.link):
-        if event.modified_gmt:
-            content.update(actions=[Content.external_modified_at.set(event.modified_gmt)])
-        return {"handled": True, "site_status": content.site_status}
-    if content.site_status in ("publishing", "scheduled"):
-        return {"handled": False, "reason": f"content is {content.site_status}"}
+        extra.append(Content.external_id.set(str(event.post_id)))
+    if not changes:
+        return {**result, "handled": False, "reason": f"status {event.status}"}
     actions, condition = transition_ops(content, changes, check=False, extra_actions=extra)
     try:
         content.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if is_condition_failure(exc):
-            return {"handled": False, "reason": "content changed meanwhile"}
+            return {**result, "handled": False, "reason": "content changed meanwhile"}
         raise
-    return {"handled": True, "site_status": changes.get("site_status", content.site_status)}
+    return {**result, "handled": True, "site_status": changes["site_status"]}

@@ -125,6 +125,14 @@ def get_content(account_id: str, site_id: str, content_id: str, *, with_body: bo
     return content
 
 
+def find_content(account_id: str, site_id: str, content_id: str, *, with_body: bool = False) -> Content | None:
+    """The content, or None (workers and webhooks, where a missing record is not an error)."""
+    try:
+        return get_content(account_id, site_id, content_id, with_body=with_body)
+    except NotFound:
+        return None
+
+
 def list_content(account_id: str, site_id: str, filters: dict[str, Any], *, limit: int, cursor: str | None):
     from chalicelib.api.pagination import paginate
 
@@ -179,6 +187,8 @@ def update_content(account_id: str, site_id: str, content_id: str, changes: dict
     records.set_fields(content, changes, CONTENT)
     if status is not None:
         set_content_status(content, status)
+        if site_status is not None:
+            content.refresh()  # approving may have given it a slot already (auto publish)
     if site_status is not None:
         set_site_status(content, site_status, scheduled_at)
     elif scheduled_at is not None:
@@ -204,25 +214,36 @@ def set_content_status(content: Content, new: str) -> Content:
     if content.site_status in ("scheduled", "publishing") and new != "published":
         raise Conflict("Unschedule the content (site_status 'not_published') before changing its status.",
                        code="content_scheduled", details={"site_status": content.site_status})
-    return transition(content, "status", new)
+    transition(content, "status", new)
+    if new == "approved":
+        from chalicelib.services import publishing
+
+        publishing.on_content_approved(content)  # auto publish: a slot right away (best effort)
+    return content
 
 
 def set_site_status(content: Content, new: str, scheduled_at: datetime | None = None) -> Content:
-    """Users schedule and unschedule; the publisher moves the rest (publishing, published, failed)."""
+    """Users schedule and unschedule; the publisher moves the rest (publishing, published, failed).
+
+    Scheduling goes through the publishing service: a time chosen here is a reservation that
+    counts against that day's, week's and month's limits (409 publish_limit_reached), like
+    every other way of scheduling, so no route can get around the limits.
+    """
+    from chalicelib.services import publishing
+
     if new == "scheduled":
         if content.status != "approved":
             raise Conflict("Only approved content can be scheduled.", code="content_not_approved",
                            details={"current_status": content.status})
         if scheduled_at is None:
-            raise UnprocessableEntity("Give scheduled_publish_at to schedule.", code="schedule_time_required")
-        if content.site_status == "scheduled" and content.scheduled_publish_at != scheduled_at:
-            # Rescheduling: same status, new time -- still one conditional update.
-            return transition(content, "site_status", "scheduled",
-                              also={"scheduled_publish_at": scheduled_at, "site_status_updated_at": utcnow()})
-        return transition(content, "site_status", "scheduled",
-                          also={"scheduled_publish_at": scheduled_at, "site_status_updated_at": utcnow()},
-                          condition=Content.status == "approved")
+            raise UnprocessableEntity("Give scheduled_publish_at to schedule (or POST .../schedule for the next "
+                                      "free slot).", code="schedule_time_required")
+        return publishing.schedule_at(content, scheduled_at)
     if new == content.site_status:
+        return content
+    if new == "not_published" and content.site_status in ("scheduled", "failed"):
+        publishing.release(content)  # frees the slot and the counters in the same write
+        content.refresh()
         return content
     return transition(content, "site_status", new, also={"site_status_updated_at": utcnow()})
 
@@ -232,6 +253,11 @@ def delete_content(account_id: str, site_id: str, content_id: str) -> None:
     if content.site_status in ("scheduled", "publishing"):
         raise Conflict("This content is scheduled or being published; unschedule it before deleting it.",
                        code="content_scheduled", details={"site_status": content.site_status})
+    if content.site_status == "failed":  # it still holds its slot and counters: give them back first
+        from chalicelib.services import publishing
+
+        publishing.release(content)
+        content.refresh()
     images = list(ContentImage.by_content.query(join_key(content.site_key, content_id)))
     with ContentImage.batch_write() as batch:
         for image in images:

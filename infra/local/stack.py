@@ -286,6 +286,8 @@ class LocalStack:
 
         # Taken after seeding: a seed step may export a setting the API needs (a key id, ...).
         env = {**os.environ}
+        # Where a connected WordPress's companion plugin sends its webhooks: this API.
+        env.setdefault("PUBLIC_API_URL", f"http://{LOOPBACK}:{o.port}")
         with self.signals.deferred():
             api = spawn("chalice", [venv_tool("chalice"), "local", "--host", LOOPBACK, "--port", str(o.port),
                                     "--no-autoreload", "--stage", CHALICE_STAGE], env=env, cwd=ROOT)

@@ -81,7 +81,14 @@ def world(api, register, add_member, make_staff):
                                            "body_html": "<p>Alpha body</p>"}, token=a.token).json
     image = api.post(f"{base}/images", {"content_id": content["content_id"], "alt_text": "Alpha image"},
                      token=a.token).json
+    from chalicelib.ids import new_id
+    from chalicelib.models.jobs import Job
+
+    job = Job(f"{a.account_id}#{site['site_id']}", new_id(), account_id=a.account_id, site_id=site["site_id"],
+              stage="create_tasks", status="completed")
+    job.save()
     ids = {
+        "job_id": job.job_id,
         "keyword_id": keyword["keyword_id"], "cluster_id": cluster["cluster_id"], "idea_id": idea["idea_id"],
         "task_id": task["task_id"], "content_id": content["content_id"], "image_id": image["image_id"],
         "seed_id": "no-such-seed",
