@@ -137,7 +137,9 @@ def _ids_or_filter(selection: dict[str, Any], key: str) -> list[str] | None:
     return list(dict.fromkeys(ids))
 
 
-def _limit(selection: dict[str, Any], default: int, maximum: int) -> int:
+def _limit(selection: dict[str, Any], default: int, maximum: int, ids: list[str] | None = None) -> int:
+    if ids is not None and "limit" not in selection:
+        return max(1, len(ids))  # chosen ids are taken whole (MAX_ITEMS_PER_JOB still applies), never cut silently
     value = selection.get("limit", default)
     if not isinstance(value, int) or not 1 <= value <= maximum:
         raise UnprocessableEntity(f"limit must be between 1 and {maximum}.",
@@ -167,7 +169,7 @@ def _words(text: str) -> set[str]:
 def _select_keywords(account_id: str, site_id: str, selection: dict[str, Any]) -> list[ItemSpec]:
     skey = site_key(account_id, site_id)
     ids = _ids_or_filter(selection, "keyword_ids")
-    limit = _limit(selection, 500, MAX_KEYWORDS_PER_CLUSTER_JOB)
+    limit = _limit(selection, 500, MAX_KEYWORDS_PER_CLUSTER_JOB, ids)
     if ids is not None:
         found = _batch_get(Keyword, skey, ids)
         missing = [i for i in ids if i not in found]
@@ -271,7 +273,7 @@ def _select_clusters(account_id: str, site_id: str, selection: dict[str, Any]) -
     if not isinstance(count, int) or not 1 <= count <= 10:
         raise UnprocessableEntity("ideas_per_cluster must be between 1 and 10.",
                                   details=[{"field": "ideas_per_cluster", "message": "1..10"}])
-    limit = _limit(selection, 50, 500)
+    limit = _limit(selection, 50, 500, ids)
     if ids is not None:
         found = _batch_get(Cluster, skey, ids)
         missing = [i for i in ids if i not in found]
@@ -378,7 +380,7 @@ def _run_ideas(ctx: ItemContext) -> ItemOutcome:
 def _select_ideas(account_id: str, site_id: str, selection: dict[str, Any]) -> list[ItemSpec]:
     skey = site_key(account_id, site_id)
     ids = _ids_or_filter(selection, "idea_ids")
-    limit = _limit(selection, 100, 1000)
+    limit = _limit(selection, 100, 1000, ids)
     if ids is not None:
         found = _batch_get(ContentIdea, skey, ids)
         missing = [i for i in ids if i not in found]
@@ -423,7 +425,7 @@ def _run_tasks(ctx: ItemContext) -> ItemOutcome:
 def _select_tasks(account_id: str, site_id: str, selection: dict[str, Any]) -> list[ItemSpec]:
     skey = site_key(account_id, site_id)
     ids = _ids_or_filter(selection, "task_ids")
-    limit = _limit(selection, 20, 500)
+    limit = _limit(selection, 20, 500, ids)
     if ids is not None:
         found = _batch_get(Task, skey, ids)
         missing = [i for i in ids if i not in found]
@@ -509,7 +511,7 @@ def _select_content(status_filter: str) -> Any:
     def select(account_id: str, site_id: str, selection: dict[str, Any]) -> list[ItemSpec]:
         skey = site_key(account_id, site_id)
         ids = _ids_or_filter(selection, "content_ids")
-        limit = _limit(selection, 20, 500)
+        limit = _limit(selection, 20, 500, ids)
         if ids is not None:
             found = _batch_get(Content, skey, ids)
             missing = [i for i in ids if i not in found]

@@ -22,6 +22,7 @@ BENCHES: list[str] = [
     "infra.bench.dynamodb_calls",
     "infra.bench.package",
     "infra.bench.clustering",
+    "infra.bench.pipeline",
 ]
 
 
