@@ -92,15 +92,28 @@ def _require_balance(ctx: ItemContext, operation: str, model: str | None, count:
         credits.require_credits(ctx.account_id, estimate, margin=1.0)
 
 
-def _charge(ctx: ItemContext, operation: str, usage: dict[str, Any], *, key: str | None = None,
-            related: str | None = None) -> int:
-    """Charge the stored usage once per business key; returns the credits it cost."""
-    if not usage:
+def _charge(ctx: ItemContext, operation: str, usage: dict[str, Any] | list[dict[str, Any]], *,
+            key: str | None = None, related: str | None = None) -> int:
+    """Charge the stored usage once per business key; returns the credits it cost.
+
+    ``usage`` may list the usage of several models (clustering embeds, then names with a
+    text model): each is priced at its own model's rate, and the sum is one charge.
+    """
+    parts = [u for u in (usage if isinstance(usage, list) else [usage]) if u]
+    if not parts:
         return 0
-    billed = credits.Usage(input_tokens=usage["input_tokens"], output_tokens=usage["output_tokens"],
-                           cached_tokens=usage["cached_tokens"], images=usage["images"], model=usage["model"],
-                           provider=usage["provider"])
-    amount = credits.cost_in_credits(billed, credits.price_for(operation, usage["model"]))
+    amount = 0
+    for part in parts:
+        one = credits.Usage(input_tokens=part["input_tokens"], output_tokens=part["output_tokens"],
+                            cached_tokens=part["cached_tokens"], images=part["images"], model=part["model"],
+                            provider=part["provider"])
+        amount += credits.cost_in_credits(one, credits.price_for(operation, part["model"]))
+    last = parts[-1]
+    billed = credits.Usage(input_tokens=sum(p["input_tokens"] for p in parts),
+                           output_tokens=sum(p["output_tokens"] for p in parts),
+                           cached_tokens=sum(p["cached_tokens"] for p in parts),
+                           images=sum(p["images"] for p in parts),
+                           model="+".join(dict.fromkeys(p["model"] for p in parts)), provider=last["provider"])
     credits.charge(ctx.account_id, operation=operation, amount=amount, key=key or ctx.charge_key,
                    site_id=ctx.site_id, usage=billed, job_id=ctx.job.job_id,
                    related_object_id=related or ctx.item.item_id)
@@ -185,8 +198,16 @@ def _select_keywords(account_id: str, site_id: str, selection: dict[str, Any]) -
 
 
 def _estimate_clustering(account_id: str, site_id: str, items: list[ItemSpec]) -> dict[str, int]:
+    """On tokens, as the charge is: embedding every keyword, naming about one cluster per 8."""
     keywords = sum(len(i.payload["keyword_ids"]) for i in items)
-    return credits.estimate_operation("cluster_keywords", max(1, math.ceil(keywords / 8)), _model_name("text"))
+    clusters = max(1, math.ceil(keywords / 8))
+    typical = credits.TYPICAL_USAGE["cluster_keywords"]
+    naming = credits.Usage(input_tokens=typical["input_tokens"] * clusters,
+                           output_tokens=typical["output_tokens"] * clusters)
+    embedding = credits.Usage(input_tokens=6 * keywords)
+    cost = (credits.cost_in_credits(naming, credits.price_for("cluster_keywords", _model_name("text")))
+            + credits.cost_in_credits(embedding, credits.price_for("cluster_keywords", _model_name("embedding"))))
+    return {"idea": max(cost, 2 * len(items))}  # each item pays at least one credit per model
 
 
 def _run_clustering(ctx: ItemContext) -> ItemOutcome:
@@ -206,7 +227,8 @@ def _run_clustering(ctx: ItemContext) -> ItemOutcome:
         _require_balance(ctx, "cluster_keywords", engine.text_route.model)
         sector = get_sector(ctx.account_id, ctx.site_id, sector_id)
         embedded = _ai_call(lambda: engine.embed([k.keyword for k in keywords]))
-        usage = _usage_dict(embedded.usage)
+        embed_usage = _usage_dict(embedded.usage)
+        naming_usage: dict[str, Any] | None = None
         model_tag = f"{embedded.usage.provider}:{embedded.usage.model}"
         vectors = embedded.vectors
 
@@ -231,7 +253,7 @@ def _run_clustering(ctx: ItemContext) -> ItemOutcome:
             texts = [keywords[rest[m]].keyword for m in members]
             named = _ai_call(lambda texts=texts: engine.run_stage(
                 "clustering", {"sector": sector.name, "keywords": texts[:KEYWORDS_PER_NAMING_PROMPT]}))
-            usage = _add_usage(usage, named.usage)
+            naming_usage = _add_usage(naming_usage, named.usage)
             cluster_id = derived_id(ctx.job.job_id, sector_id, *sorted(member_ids))
             new_clusters.append({"cluster_id": cluster_id, "name": named.data.name[:255],
                                  "description": named.data.description, "keyword_ids": member_ids,
@@ -239,8 +261,8 @@ def _run_clustering(ctx: ItemContext) -> ItemOutcome:
         for index, label in enumerate(groups.labels):
             if label is None or label < 0:
                 outliers.append(keywords[rest[index]].keyword_id)
-        plan = {"assign": dict(assign), "new": new_clusters, "outliers": outliers, "usage": usage,
-                "model": model_tag}
+        plan = {"assign": dict(assign), "new": new_clusters, "outliers": outliers,
+                "usage": [u for u in (embed_usage, naming_usage) if u], "model": model_tag}
         _save_plan(ctx, plan)
 
     spent = _charge(ctx, "cluster_keywords", plan["usage"])
@@ -538,7 +560,7 @@ def _add_cost(content: Content, **amounts: int) -> None:
 
 
 def _run_image_prompts(ctx: ItemContext) -> ItemOutcome:
-    from chalicelib.services import html, writer
+    from chalicelib.services import writer
 
     skey = site_key(ctx.account_id, ctx.site_id)
     try:
@@ -555,7 +577,8 @@ def _run_image_prompts(ctx: ItemContext) -> ItemOutcome:
         settings = engine.settings
         answer = _ai_call(lambda: engine.run_stage("image_prompts", {
             "image_style": settings.image_style, "max_images": settings.max_images, "title": content.title,
-            "content": html.text_of(content.body_html)[:6000]}))
+            # The article's HTML, headings kept: the prompts illustrate its sections.
+            "content": content.body_html[:8000]}))
         prompts = sorted(answer.data.images, key=lambda p: p.position)[: settings.max_images]
         if prompts and not any(p.is_featured for p in prompts):
             prompts[0] = prompts[0].model_copy(update={"is_featured": True})
