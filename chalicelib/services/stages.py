@@ -141,6 +141,15 @@ def _batch_get(model: Any, skey: str, ids: Iterable[str]) -> dict[str, Any]:
     return {getattr(item, model._range_key_attribute().attr_name): item for item in model.batch_get(keys)}
 
 
+def _chosen(model: Any, skey: str, ids: list[str], label: str) -> dict[str, Any]:
+    """The records a client named, by id; one that is not in this site is a 404."""
+    found = _batch_get(model, skey, ids)
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFound(f"{label} {missing[0]}")
+    return found
+
+
 def _ids_or_filter(selection: dict[str, Any], key: str) -> list[str] | None:
     ids = selection.get(key)
     if ids is None:
@@ -184,10 +193,7 @@ def _select_keywords(account_id: str, site_id: str, selection: dict[str, Any]) -
     ids = _ids_or_filter(selection, "keyword_ids")
     limit = _limit(selection, 500, MAX_KEYWORDS_PER_CLUSTER_JOB, ids)
     if ids is not None:
-        found = _batch_get(Keyword, skey, ids)
-        missing = [i for i in ids if i not in found]
-        if missing:
-            raise NotFound(f"Keyword {missing[0]}")
+        found = _chosen(Keyword, skey, ids, "Keyword")
         keywords = [k for k in found.values() if k.status == "pending"]
     else:
         keywords = _by_status(Keyword, skey, "pending", selection.get("sector_id"), limit)
@@ -297,10 +303,7 @@ def _select_clusters(account_id: str, site_id: str, selection: dict[str, Any]) -
                                   details=[{"field": "ideas_per_cluster", "message": "1..10"}])
     limit = _limit(selection, 50, 500, ids)
     if ids is not None:
-        found = _batch_get(Cluster, skey, ids)
-        missing = [i for i in ids if i not in found]
-        if missing:
-            raise NotFound(f"Cluster {missing[0]}")
+        found = _chosen(Cluster, skey, ids, "Cluster")
         clusters = [found[i] for i in ids]
     elif selection.get("sector_id"):
         clusters = list(Cluster.without_ideas_by_sector.query(join_key(skey, selection["sector_id"]), limit=limit))
@@ -404,10 +407,7 @@ def _select_ideas(account_id: str, site_id: str, selection: dict[str, Any]) -> l
     ids = _ids_or_filter(selection, "idea_ids")
     limit = _limit(selection, 100, 1000, ids)
     if ids is not None:
-        found = _batch_get(ContentIdea, skey, ids)
-        missing = [i for i in ids if i not in found]
-        if missing:
-            raise NotFound(f"Idea {missing[0]}")
+        found = _chosen(ContentIdea, skey, ids, "Idea")
         ideas = [found[i] for i in ids if found[i].status == "approved"]
     else:
         ideas = _by_status(ContentIdea, skey, "approved", selection.get("sector_id"), limit)
@@ -449,10 +449,7 @@ def _select_tasks(account_id: str, site_id: str, selection: dict[str, Any]) -> l
     ids = _ids_or_filter(selection, "task_ids")
     limit = _limit(selection, 20, 500, ids)
     if ids is not None:
-        found = _batch_get(Task, skey, ids)
-        missing = [i for i in ids if i not in found]
-        if missing:
-            raise NotFound(f"Task {missing[0]}")
+        found = _chosen(Task, skey, ids, "Task")
         tasks = [found[i] for i in ids if found[i].status == "pending"]
     else:
         tasks = _by_status(Task, skey, "pending", selection.get("sector_id"), limit)
@@ -535,10 +532,7 @@ def _select_content(status_filter: str) -> Any:
         ids = _ids_or_filter(selection, "content_ids")
         limit = _limit(selection, 20, 500, ids)
         if ids is not None:
-            found = _batch_get(Content, skey, ids)
-            missing = [i for i in ids if i not in found]
-            if missing:
-                raise NotFound(f"Content {missing[0]}")
+            found = _chosen(Content, skey, ids, "Content")
             items = [found[i] for i in ids]
         else:
             statuses = selection.get("status") or status_filter
