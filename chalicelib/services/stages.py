@@ -141,6 +141,15 @@ def _batch_get(model: Any, skey: str, ids: Iterable[str]) -> dict[str, Any]:
     return {getattr(item, model._range_key_attribute().attr_name): item for item in model.batch_get(keys)}
 
 
+def _exists(getter: Any, *args: str) -> bool:
+    """Does the record a plan is about to create exist already (a re-applied plan)?"""
+    try:
+        getter(*args)
+    except NotFound:
+        return False
+    return True
+
+
 def _chosen(model: Any, skey: str, ids: list[str], label: str) -> dict[str, Any]:
     """The records a client named, by id; one that is not in this site is a 404."""
     found = _batch_get(model, skey, ids)
@@ -387,11 +396,8 @@ def _run_ideas(ctx: ItemContext) -> ItemOutcome:
     spent = _charge(ctx, "generate_ideas", plan["usage"])
     created = 0
     for spec in plan["ideas"]:
-        try:
-            planner.get_idea(ctx.account_id, ctx.site_id, spec["idea_id"])
+        if _exists(planner.get_idea, ctx.account_id, ctx.site_id, spec["idea_id"]):
             continue
-        except NotFound:
-            pass
         data = {k: v for k, v in spec.items() if k != "idea_id"}
         planner.create_idea(ctx.account_id, ctx.site_id, {**data, "cluster_id": cluster_id},
                             record_id=spec["idea_id"])
@@ -586,11 +592,8 @@ def _run_image_prompts(ctx: ItemContext) -> ItemOutcome:
     spent = _charge(ctx, "generate_image_prompts", plan["usage"])
     made = 0
     for spec in plan["images"]:
-        try:
-            writer.get_image(ctx.account_id, ctx.site_id, spec["image_id"])
+        if _exists(writer.get_image, ctx.account_id, ctx.site_id, spec["image_id"]):
             continue
-        except NotFound:
-            pass
         writer.create_image(ctx.account_id, ctx.site_id, {
             "content_id": content.content_id, "prompt": spec["prompt"], "alt_text": spec["alt_text"],
             "position": spec["position"], "is_featured": spec["is_featured"],
