@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import KeysOnlyProjection
 
 from chalicelib.models.base import TimestampedModel, table_meta
 from chalicelib.models.site_records import SiteRecord, gsi, join_key
+from chalicelib.text import normalize_keyword
 
 KEYWORD_STATUSES = ("pending", "clustered", "used", "archived")
 IDEA_STATUSES = ("pending", "approved", "used", "archived")
@@ -132,14 +134,18 @@ class ContentIdea(SiteRecord):
     sector_status_key = UnicodeAttribute(null=True)
     cluster_key = UnicodeAttribute(null=True)
     cluster_status_key = UnicodeAttribute(null=True)
+    # sparse: the sector + normalised primary keyword of a live idea (the cannibalisation guard
+    # asks "is this intent taken?" with one keys-only Query, however many ideas the sector has)
+    intent_key = UnicodeAttribute(null=True)
 
     by_status = gsi("by_status", "status_key", "idea_id")
     by_sector = gsi("by_sector", "sector_key", "idea_id")
     by_sector_status = gsi("by_sector_status", "sector_status_key", "idea_id")
     by_cluster = gsi("by_cluster", "cluster_key", "idea_id")
     by_cluster_status = gsi("by_cluster_status", "cluster_status_key", "idea_id")
+    by_intent = gsi("by_intent", "intent_key", "idea_id", projection=KeysOnlyProjection())
 
-    STATE_ATTRS = ("status", "sector_id", "cluster_id")
+    STATE_ATTRS = ("status", "sector_id", "cluster_id", "primary_keyword")
 
     def index_keys(self, **overrides: Any) -> dict[str, str | None]:
         s = self.state(**overrides)
@@ -151,7 +157,14 @@ class ContentIdea(SiteRecord):
             "sector_status_key": join_key(sk, s["sector_id"], s["status"]),
             "cluster_key": join_key(sk, cluster) if cluster else None,
             "cluster_status_key": join_key(sk, cluster, s["status"]) if cluster else None,
+            "intent_key": intent_key(sk, s["sector_id"], s["primary_keyword"]) if s["status"] != "archived" else None,
         }
+
+
+def intent_key(site_key_value: str, sector_id: str, primary_keyword: str | None) -> str | None:
+    """The key under which an idea or article claims its search intent (None: no primary keyword)."""
+    normal = normalize_keyword(primary_keyword or "")
+    return join_key(site_key_value, sector_id, normal) if normal else None
 
 
 class SeedKeyword(TimestampedModel):

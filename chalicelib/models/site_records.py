@@ -46,6 +46,8 @@ class SiteRecord(TimestampedModel):
     # Attributes that index_keys() reads; a status transition conditions on all of them,
     # so the derived keys it writes match the state the item really has.
     STATE_ATTRS: tuple[str, ...] = ("status",)
+    # Plain attributes that index_keys() also reads: changing one rewrites the derived keys.
+    KEY_INPUTS: tuple[str, ...] = ()
 
     def index_keys(self, **overrides: Any) -> dict[str, str | None]:
         """GSI key attribute -> value (None: not in that sparse index) for this state."""

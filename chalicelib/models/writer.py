@@ -21,8 +21,10 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.indexes import KeysOnlyProjection
 
 from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.planner import intent_key
 from chalicelib.models.site_records import SiteRecord, gsi, join_key
 
 TASK_STATUSES = ("pending", "in_progress", "completed", "cancelled")
@@ -130,6 +132,7 @@ class Content(SiteRecord):
     # sparse: scheduled, or being published (a worker that died leaves its lease to expire;
     # the tick finds it here again). Global, sharded.
     due_key = UnicodeAttribute(null=True)
+    intent_key = UnicodeAttribute(null=True)  # sparse: sector + normalised primary keyword (see ContentIdea)
 
     by_site = gsi("by_site", "list_key", "content_id")
     by_status = gsi("by_status", "status_key", "content_id")
@@ -140,8 +143,10 @@ class Content(SiteRecord):
     ready_to_schedule = gsi("ready_to_schedule", "ready_key", "content_id")
     ready_any_site = gsi("ready_any_site", "ready_shard_key", "content_id")
     due = gsi("due", "due_key", "scheduled_publish_at", range_type=UTCDateTimeAttribute)
+    by_intent = gsi("by_intent", "intent_key", "content_id", projection=KeysOnlyProjection())
 
     STATE_ATTRS = ("status", "site_status", "sector_id", "task_id", "scheduled_publish_at")
+    KEY_INPUTS = ("keywords",)  # plain attributes index_keys also reads (intent_key)
 
     def index_keys(self, **overrides: Any) -> dict[str, str | None]:
         s = self.state(**overrides)
@@ -158,6 +163,7 @@ class Content(SiteRecord):
             "ready_key": sk if ready else None,
             "ready_shard_key": ready_shard(self.content_id) if ready else None,
             "due_key": due_shard(self.content_id) if due else None,
+            "intent_key": intent_key(sk, s["sector_id"], (self.keywords or [""])[0]),
         }
 
 

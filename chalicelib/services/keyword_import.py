@@ -15,7 +15,6 @@ import csv
 import io
 import math
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from chalicelib.ids import new_id
 from chalicelib.models.accounts import Sector, site_key
 from chalicelib.models.planner import Keyword, KeywordName, keyword_name_scope
 from chalicelib.services import txn
+from chalicelib.text import clean_keyword, normalize_keyword
 
 MAX_ROWS = 10_000
 MAX_KEYWORD_LENGTH = 255
@@ -32,22 +32,6 @@ MAX_SEARCH_VOLUME = 10_000_000_000
 MAX_CPC = 10_000
 MAX_SECTORS_PER_IMPORT = 50
 KEYWORDS_PER_TRANSACTION = 50  # two items each: the Keyword and its KeywordName
-
-_SPACE = re.compile(r"\s+")
-
-
-# --- normalisation --------------------------------------------------------------------
-
-def clean_keyword(text: str) -> str:
-    """The display form: NFKC, invisible format/control characters removed, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cf", "Cc"))
-    return _SPACE.sub(" ", text).strip()
-
-
-def normalize_keyword(text: str) -> str:
-    """The uniqueness form: the display form, case-folded (and NFKC again, as casefold may denormalise)."""
-    return unicodedata.normalize("NFKC", clean_keyword(text).casefold())
 
 
 # --- rows -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.api.errors import ApiError, NotFound, UnprocessableEntity
+from chalicelib.api.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from chalicelib.api.pagination import Page, paginate
 from chalicelib.models.accounts import Sector, site_key
 from chalicelib.models.base import is_condition_failure
@@ -85,20 +85,45 @@ def require_sector(account_id: str, site_id: str, sector_id: str) -> Sector:
 
 
 def set_fields(item: SiteRecord, changes: dict[str, Any], kind: Kind) -> SiteRecord:
-    """Change plain (non-state) attributes; the item must still exist."""
+    """Change plain attributes; the item must still exist.
+
+    A change to an attribute the derived index keys read (e.g. an idea's primary keyword,
+    which keys the cannibalisation index) rewrites those keys too, conditional on the
+    state the item was read with, so a concurrent status move cannot leave a stale key.
+    """
     if not changes:
         return item
+    from chalicelib.services.state_machines import state_condition
+
     cls = type(item)
     actions = [getattr(cls, name).set(value) if value is not None else getattr(cls, name).remove()
                for name, value in changes.items()]
     actions.append(cls.updated_at.set(utcnow()))
+    condition = getattr(cls, kind.id_attr).exists()
+    rekey = bool(set(changes) & set(item.STATE_ATTRS + item.KEY_INPUTS))
+    if rekey:
+        condition = condition & state_condition(item)
+        for name, value in changes.items():
+            setattr(item, name, value)
+        actions += item.key_actions()
     try:
-        item.update(actions=actions, condition=getattr(cls, kind.id_attr).exists())
+        item.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if is_condition_failure(exc):
+            if rekey and _exists(item, kind):
+                raise Conflict(f"The {kind.title.lower()} changed while this update ran; read it and try again.",
+                               code="concurrent_change") from None
             raise NotFound(kind.title) from None
         raise
     return item
+
+
+def _exists(item: SiteRecord, kind: Kind) -> bool:
+    try:
+        type(item).get(item.site_key, getattr(item, kind.id_attr), attributes_to_get=[kind.id_attr])
+    except type(item).DoesNotExist:
+        return False
+    return True
 
 
 def batch_get(kind: Kind, account_id: str, site_id: str, ids: Iterable[str]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from chalicelib.ids import derived_id
 from chalicelib.models.accounts import site_key
 from chalicelib.models.base import is_condition_failure
 from chalicelib.models.jobs import JobItem
-from chalicelib.models.planner import Cluster, ContentIdea, Keyword
+from chalicelib.models.planner import Cluster, ContentIdea, Keyword, intent_key
 from chalicelib.models.site_records import join_key
 from chalicelib.models.writer import Content, ContentImage, Task
 from chalicelib.services import credits
@@ -37,6 +37,7 @@ from chalicelib.services.jobs import (
     StageDef,
     register_stage,
 )
+from chalicelib.text import normalize_keyword
 
 MAX_KEYWORDS_PER_CLUSTER_JOB = 2000
 DEFAULT_IDEAS_PER_CLUSTER = 3
@@ -326,8 +327,6 @@ def _estimate_ideas(account_id: str, site_id: str, items: list[ItemSpec]) -> dic
 
 
 def _normal(text: str) -> str:
-    from chalicelib.services.keyword_import import normalize_keyword
-
     return normalize_keyword(text)
 
 
@@ -339,13 +338,37 @@ def _similar(a: str, b: str) -> bool:
     return len(wa & wb) / len(wa | wb) >= 0.8
 
 
-def _existing_intents(skey: str, sector_id: str) -> list[tuple[str, str, str]]:
-    """(kind, primary keyword, title) of the sector's ideas and articles: the cannibalisation guard."""
-    out = [("idea", _normal(i.primary_keyword or ""), i.title)
-           for i in ContentIdea.by_sector.query(join_key(skey, sector_id)) if i.status != "archived"]
-    out += [("content", _normal((c.keywords or [""])[0]), c.title)
-            for c in Content.by_sector.query(join_key(skey, sector_id))]
-    return out
+class _IntentGuard:
+    """The cannibalisation guard for one cluster's new ideas.
+
+    Same intent = the same normalised primary keyword as a live idea or an article of the
+    sector (one keys-only Query on each ``by_intent`` index per candidate, so the cost does
+    not grow with the sector), or a near-duplicate title of an idea of the same cluster
+    (where near-duplicates live: the cluster's ideas are one bounded Query).
+    """
+
+    def __init__(self, skey: str, sector_id: str, cluster_id: str) -> None:
+        self.skey, self.sector_id = skey, sector_id
+        self.titles = [i.title for i in ContentIdea.by_cluster.query(join_key(skey, cluster_id))
+                       if i.status != "archived"]
+        self.claimed: set[str] = set()
+
+    def clash(self, primary_keyword: str, title: str) -> str | None:
+        key = intent_key(self.skey, self.sector_id, primary_keyword)
+        if key is not None:
+            if key in self.claimed or next(iter(ContentIdea.by_intent.query(key, limit=1)), None):
+                return "idea"
+            if next(iter(Content.by_intent.query(key, limit=1)), None):
+                return "content"
+        if any(_similar(existing, title) for existing in self.titles):
+            return "idea"
+        return None
+
+    def claim(self, primary_keyword: str, title: str) -> None:
+        key = intent_key(self.skey, self.sector_id, primary_keyword)
+        if key is not None:
+            self.claimed.add(key)
+        self.titles.append(title)
 
 
 def _run_ideas(ctx: ItemContext) -> ItemOutcome:
@@ -372,17 +395,15 @@ def _run_ideas(ctx: ItemContext) -> ItemOutcome:
             "cluster_name": cluster.name, "cluster_description": cluster.description,
             "keywords": texts[:60]}))
         by_text = {_normal(k.keyword): k.keyword_id for k in keywords}
-        known = _existing_intents(skey, cluster.sector_id)
+        guard = _IntentGuard(skey, cluster.sector_id, cluster_id)
         ideas, duplicates = [], []
         for n, idea in enumerate(answer.data.ideas):
-            primary = _normal(idea.primary_keyword)
-            clash = next((kind for kind, kw, title in known
-                          if (primary and kw == primary) or _similar(title, idea.title)), None)
+            clash = guard.clash(idea.primary_keyword, idea.title)
             if clash:
                 duplicates.append({"title": idea.title, "primary_keyword": idea.primary_keyword,
                                    "reason": f"same intent as an existing {clash}"})
                 continue
-            known.append(("idea", primary, idea.title))
+            guard.claim(idea.primary_keyword, idea.title)
             ids = [by_text[k] for k in (_normal(idea.primary_keyword), *map(_normal, idea.secondary_keywords))
                    if k in by_text]
             ideas.append({"idea_id": derived_id(ctx.job.job_id, cluster_id, str(n)), "title": idea.title,

@@ -193,3 +193,34 @@ def test_nothing_to_do_and_bad_selections_are_clear_4xx(api, site):
     assert api.post(f"{site['base']}/jobs", {"stage": "dance"}, token=token).status == 422
     r = api.post(f"{site['base']}/jobs", {"stage": "generate_ideas", "item_ids": ["nope"]}, token=token)
     assert r.status == 404
+
+
+def test_ideas_of_an_intent_already_taken_are_reported_not_written(api, site, loop):
+    """The cannibalisation guard: same primary keyword as a live idea or an article of the sector."""
+    owner = site["owner"]
+    run_stage(api, site, loop, "cluster_keywords")
+    cluster = api.get(f"{site['base']}/clusters", token=owner.token).json["items"][0]
+    first = run_stage(api, site, loop, "generate_ideas", item_ids=[cluster["cluster_id"]])
+    ideas = api.get(f"{site['base']}/ideas?cluster_id={cluster['cluster_id']}", token=owner.token).json["items"]
+    assert first["done"] == 1 and ideas
+
+    again = run_stage(api, site, loop, "generate_ideas", item_ids=[cluster["cluster_id"]])
+    item = api.get(f"{site['base']}/jobs/{again['job_id']}/items", token=owner.token).json["items"][0]
+    assert item["result"]["ideas_created"] == 0
+    assert {d["reason"] for d in item["result"]["duplicates"]} == {"same intent as an existing idea"}
+    assert len(api.get(f"{site['base']}/ideas?cluster_id={cluster['cluster_id']}",
+                       token=owner.token).json["items"]) == len(ideas)
+
+    # An article now owns the first idea's intent; the idea itself is archived.
+    approve = api.patch(f"{site['base']}/ideas/{ideas[0]['idea_id']}", {"status": "approved"}, token=owner.token)
+    assert approve.status == 200, approve.json
+    run_stage(api, site, loop, "create_tasks", item_ids=[ideas[0]["idea_id"]])
+    content_job = run_stage(api, site, loop, "generate_content")
+    assert content_job["done"] == 1, content_job
+    archived = api.patch(f"{site['base']}/ideas/{ideas[0]['idea_id']}", {"status": "archived"}, token=owner.token)
+    assert archived.status == 200, archived.json
+    third = run_stage(api, site, loop, "generate_ideas", item_ids=[cluster["cluster_id"]])
+    item = api.get(f"{site['base']}/jobs/{third['job_id']}/items", token=owner.token).json["items"][0]
+    reasons = {d["primary_keyword"].casefold(): d["reason"] for d in item["result"]["duplicates"]}
+    assert reasons[ideas[0]["primary_keyword"].casefold()] == "same intent as an existing content"
+    assert item["result"]["ideas_created"] == 0
