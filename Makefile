@@ -10,6 +10,8 @@ export PYTHONPATH := $(CURDIR)
 
 .PHONY: setup test test-fast lint run demo seed bench e2e clean
 .PHONY: package policies
+.PHONY: test-security fuzz
+.PHONY: manifest
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PYTHON) || $(PY) -m venv $(VENV)
@@ -60,5 +62,30 @@ package: $(STAMP)
 policies: $(STAMP)
 	$(PYTHON) -m infra.cloud.policies
 
+# Regenerate chalicelib/manifest.json (the routes, workers and ticks app.py registers) from
+# API_MODULES / QUEUE_HANDLERS / SCHEDULE_HANDLERS in chalicelib/registry.py.
+manifest: $(STAMP)
+	$(PYTHON) -m infra.cloud.manifest
+
+# The security suites in full (tenant isolation, tokens, cursors, staff routes, webhooks, secrets) and
+# hostile input (schemathesis + oversized/deep/bad bodies against the running local stack, on DynamoDB
+# Local when Java is there). Plain `make test` runs their fast profiles. See docs/security-testing.md.
+test-security: $(STAMP)
+	SECURITY_PROFILE=full $(PYTHON) -m pytest -q -m security $(PYTEST_ARGS)
+
+fuzz: setup
+	FUZZ_PROFILE=full $(PYTHON) -m pytest -q -m fuzz tests/security $(PYTEST_ARGS)
+
 clean:
 	rm -rf .cache .local .pytest_cache bench.json
+
+# Chaos and load (docs/chaos-and-load.md); `make test` runs both in their fast profile.
+.PHONY: chaos load
+# The whole pipeline on DynamoDB Local: every message twice, 20% of AI and WordPress calls failing,
+# workers killed at random points; several seeds. CHAOS_SEEDS=1,2 CHAOS_KEYWORDS=200 to change it.
+chaos: setup
+	CHAOS_PROFILE=full $(PYTHON) -m pytest -q -m chaos tests/chaos $(PYTEST_ARGS)
+
+# Concurrent API clients and 8 workers against the local stack on DynamoDB Local for 60 s.
+load: setup
+	$(PYTHON) -m infra.load --seconds 60 --clients 12 --workers 8 --routes $(ARGS)

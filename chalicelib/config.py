@@ -119,3 +119,11 @@ def ai_retry_base_delay() -> float:
 def public_api_url() -> str:
     """Where WordPress's companion plugin sends its webhooks (the API's public base URL)."""
     return os.environ.get("PUBLIC_API_URL", "").rstrip("/")
+
+
+# --- billing ------------------------------------------------------------------------------
+
+def billing_return_url() -> str:
+    """Where Stripe sends a customer back after Checkout or the billing portal (the web app's
+    billing page). Fixed by the deployer, never taken from a request: no open redirect."""
+    return os.environ.get("BILLING_RETURN_URL", "http://localhost:3000/billing")

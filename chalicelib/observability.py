@@ -1,6 +1,7 @@
 """Logger, metrics, tracing and request context shared by every handler.
 
-- ``logger``: Powertools Logger, one JSON object per line. Every line carries the request id
+- ``logger``: Powertools Logger (created on first use, so ``import app`` does not load
+  Powertools), one JSON object per line. Every line carries the request id
   (API Gateway's for HTTP, set by ``api.middleware``), the account id once known
   (``api.routing``; workers: ``log_context(account_id=...)``) and, inside Lambda, the
   invocation's own request id and cold start (``invocation_middleware``). Extra fields whose
@@ -28,14 +29,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from aws_lambda_powertools import Logger
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
 
 SERVICE = "seo-content-engine"
 DEFAULT_NAMESPACE = "SeoContentEngine"
-
-logger = Logger(service=SERVICE)
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -82,7 +82,38 @@ def _mask(value: Any, depth: int = 0) -> Any:
     return value
 
 
-logger.addFilter(_SecretFilter())
+_powertools_logger: Any = None
+_logger_lock = threading.Lock()
+
+
+def _real_logger() -> Logger:
+    global _powertools_logger
+    if _powertools_logger is None:
+        with _logger_lock:
+            if _powertools_logger is None:
+                from aws_lambda_powertools import Logger
+
+                real = Logger(service=SERVICE)
+                real.addFilter(_SecretFilter())
+                _powertools_logger = real
+    return cast("Logger", _powertools_logger)
+
+
+class _LazyLogger:
+    """Stands for the Powertools Logger, created on first use: importing Powertools costs
+    ~50 ms (it loads every utility's package and patches botocore's user agent), which a
+    cold start would pay in ``import app`` even for an invocation that logs nothing."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_real_logger(), name)
+
+    def __repr__(self) -> str:
+        return f"<lazy {_real_logger()!r}>"
+
+
+logger = cast("Logger", _LazyLogger())
 
 
 @contextmanager

@@ -23,6 +23,8 @@ MODEL_MODULES = (
     "chalicelib.models.system",
     "chalicelib.models.jobs",
     "chalicelib.models.publisher",
+    "chalicelib.models.automation",
+    "chalicelib.models.payments",
 )
 
 
@@ -122,3 +124,50 @@ def schedule(key: str) -> ScheduleDef:
         if s.key == key:
             return s
     raise KeyError(key)
+
+
+# --- the code behind each function ----------------------------------------------------------
+# app.py does not import this code: it registers every route, queue worker and schedule from
+# chalicelib/manifest.json, generated from the three tables below by `make manifest`
+# (tests/infra/test_manifest.py fails while it is stale), and a module is imported on the
+# first request, message or tick that needs it. A cold start imports next to nothing, and a
+# worker never imports the API.
+
+# Blueprint modules (``bp = Blueprint(__name__)``, routes declared with ``api.routing.route``).
+API_MODULES: tuple[str, ...] = (
+    "chalicelib.api.meta",
+    "chalicelib.api.auth",
+    "chalicelib.api.users",
+    "chalicelib.api.sites",
+    "chalicelib.api.industries",
+    "chalicelib.api.credits",
+    "chalicelib.api.planner",
+    "chalicelib.api.writer",
+    "chalicelib.api.modules",
+    "chalicelib.api.admin_system",
+    "chalicelib.api.account_settings",
+    "chalicelib.api.jobs",
+    "chalicelib.api.publisher",
+    "chalicelib.api.automation",
+    "chalicelib.api.billing",
+    "chalicelib.api.stripe_webhooks",
+)
+
+# Queue key -> "module:factory"; ``factory(QueueDef)`` returns the SQS handler ``fn(event)``.
+# The function is ``QueueDef.handler_name`` (worker_<key>), batch size and concurrency from QUEUES.
+QUEUE_HANDLERS: dict[str, str] = {
+    "cluster_keywords": "chalicelib.events.workers:stage_worker",
+    "generate_ideas": "chalicelib.events.workers:stage_worker",
+    "create_tasks": "chalicelib.events.workers:stage_worker",
+    "generate_content": "chalicelib.events.workers:stage_worker",
+    "generate_image_prompts": "chalicelib.events.workers:stage_worker",
+    "generate_images": "chalicelib.events.workers:stage_worker",
+    "publish_content": "chalicelib.events.publishing:publish_worker",
+    "automation_events": "chalicelib.events.automation:automation_worker",
+}
+
+# Schedule key -> "module:function"; ``function(event)`` is the tick (``ScheduleDef.handler_name``).
+SCHEDULE_HANDLERS: dict[str, str] = {
+    "publishing": "chalicelib.events.publishing:tick",
+    "automation": "chalicelib.events.automation:tick",
+}

@@ -33,6 +33,7 @@ from urllib.parse import quote
 
 import requests
 
+from infra.demo_automation import step_automation
 from infra.demo_data import step_import_keywords
 from infra.demo_publish import step_publish
 from infra.local.processes import ROOT, BackgroundStack
@@ -428,6 +429,7 @@ STEPS: list[Callable[[Demo], str]] = [
     step_render_images,
     step_publish,
     step_credits,
+    step_automation,
     step_me,
 ]
 

@@ -254,3 +254,38 @@ def make_staff():
         return member
 
     return _make
+
+
+# --- the secret sentinel: no secret in any API response or log line of the whole run ----------
+# (tests/security/sentinel.py; it fails the test during which something leaked)
+from tests.security.sentinel import SecretSentinel, SentinelPlugin  # noqa: E402
+
+SENTINEL = SecretSentinel()
+SENTINEL.wrap_client(Api)
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(SentinelPlugin(SENTINEL), "secret-sentinel")
+
+
+# --- figures of the chaos and load suites, printed at the end of the session --------------------
+
+_FIGURES = pytest.StashKey[list]()
+
+
+@pytest.fixture
+def report(request):
+    """report(title, lines): printed in the terminal summary, so ``make test`` shows them though it captures."""
+    figures = request.config.stash.setdefault(_FIGURES, [])
+
+    def add(title: str, lines: list[str]) -> None:
+        figures.append((title, lines))
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    for title, lines in config.stash.get(_FIGURES, []):
+        terminalreporter.write_sep("-", title)
+        for line in lines:
+            terminalreporter.write_line(line)

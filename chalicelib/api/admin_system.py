@@ -160,7 +160,8 @@ Money = Field(None, ge=0, max_digits=12, decimal_places=6, description="USD per 
 
 class ModelFields(Body):
     display_name: str | None = Field(None, min_length=1, max_length=200)
-    provider: str | None = Field(None, max_length=50)
+    # a provider id (a Slug): an empty one would reach DynamoDB as an empty key
+    provider: str | None = Field(None, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")
     is_active: bool | None = None
     cost_per_1k_input: Decimal | None = Money
     cost_per_1k_output: Decimal | None = Money
@@ -177,7 +178,7 @@ class ModelCreate(ModelFields):
     model_name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}$", examples=["runware:97@1"])
     model_type: Literal["text", "image", "embedding"]
     display_name: str = Field(min_length=1, max_length=200)
-    provider: str = Field(max_length=50)
+    provider: str = Field(max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$")
 
 
 class ModelOut(Out):

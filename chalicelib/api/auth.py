@@ -98,13 +98,15 @@ def register(req: Req) -> RegisterOut:
 
 
 @route(bp, "/v1/auth/login", "POST", summary="Sign in with e-mail and password", tags=TAGS,
-       body=LoginBody, response=TokensOut, auth="none")
+       body=LoginBody, response=TokensOut, auth="none",
+       extra_responses={401: "invalid_credentials: the e-mail or password is wrong"})
 def login(req: Req) -> TokensOut:
     return tokens_out(identity.login(req.body.email, req.body.password))
 
 
 @route(bp, "/v1/auth/refresh", "POST", summary="Exchange a refresh token for new tokens (rotation)",
-       tags=TAGS, body=RefreshBody, response=TokensOut, auth="none")
+       tags=TAGS, body=RefreshBody, response=TokensOut, auth="none",
+       extra_responses={401: "The refresh token is invalid, expired, rotated or revoked"})
 def refresh(req: Req) -> TokensOut:
     return tokens_out(identity.refresh(req.body.refresh_token))
 

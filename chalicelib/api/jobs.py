@@ -11,6 +11,7 @@ from pydantic import Field
 from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import Body, ListQuery, Out, Page
+from chalicelib.api.site_scoped import Id
 from chalicelib.auth.roles import Role
 from chalicelib.models.accounts import site_key
 from chalicelib.models.jobs import Job, JobItem, job_key
@@ -22,7 +23,7 @@ TAGS = ["jobs"]
 
 Stage = Literal["cluster_keywords", "generate_ideas", "create_tasks", "generate_content",
                 "generate_image_prompts", "generate_images"]
-Ids = list[str]
+Ids = list[Id]  # an empty or odd id never reaches DynamoDB as a key
 
 
 class JobFilter(Body):

@@ -47,8 +47,17 @@ def _query_parameters(spec: RouteSpec) -> list[dict[str, Any]]:
     return params
 
 
-@lru_cache(maxsize=1)
 def build_openapi() -> dict[str, Any]:
+    """The document, built once the route table is complete (reading ROUTES imports every
+    blueprint module; a read during another thread's blueprint import sees part of it)."""
+    document = _build()
+    if not ROUTES.complete:
+        _build.cache_clear()
+    return document
+
+
+@lru_cache(maxsize=1)
+def _build() -> dict[str, Any]:
     models: dict[type[BaseModel], None] = {ErrorResponse: None}
     for spec in ROUTES:
         for model in _models(spec):
@@ -77,6 +86,10 @@ def build_openapi() -> dict[str, Any]:
         if spec.body is not None:
             op["requestBody"] = {"required": True,
                                  "content": {"application/json": {"schema": ref_of(spec.body)}}}
+        elif spec.content_types != ["application/json"]:
+            # A raw upload (the CSV keyword import): the body is the file itself.
+            op["requestBody"] = {"required": True,
+                                 "content": {ct: {"schema": {"type": "string"}} for ct in spec.content_types}}
         ok: dict[str, Any] = {"description": "OK"}
         if spec.status != 204 and spec.response is not None and isinstance(spec.response, type):
             ok["content"] = {"application/json": {"schema": ref_of(spec.response)}}

@@ -51,8 +51,12 @@ def decode_cursor(cursor: str | None, scope: str) -> dict[str, Any] | None:
     expected = hmac.new(_key(), payload, hashlib.sha256).digest()[:16]
     if not hmac.compare_digest(sig, expected):
         raise invalid
-    data = json.loads(payload)
-    if data.get("s") != scope:
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        raise invalid from None
+    # Only the server signs cursors, so this holds unless the key leaked; then still no 500.
+    if not isinstance(data, dict) or data.get("s") != scope or not isinstance(data.get("k"), dict):
         raise invalid
     return data["k"]
 

@@ -46,7 +46,9 @@ def _large_json(req: Req, model: type[BaseModel], max_bytes: int) -> Any:
         raise PayloadTooLarge(f"The body is larger than {max_bytes // (1024 * 1024)} MiB.")
     try:
         data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
-    except (UnicodeDecodeError, ValueError, RecursionError):
+    except UnicodeDecodeError:
+        raise BadRequest("The body is not valid UTF-8.", code="invalid_encoding") from None  # as every route
+    except (ValueError, RecursionError):
         raise BadRequest("The body is not valid JSON.", code="invalid_json") from None
     if not isinstance(data, dict):
         raise UnprocessableEntity("The body must be a JSON object.")

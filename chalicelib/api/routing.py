@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,13 +56,78 @@ class RouteSpec:
     content_types: list[str]
     module: str | None = None
     extra_responses: dict[int, str] = field(default_factory=dict)
+    handler_module: str | None = None  # the Python module that declares the route
 
     @property
     def writes(self) -> bool:
         return self.method in ("POST", "PUT", "PATCH", "DELETE")
 
 
-ROUTES: list[RouteSpec] = []
+class RouteTable:
+    """Every route's spec, in ``registry.API_MODULES`` order.
+
+    app.py serves routes from ``chalicelib/manifest.json`` and imports a blueprint module
+    on the first request to one of its routes, so which modules are imported depends on the
+    traffic. Reading the table (iterating, ``len``, indexing: the OpenAPI document, the
+    tests) therefore first imports every module of ``API_MODULES``. A module that reads the
+    table while it is itself being imported sees the routes declared so far.
+    """
+
+    def __init__(self) -> None:
+        self._specs: list[RouteSpec] = []
+        self._complete = False
+        self._loading = False
+        self._lock = threading.RLock()
+
+    @property
+    def complete(self) -> bool:
+        """Every module of ``API_MODULES`` is imported (else a read saw the routes so far)."""
+        return self._complete
+
+    def append(self, spec: RouteSpec) -> None:
+        self._specs.append(spec)
+
+    def _load_all(self) -> None:
+        if self._complete:
+            return
+        from importlib import import_module
+
+        from chalicelib.registry import API_MODULES
+
+        if any(_initialising(name) for name in API_MODULES):
+            return  # read while a blueprint module is being imported: what is declared so far
+        with self._lock:  # another thread waits for the whole table
+            if self._complete or self._loading:
+                return  # re-entered from this thread's own loading
+            self._loading = True
+            try:
+                for name in API_MODULES:
+                    import_module(name)
+                order = {name: i for i, name in enumerate(API_MODULES)}
+                self._specs.sort(key=lambda spec: order.get(spec.handler_module or "", len(order)))
+                self._complete = True
+            finally:
+                self._loading = False
+
+    def __iter__(self) -> Iterator[RouteSpec]:
+        self._load_all()
+        return iter(list(self._specs))
+
+    def __len__(self) -> int:
+        self._load_all()
+        return len(self._specs)
+
+    def __getitem__(self, index: int) -> RouteSpec:
+        self._load_all()
+        return self._specs[index]
+
+
+def _initialising(module_name: str) -> bool:
+    module = sys.modules.get(module_name)
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
+ROUTES = RouteTable()
 
 
 @dataclass
@@ -116,9 +183,11 @@ def _parse_json(raw: bytes) -> Any:
         return json.loads(text)
     except RecursionError:
         raise BadRequest("The JSON body is nested too deeply.", code="invalid_json") from None
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise BadRequest(f"The body is not valid JSON: {exc.msg} at position {exc.pos}.",
                          code="invalid_json") from None
+    except ValueError:  # e.g. an integer longer than Python converts (4,300 digits)
+        raise BadRequest("The body is not valid JSON: a number is too long.", code="invalid_json") from None
 
 
 def _query_params(request: Any) -> dict[str, str]:
@@ -162,6 +231,8 @@ def route(
     ROUTES.append(spec)
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        spec.handler_module = fn.__module__
+
         def view(**path_params: str) -> Response:
             request = bp.current_request
             try:

@@ -13,14 +13,18 @@ Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^
                              examples=["ana@example.com"])]
 
 
+# defer_build: a model's validator and serializer are built when it is first used, not when its
+# module is imported, so the first request to a module pays only for the models it touches.
+
+
 class Body(BaseModel):
     """Base of every request body: unknown fields are an error, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
 
 
 class ListQuery(BaseModel):

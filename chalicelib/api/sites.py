@@ -83,7 +83,8 @@ def list_sites(req: Req) -> Page[SiteOut]:
 
 
 @route(bp, "/v1/sites", "POST", summary="Create a site (counts against the plan)", tags=SITE_TAGS,
-       body=SiteCreate, response=SiteOut, status=201, role=Role.admin)
+       body=SiteCreate, response=SiteOut, status=201, role=Role.admin,
+       extra_responses={402: "plan_limit_reached: the plan's max_sites is reached"})
 def create_site(req: Req) -> SiteOut:
     return SiteOut.model_validate(sites.create_site(req.account_id, **req.body.model_dump()))
 

@@ -37,7 +37,8 @@ def list_users(req: Req) -> Page[UserOut]:
 
 
 @route(bp, "/v1/users", "POST", summary="Create a user in the account (counts against the plan)",
-       tags=TAGS, body=CreateUserBody, response=UserOut, status=201, role=Role.admin)
+       tags=TAGS, body=CreateUserBody, response=UserOut, status=201, role=Role.admin,
+       extra_responses={402: "plan_limit_reached: the plan's max_users is reached"})
 def create_user(req: Req) -> UserOut:
     b: CreateUserBody = req.body
     user = identity.create_user(req.tenant, email=b.email, password=b.password, role=b.role,

@@ -36,8 +36,17 @@ class Plan(TimestampedModel):
     # Money as integer cents: no float rounding anywhere near a price.
     price_monthly_cents = NumberAttribute(default=0)
     price_yearly_cents = NumberAttribute(default=0)
+    currency = UnicodeAttribute(default="usd")
     is_active = BooleanAttribute(default=True)
     is_internal = BooleanAttribute(default=False)
+    description = UnicodeAttribute(default="")
+    # At a new period, unused plan credits roll over (True) or expire (False); packs never expire.
+    rollover = BooleanAttribute(default=False)
+    # Stripe Price ids (price_...) a subscription to this plan is billed with; unset = not for sale.
+    stripe_price_monthly = UnicodeAttribute(null=True)
+    stripe_price_yearly = UnicodeAttribute(null=True)
+    sort_order = NumberAttribute(default=0)
+    updated_by = UnicodeAttribute(null=True)
 
 
 class Account(TimestampedModel):
@@ -50,6 +59,12 @@ class Account(TimestampedModel):
     # Counters guarded by conditional updates so plan limits hold under races.
     site_count = NumberAttribute(default=0)
     user_count = NumberAttribute(default=0)
+    # Billing (services/billing.py): the Stripe customer (also in StripeCustomer, for the reverse
+    # lookup) and the subscription that sets plan_id, with its creation time, so an event of an
+    # older subscription arriving late cannot take the account back from a newer one.
+    stripe_customer_id = UnicodeAttribute(null=True)
+    subscription_id = UnicodeAttribute(null=True)
+    subscription_created = NumberAttribute(null=True)
 
 
 class User(TimestampedModel):

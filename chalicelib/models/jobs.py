@@ -17,7 +17,7 @@ from pynamodb.attributes import (
 
 from chalicelib.models.base import TimestampedModel, table_meta
 
-JOB_STATUSES = ("running", "completed", "failed", "cancelled")
+JOB_STATUSES = ("running", "paused", "completed", "failed", "cancelled")
 ITEM_STATUSES = ("queued", "running", "done", "failed", "skipped")
 
 

@@ -56,6 +56,15 @@ class InsufficientCredits(PaymentRequired):
     code = "insufficient_credits"
 
 
+class AccountPastDue(PaymentRequired):
+    code = "account_past_due"
+
+
+PAST_DUE_MESSAGE = ("The last payment for this account's plan failed, so new generation is paused. "
+                    "Update the payment method in the billing portal (POST /v1/billing/portal returns its "
+                    "URL); generation resumes as soon as the invoice is paid.")
+
+
 @dataclass(frozen=True)
 class Usage:
     input_tokens: int = 0
@@ -129,8 +138,12 @@ def balances(account_id: str) -> dict[str, dict[str, int]]:
 
 
 def require_credits(account_id: str, estimate: dict[str, int], *, margin: float = ESTIMATE_MARGIN) -> None:
-    """Refuse work that the balance cannot cover with a margin (402 insufficient_credits)."""
+    """Refuse work that the balance cannot cover with a margin (402 insufficient_credits), and
+    any generation while a plan invoice is unpaid (402 account_past_due), from the same read."""
     bal = get_balance(account_id)
+    if bal.past_due_invoices:
+        raise AccountPastDue(PAST_DUE_MESSAGE, details={"unpaid_invoices": sorted(bal.past_due_invoices),
+                                                        "fix": "POST /v1/billing/portal"})
     short = {t: n for t, n in estimate.items() if n and bal.available(t) < math.ceil(n * margin)}
     if short:
         raise InsufficientCredits(
@@ -256,18 +269,6 @@ def grant(account_id: str, *, credit_type: str, amount: int, key: str, bucket: s
     return LedgerResult(applied=True, entry=entry, amount=amount)
 
 
-def grant_plan_credits(account_id: str, plan: Any, *, period_key: str) -> list[LedgerResult]:
-    """Grant a plan's credits of every type for one period (idempotent per period)."""
-    results = []
-    for credit_type in CREDIT_TYPES:
-        amount = int(getattr(plan, f"{credit_type}_credits", 0) or 0)
-        if amount:
-            results.append(grant(account_id, credit_type=credit_type, amount=amount,
-                                 key=f"plan#{period_key}#{credit_type}", operation="plan_grant",
-                                 note=f"{plan.name} plan credits for {period_key}"))
-    return results
-
-
 def ledger_totals(entries: Iterable[CreditLedgerEntry]) -> dict[str, int]:
     totals = dict.fromkeys(CREDIT_TYPES, 0)
     for e in entries:
@@ -279,10 +280,7 @@ def start_first_period(account_id: str, plan: Any, *, days: int = 30) -> None:
     """A new account's first period: its plan's credits, granted once."""
     from datetime import timedelta
 
+    from chalicelib.services.credit_periods import open_period
+
     start = utcnow()
-    CreditBalance(account_id, BALANCE_KEY).update(actions=[
-        CreditBalance.plan_id.set(plan.plan_id),
-        CreditBalance.period_start.set(start),
-        CreditBalance.period_end.set(start + timedelta(days=days)),
-    ])
-    grant_plan_credits(account_id, plan, period_key="first")
+    open_period(account_id, plan, start=start, end=start + timedelta(days=days), source="signup", source_id="signup")

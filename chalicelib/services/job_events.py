@@ -1,15 +1,25 @@
-"""Fan-in: when a job that an automation run started finishes, tell the run (via its queue)."""
+"""Fan-in: tell the automation run that started a job about its failed items and its end (via its queue)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from chalicelib import aws, registry
 from chalicelib.models.jobs import Job
 
 
-def job_finished(job: Job) -> None:
-    body = {"type": "job_finished", "account_id": job.account_id, "site_id": job.site_id,
-            "job_id": job.job_id, "run_id": job.run_id, "stage": job.stage}
+def _send(body: dict[str, Any]) -> None:
     aws.client("sqs").send_message(QueueUrl=aws.queue_url(registry.queue("automation_events").name),
                                    MessageBody=json.dumps(body))
+
+
+def job_finished(job: Job) -> None:
+    _send({"type": "job_finished", "account_id": job.account_id, "site_id": job.site_id,
+           "job_id": job.job_id, "run_id": job.run_id, "stage": job.stage})
+
+
+def item_failed(job: Job, item_id: str, error: str, error_code: str) -> None:
+    _send({"type": "item_failed", "account_id": job.account_id, "site_id": job.site_id, "job_id": job.job_id,
+           "run_id": job.run_id, "stage": job.stage, "item_id": item_id, "error": error[:500],
+           "error_code": error_code})

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from chalicelib import aws, registry
 from chalicelib.api.errors import ApiError, Conflict, NotFound, UnprocessableEntity
@@ -109,12 +109,27 @@ def _load_stages() -> None:
 # --- starting ----------------------------------------------------------------------------
 
 def create_job(account_id: str, site_id: str, stage_name: str, selection: dict[str, Any], *,
-               user_id: str | None = None, run_id: str | None = None, check_credits: bool = True) -> Job:
+               user_id: str | None = None, run_id: str | None = None, check_credits: bool = True,
+               job_id: str | None = None) -> Job:
+    """Write the job and its items, then queue one message per item.
+
+    With a ``job_id`` chosen by the caller (an automation run reserves it first), creating
+    it again is safe: if the job exists, its still-queued items are sent again (a crash
+    between writing and sending loses nothing) and the existing job is returned.
+    """
     from chalicelib.services import credits
     from chalicelib.services.sites import get_site
 
     get_site(account_id, site_id)
     stage = get_stage(stage_name)
+    if job_id is not None:
+        existing = _existing_job(account_id, site_id, job_id)
+        if existing is not None:
+            queued = [i.item_id for i in JobItem.query(job_key(account_id, job_id),
+                                                       filter_condition=JobItem.status == "queued")]
+            if queued and existing.status == "running":
+                send_items(stage, account_id, site_id, job_id, queued)
+            return existing
     items = stage.select(account_id, site_id, selection)
     if not items:
         raise UnprocessableEntity(f"There is nothing to {stage.description or stage.name} for this selection.",
@@ -125,16 +140,42 @@ def create_job(account_id: str, site_id: str, stage_name: str, selection: dict[s
     estimate = stage.estimate(account_id, site_id, items)
     if check_credits and estimate:
         credits.require_credits(account_id, estimate)
-    job_id = new_id()
+    # Items first, the job last: until the job exists no message is acted on (a message for a
+    # missing job is dropped), so a crash in between leaves nothing half-started.
+    reserved = job_id is not None
+    job_id = job_id or new_id()
+    new_items = [JobItem(job_key(account_id, job_id), spec.item_id, account_id=account_id, site_id=site_id,
+                         job_id=job_id, stage=stage.name, payload=spec.payload) for spec in items]
+    if reserved:
+        # Two deliveries may create a reserved job at once: never overwrite an item the other's
+        # job has started on (small jobs: automation stages are bounded by their limits).
+        for item in new_items:
+            try:
+                item.save(condition=JobItem.item_id.does_not_exist())
+            except PutError as exc:
+                if not is_condition_failure(exc):
+                    raise
+    else:
+        with JobItem.batch_write() as batch:
+            for item in new_items:
+                batch.save(item)
     job = Job(site_key(account_id, site_id), job_id, account_id=account_id, site_id=site_id, stage=stage.name,
               total=len(items), estimate=estimate, params=_json_safe(selection), created_by=user_id, run_id=run_id)
-    job.save()
-    with JobItem.batch_write() as batch:
-        for spec in items:
-            batch.save(JobItem(job_key(account_id, job_id), spec.item_id, account_id=account_id, site_id=site_id,
-                               job_id=job_id, stage=stage.name, payload=spec.payload))
+    try:
+        job.save(condition=Job.job_id.does_not_exist())
+    except PutError as exc:
+        if is_condition_failure(exc):  # a concurrent creation of the same reserved job won
+            return Job.get(job.site_key, job_id, consistent_read=True)
+        raise
     send_items(stage, account_id, site_id, job_id, [s.item_id for s in items])
     return job
+
+
+def _existing_job(account_id: str, site_id: str, job_id: str) -> Job | None:
+    try:
+        return Job.get(site_key(account_id, site_id), job_id, consistent_read=True)
+    except Job.DoesNotExist:
+        return None
 
 
 def send_items(stage: StageDef, account_id: str, site_id: str, job_id: str, item_ids: list[str]) -> None:
@@ -193,6 +234,8 @@ def _process(message: dict[str, str], *, receive_count: int, max_receives: int) 
     if job.status == "cancelled":
         _finish(item, job, "skipped", error="The job was cancelled.", error_code="cancelled")
         return "skipped"
+    if job.status == "paused":
+        return "paused"  # the item stays queued; resume_job sends it again
     _claim(item, stage)
     ctx = ItemContext(account_id, site_id, job, item)
     try:
@@ -279,6 +322,10 @@ def _finish(item: JobItem, job: Job, status: str, *, result: dict | None = None,
         if is_condition_failure(exc):
             return False  # another delivery finished it first
         raise
+    if status == "failed" and job.run_id:
+        from chalicelib.services import job_events
+
+        job_events.item_failed(job, item.item_id, error or "failed", error_code or "error")
     _maybe_complete(job.site_key, job.job_id)
     return True
 
@@ -344,11 +391,44 @@ def retry_failed(account_id: str, site_id: str, job_id: str, item_ids: list[str]
     return requeued
 
 
+def pause_job(account_id: str, site_id: str, job_id: str) -> bool:
+    """Stop starting items: deliveries for a paused job leave their item queued. False if not running."""
+    job = get_job(account_id, site_id, job_id)
+    try:
+        job.update(actions=[Job.status.set("paused"), Job.updated_at.set(utcnow())], condition=Job.status == "running")
+    except UpdateError as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def resume_job(account_id: str, site_id: str, job_id: str) -> Job:
+    """Run a paused job on: its queued items are sent again; items finished meanwhile stay finished."""
+    job = get_job(account_id, site_id, job_id)
+    try:
+        job.update(actions=[Job.status.set("running"), Job.updated_at.set(utcnow())], condition=Job.status == "paused")
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        job.refresh(consistent_read=True)
+        if job.status != "running":
+            return job
+    # Status first, then the read: an item dropped while paused is still queued when read here.
+    queued = [i.item_id for i in JobItem.query(job_key(account_id, job_id), consistent_read=True,
+                                               filter_condition=JobItem.status == "queued")]
+    if queued:
+        send_items(get_stage(job.stage), account_id, site_id, job_id, queued)
+    _maybe_complete(job.site_key, job_id)  # every item may have finished while it was paused
+    job.refresh(consistent_read=True)
+    return job
+
+
 def cancel_job(account_id: str, site_id: str, job_id: str) -> Job:
     job = get_job(account_id, site_id, job_id)
     try:
         job.update(actions=[Job.status.set("cancelled"), Job.finished_at.set(utcnow())],
-                   condition=Job.status == "running")
+                   condition=Job.status.is_in("running", "paused"))
     except UpdateError as exc:
         if is_condition_failure(exc):
             raise Conflict(f"The job is {job.status}; only a running job can be cancelled.",

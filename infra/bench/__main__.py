@@ -3,6 +3,11 @@
 A benchmark module has ``run() -> dict`` returning ``{"title": str, "rows": [dict, ...],
 "notes": [str, ...]}``; the rows become a table (their keys are the columns). To add a
 benchmark, write a module and add its name to ``BENCHES``.
+
+bench.json also holds ``version`` (git commit, date, machine) and ``summary`` (each bench's
+headline figures under stable names, ``infra.bench.report``); ``--compare OLD.json`` prints
+new/old for every figure. ``--sizes 100,1000,10000`` sets the pipeline's keyword counts
+(10,000 takes long on moto: ``--sizes 100,1000`` skips it); ``--skip NAME`` leaves a bench out.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ BENCHES: list[str] = [
     "infra.bench.package",
     "infra.bench.clustering",
     "infra.bench.pipeline",
+    "infra.bench.routes",
 ]
+PIPELINE_SIZES = "100,1000,10000"
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
@@ -55,15 +62,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m infra.bench", description="Run the benchmarks.")
     p.add_argument("--only", action="append", help="run only benchmark modules whose name contains this")
     p.add_argument("--output", type=Path, default=ROOT / "bench.json")
+    p.add_argument("--skip", action="append", help="leave out benchmark modules whose name contains this")
+    p.add_argument("--sizes", default=PIPELINE_SIZES, help=f"pipeline keyword counts (default {PIPELINE_SIZES})")
+    p.add_argument("--compare", type=Path, help="an earlier bench.json: print new/old for every summary figure")
     args = p.parse_args(argv)
+    from infra.bench import report
+
     results: dict[str, Any] = {}
     failed = False
+    options: dict[str, dict[str, Any]] = {"infra.bench.pipeline": {"sizes": [int(s) for s in args.sizes.split(",")]}}
     for name in BENCHES:
         if args.only and not any(o in name for o in args.only):
             continue
+        if args.skip and any(o in name for o in args.skip):
+            continue
         started = time.perf_counter()
         try:
-            result = import_module(name).run()
+            result = import_module(name).run(**options.get(name, {}))
         except Exception as exc:  # one broken benchmark must not hide the others' figures
             print(f"\n{name}: FAILED: {exc!r}", file=sys.stderr, flush=True)
             results[name] = {"error": repr(exc)}
@@ -75,7 +90,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_table(result.get("rows", [])))
         for note in result.get("notes", []):
             print(f"  note: {note}")
-    args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    summary = report.summarise(results)
+    document = {"version": report.version_info(list(argv) if argv is not None else sys.argv[1:]),
+                "summary": summary, **results}
+    rows = report.summary_rows(summary)
+    if rows:
+        print("\nSummary (bench.json 'summary')")
+        print(format_table(rows))
+    if args.compare:
+        old = json.loads(args.compare.read_text())
+        print(f"\nCompared with {args.compare} ({(old.get('version') or {}).get('git_describe', 'unknown version')})")
+        print(format_table(report.compare(old, document)))
+    args.output.write_text(json.dumps(document, indent=2, default=str) + "\n")
     print(f"\nwrote {args.output}")
     return 1 if failed else 0
 

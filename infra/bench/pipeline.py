@@ -138,7 +138,7 @@ def bench_keywords(n: int) -> list[dict[str, Any]]:
     family = 1
     while len(rows) < n:
         for row in base[: n - len(rows)]:
-            keyword = " ".join(_shift(w, family) for w in row["keyword"].split())
+            keyword = " ".join(_vocabulary_word(w, family) for w in row["keyword"].split())
             rows.append({"keyword": keyword, **_metrics(keyword)})
         family += 1
     return rows
@@ -146,6 +146,15 @@ def bench_keywords(n: int) -> list[dict[str, Any]]:
 
 def _shift(word: str, by: int) -> str:
     return "".join(chr((ord(ch) - 97 + by) % 26 + 97) if "a" <= ch <= "z" else ch for ch in word)
+
+
+def _vocabulary_word(word: str, family: int) -> str:
+    """``word`` in vocabulary ``family``: shifted by family % 26 letters; from the 27th vocabulary on
+    (more than 2,600 keywords) a tag of the round (family // 26) follows, since shifts repeat after 26."""
+    shifted = _shift(word, family % 26)
+    if family < 26 or word.isdigit():
+        return shifted
+    return f"{shifted}q{family // 26}"
 
 
 def _environment() -> None:
@@ -350,8 +359,10 @@ def run(sizes: Sequence[int] = SIZES, *, ideas_per_cluster: int = IDEAS_PER_CLUS
 
     from infra.bench import moto_patch
 
-    saved = {k: os.environ.get(k) for k in ("RESOURCE_PREFIX",)}
+    saved = {k: os.environ.get(k) for k in ("RESOURCE_PREFIX", "ACCESS_TOKEN_TTL")}
     _environment()
+    # 10,000 keywords take longer than an access token lives (15 minutes): one token for the run
+    os.environ["ACCESS_TOKEN_TTL"] = str(24 * 3600)
     _install_meter()
     moto_patch.apply()
     # The worker loop logs one line per batch: thousands here.

@@ -25,7 +25,8 @@ CHALICE_CONFIG = CHALICE_DIR / "config.json"
 API_FUNCTION = "api_handler"
 # API Gateway gives up after 29 s: the function stops first, so the failure is logged as ours.
 API_TIMEOUT = 28
-# CPU is proportional to memory: a cold start imports the whole API, 1 GB keeps it short.
+# CPU is proportional to memory: a cold start's first request imports its blueprint module and the
+# libraries it needs (app.py registers routes lazily), 1 GB keeps it short.
 API_MEMORY_MB = 1024
 SCHEDULE_MEMORY_MB = 512
 # One tick at a time: a slow tick is not overtaken by the next one (writes are conditional

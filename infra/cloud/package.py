@@ -1,18 +1,27 @@
 """``make package STAGE=prod``: the deployable artefacts in ``build/<stage>/``.
 
-1. regenerate the IAM policies and per-function settings (``infra.cloud.policies``),
+1. regenerate the IAM policies and per-function settings (``infra.cloud.policies``) and
+   ``chalicelib/manifest.json`` (``infra.cloud.manifest``, in a fresh process),
 2. generate the merge template (``infra.cloud.template``, in a fresh process with the
    stage's environment, as ``chalice package`` imports the app),
 3. ``chalice package --merge-template`` -> ``sam.json`` + ``deployment.zip``,
 4. slim ``deployment.zip``: drop what the Lambda runtime already has (boto3, botocore and
-   their dependencies: botocore alone is 16 MB zipped), recompress at the highest level, and
-   add bytecode: Lambda's /var/task is read-only, so whatever has no .pyc is compiled again
-   at every cold start. Ours (app.py, chalicelib) always; the libraries ``import app`` loads
-   (found by importing it from the zip alone, which also proves the zip is complete) while
-   the zip stays under ``BYTECODE_BUDGET_BYTES``,
-5. check the merged template (every resource typed, every SQS event source with
+   their dependencies: botocore alone is 16 MB zipped) and what nothing the functions run
+   can import or read (``PRUNE``: Stripe's type-checking-only ``params``, Powertools' Swagger
+   UI assets and unused utilities, type stubs, pip's RECORD files, the long descriptions in
+   METADATA; checked at every build by ``pruned_imports``), recompress at the highest level,
+5. smoke-test the zip alone (with only what the runtime provides beside it): ``import app``,
+   every module of the manifest, the OpenAPI document (every route's models), the Stripe
+   and OpenAI clients and webhook verification, Powertools' logger and metrics; a missing
+   or wrongly pruned module fails the build,
+6. add bytecode: Lambda's /var/task is read-only, so whatever has no .pyc is compiled again
+   at every cold start. Modules go in order of how many of the manifest's entries (route
+   modules, workers, ticks) load them in a cold start and first event, each probed in a
+   fresh process from the zip alone (``first_use_counts``), while the zip stays under
+   ``BYTECODE_BUDGET_BYTES``,
+7. check the merged template (every resource typed, every SQS event source with
    ReportBatchItemFailures) and run ``cfn-lint`` on it (errors fail the build),
-6. write ``build/<stage>/package.json``: sizes, lint result, and a fingerprint of the inputs
+8. write ``build/<stage>/package.json``: sizes, lint result, and a fingerprint of the inputs
    (``make bench`` reuses a fresh build instead of packaging again).
 
 Needs no AWS account or credentials; ``chalice package`` downloads Linux wheels from PyPI
@@ -22,6 +31,7 @@ Needs no AWS account or credentials; ``chalice package`` downloads Linux wheels 
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import os
@@ -55,6 +65,23 @@ RUNTIME_PROVIDED = {
 _RUNTIME_ENTRY = re.compile(
     r"^(?:(?:" + "|".join(re.escape(m) for tops in RUNTIME_PROVIDED.values() for m in tops) + r")(?:/|$)"
     r"|(?:" + "|".join(RUNTIME_PROVIDED) + r")-[^/]+\.(?:dist-info|data)/)", re.I)
+# What no function can import or read, removed from the zip. Each entry: a path prefix in the
+# zip -> why it is safe. ``pruned_imports`` fails the build if a kept module imports a pruned
+# one (outside ``if TYPE_CHECKING:``), and the smoke test exercises the packages they belong to.
+_POWERTOOLS_UNUSED = ("auth_alpha", "circuit_breaker", "data_masking", "feature_flags", "idempotency",
+                      "parameters", "streaming")
+PRUNE: dict[str, str] = {
+    "stripe/params/": "TypedDicts for type checkers (1.2 MB zipped): stripe imports them only under "
+                      "TYPE_CHECKING; `stripe.params` as an attribute is never used at runtime",
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui-bundle.min.js":
+        "Powertools' own Swagger UI page (its event handler's enable_swagger); the API runs on Chalice",
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui.min.css": "same",
+    **{f"aws_lambda_powertools/utilities/{name}/": "a Powertools utility the app does not use; nothing "
+       "Logger, metrics, Tracer or the event handler import imports it" for name in _POWERTOOLS_UNUSED},
+}
+# File kinds no running function reads: type stubs, and pip's list of installed files with their
+# hashes (importlib.metadata needs only METADATA; nothing uninstalls from a Lambda).
+_PRUNE_SUFFIXES = (".pyi", ".dist-info/RECORD")
 _INPUT_GLOBS = ("app.py", "chalicelib/**/*", "requirements.txt", ".chalice/config.json", ".chalice/policy-*.json",
                 "infra/cloud/*.py")
 
@@ -80,6 +107,9 @@ class PackageResult:
     policies_changed: list[str] = field(default_factory=list)
     bytecode_files: int = 0
     bytecode_bytes: int = 0
+    pruned_files: int = 0
+    pruned_bytes: int = 0  # zipped bytes removed by PRUNE and the stub/RECORD rule
+    manifest_changed: bool = False
 
     @property
     def zip_mb(self) -> float:
@@ -136,16 +166,32 @@ def _bytecode(name: str, source: bytes) -> tuple[str, bytes]:
     return (f"{folder}/{cached}" if folder else cached), bytes(data)
 
 
-def slim_zip(path: Path, *, compile_own: bool = True) -> tuple[int, list[str]]:
-    """Rewrite the zip without the runtime-provided packages; return (bytes removed, tops removed).
+def pruned(name: str) -> str | None:
+    """Why the zip entry ``name`` is left out, or None to keep it."""
+    for prefix, why in PRUNE.items():
+        if name == prefix or (prefix.endswith("/") and name.startswith(prefix)):
+            return why
+    if name.endswith(_PRUNE_SUFFIXES):
+        return "type stub or pip's RECORD"
+    return None
 
-    ``compile_own``: add bytecode for app.py and chalicelib. Lambda's /var/task is read-only,
-    so without it every cold start compiles our ~90 modules again; the .pyc files are made
-    from the very sources in the zip by the Python that chose the runtime (Chalice takes the
-    runtime version from it), as unchecked-hash .pyc (zip entries carry no usable mtime).
-    """
+
+@dataclass
+class Slimmed:
+    removed_bytes: int  # the zip's size before minus after (runtime-provided and pruned entries)
+    removed: list[str]  # runtime-provided top-level names
+    pruned_files: int
+    pruned_bytes: int  # compressed size of the pruned entries
+    pruned_modules: list[str] = field(default_factory=list)
+
+
+def slim_zip(path: Path) -> Slimmed:
+    """Rewrite the zip without the runtime-provided packages and what ``pruned`` names,
+    without the developer's own bytecode, recompressed at the highest level."""
     before = path.stat().st_size
     removed: set[str] = set()
+    pruned_files = pruned_bytes = 0
+    modules: list[str] = []
     tmp = path.with_suffix(".slim.zip")
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
         for info in src.infolist():
@@ -154,17 +200,83 @@ def slim_zip(path: Path, *, compile_own: bool = True) -> tuple[int, list[str]]:
                 continue
             if "/__pycache__/" in f"/{info.filename}":  # the developer's own bytecode, stale or not
                 continue
+            if pruned(info.filename):
+                pruned_files += 1
+                pruned_bytes += info.compress_size
+                if info.filename.endswith(".py"):
+                    modules.append(_module_name(info.filename))
+                continue
             data = src.read(info)
+            if info.filename.endswith(".dist-info/METADATA"):
+                data = _metadata_headers(data)
             dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
-            own = info.filename == "app.py" or (info.filename.startswith("chalicelib/")
-                                                and info.filename.endswith(".py"))
-            if compile_own and own:
-                name, pyc = _bytecode(info.filename, data)
-                entry = zipfile.ZipInfo(name, date_time=info.date_time)
-                entry.external_attr = info.external_attr
-                dst.writestr(entry, pyc, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
     tmp.replace(path)
-    return before - path.stat().st_size, sorted(removed)
+    return Slimmed(before - path.stat().st_size, sorted(removed), pruned_files, pruned_bytes, modules)
+
+
+def _metadata_headers(data: bytes) -> bytes:
+    """A distribution's METADATA without its long description (the README: pydantic's is 26 KB
+    zipped). The headers stay: importlib.metadata's version(), requires() and vulnerability
+    scanners read those, and nothing at runtime reads the description."""
+    head, _sep, _body = data.replace(b"\r\n", b"\n").partition(b"\n\n")
+    kept: list[bytes] = []
+    in_description = False
+    for line in head.split(b"\n"):
+        if in_description and line.startswith((b" ", b"\t")):  # the header's continuation lines
+            continue
+        in_description = line.lower().startswith(b"description:")
+        if not in_description:
+            kept.append(line)
+    return b"\n".join(kept) + b"\n"
+
+
+def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    while node in parents:
+        parent = parents[node]
+        if isinstance(parent, ast.If) and node in parent.body and "TYPE_CHECKING" in ast.unparse(parent.test):
+            return True
+        node = parent
+    return False
+
+
+def _module_name(entry: str) -> str:
+    name = entry[:-3].replace("/", ".")
+    return name.removesuffix(".__init__")
+
+
+def pruned_imports(zip_path: Path, pruned_modules: Sequence[str]) -> list[str]:
+    """Kept modules that import a pruned one (anywhere but under ``if TYPE_CHECKING:``)."""
+    gone = set(pruned_modules)
+    if not gone:
+        return []
+    needles = {name.rsplit(".", 1)[-1].encode() for name in gone}
+    problems = []
+    with zipfile.ZipFile(zip_path) as z:
+        for entry in z.namelist():
+            if not entry.endswith(".py"):
+                continue
+            source = z.read(entry)
+            if not any(needle in source for needle in needles):  # cheap filter before parsing
+                continue
+            module = _module_name(entry)
+            package = module if entry.endswith("/__init__.py") else module.rpartition(".")[0]
+            tree = ast.parse(source, entry)
+            parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    targets = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    base = node.module or ""
+                    if node.level:
+                        anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                        base = ".".join([*anchor, *([base] if base else [])])
+                    targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+                else:
+                    continue
+                hit = sorted(t for t in targets if t in gone)
+                if hit and not _type_checking_only(node, parents):
+                    problems.append(f"{entry}:{node.lineno} imports {', '.join(hit)}")
+    return problems
 
 
 def runtime_dir(dest: Path) -> Path:
@@ -180,32 +292,175 @@ def runtime_dir(dest: Path) -> Path:
     return dest
 
 
-_PROBE = ("import json, sys, app; print(json.dumps(sorted({getattr(m, '__file__', None) or '' "
-          "for m in list(sys.modules.values())})))")
+# Run from the extracted zip with only the runtime's packages beside it (python -S), offline.
+# The smoke test: every module of the manifest, the OpenAPI document (every route's models), and
+# the SDK paths the app uses; a missing or wrongly pruned module fails the build.
+_SMOKE = r"""
+import hashlib, hmac, json, time
+
+import app
+from chalicelib import manifest
+
+manifest.import_all()
+from chalicelib.api.openapi import build_openapi
+
+assert build_openapi()["paths"]
+
+import stripe
+
+client = stripe.StripeClient("sk_test_package_probe")
+for service in (client.v1.customers, client.v1.checkout.sessions, client.v1.billing_portal.sessions):
+    assert callable(service.create)
+payload = json.dumps({"id": "evt_probe", "object": "event", "type": "checkout.session.completed",
+                      "data": {"object": {"id": "cs_probe", "object": "checkout.session"}}})
+stamp = int(time.time())
+signature = hmac.new(b"whsec_probe", f"{stamp}.{payload}".encode(), hashlib.sha256).hexdigest()
+event = stripe.Webhook.construct_event(payload, f"t={stamp},v1={signature}", "whsec_probe")
+assert event.to_dict()["id"] == "evt_probe"
+try:
+    stripe.Webhook.construct_event(payload, f"t={stamp},v1={'0' * 64}", "whsec_probe")
+    raise AssertionError("a bad signature was accepted")
+except stripe.SignatureVerificationError:
+    pass
+
+import openai
+
+sdk = openai.OpenAI(api_key="sk-package-probe", max_retries=0)
+assert sdk.chat.completions.create and sdk.embeddings.create and sdk.images.generate
+assert issubclass(openai.RateLimitError, openai.APIStatusError)
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import EphemeralMetrics
+
+Logger(service="probe").info("probe")
+metrics = EphemeralMetrics(namespace="Probe", service="probe")
+metrics.add_metric(name="Probe", unit="Count", value=1)
+assert Tracer
+print("SMOKE OK")
+"""
+
+# One cold start and its first event, in a fresh process per entry of the manifest: a route
+# module (one of its authenticated routes called with an invalid token: middleware, the lazy
+# import, authentication, the 401), a queue's worker (a batch with a malformed record) or a
+# schedule's module. Prints the files the process loaded.
+_FIRST_USE = r"""
+import json, re, sys
+from importlib import import_module
+
+kind, name = sys.argv[1], sys.argv[2]
 
 
-def cold_start_files(zip_path: Path, stage_env: dict[str, str]) -> list[str]:
-    """Zip entries (.py) that ``import app`` loads, with only the zip and the runtime on the path."""
+class Context:
+    aws_request_id = "probe"
+    function_name = "probe"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:probe"
+
+
+import app
+from chalicelib import manifest
+
+data = manifest.load()
+if kind == "route":
+    route = next((r for r in data["routes"] if r["module"] == name and r["auth"] in ("user", "staff")), None)
+    if route is None:
+        app.blueprints.load(name)
+    else:
+        path = re.sub(r"{\w+}", "probe", route["path"])
+        event = {"resource": route["path"], "path": path, "httpMethod": route["method"],
+                 "headers": {"authorization": "Bearer not-a-token", "content-type": route["content_types"][0]},
+                 "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+                 "pathParameters": {k: "probe" for k in re.findall(r"{(\w+)}", route["path"])} or None,
+                 "stageVariables": None, "body": None, "isBase64Encoded": False,
+                 "requestContext": {"resourcePath": route["path"], "httpMethod": route["method"],
+                                    "requestId": "probe", "path": path, "stage": "api"}}
+        status = app.app(event, Context())["statusCode"]
+        assert status == 401, (route, status)
+elif kind == "queue":
+    record = {"messageId": "m1", "receiptHandle": "h", "body": "not json",
+              "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "",
+              "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:probe",
+              "awsRegion": "us-east-1"}
+    getattr(app, name)({"Records": [record]}, Context())
+else:
+    import_module(next(s["target"] for s in data["schedules"] if s["name"] == name).partition(":")[0])
+sys.stdout.write("\nFILES " + json.dumps(sorted({getattr(m, "__file__", None) or ""
+                                                  for m in list(sys.modules.values())})))
+"""
+
+
+def _probe_env(task: Path, runtime: Path, stage_env: dict[str, str]) -> dict[str, str]:
+    closed = "http://127.0.0.1:9"  # nothing may leave the machine: any AWS call fails at once
+    return {"PATH": os.environ.get("PATH", ""), **stage_env, "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": f"{task}{os.pathsep}{runtime}", "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "probe", "AWS_SECRET_ACCESS_KEY": "probe",
+            "AWS_ENDPOINT_URL": closed, "AWS_ENDPOINT_URL_DYNAMODB": closed, "AWS_ENDPOINT_URL_SQS": closed,
+            "AWS_ENDPOINT_URL_S3": closed, "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_LAMBDA_FUNCTION_NAME": "probe", "POWERTOOLS_TRACE_DISABLED": "true",
+            "SECRETS_KMS_KEY_ID": "alias/probe", "APP_SIGNING_SECRET": "probe-" * 8}
+
+
+def _run_probe(args: list[str], task: Path, env: dict[str, str], what: str) -> str:
+    proc = subprocess.run([sys.executable, "-S", "-c", *args], cwd=task, env=env, capture_output=True,
+                          text=True, check=False, timeout=300)
+    if proc.returncode != 0:
+        raise PackageError(f"{what} fails from deployment.zip alone:\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+def first_use_counts(zip_path: Path, stage_env: dict[str, str]) -> dict[str, dict[str, int]]:
+    """Zip entry (.py) -> {entry kind ("route", "queue", "schedule") -> how many of the manifest's
+    entries of that kind load it in a cold start and first event}; smoke-tests the zip alone
+    first (``_SMOKE``)."""
     import tempfile
+    from concurrent.futures import ThreadPoolExecutor
 
     with tempfile.TemporaryDirectory(prefix="cold-start-") as tmp:
         task = Path(tmp) / "task"
         with zipfile.ZipFile(zip_path) as z:
             z.extractall(task)
-        runtime = runtime_dir(Path(tmp) / "runtime")
-        env = {"PATH": os.environ.get("PATH", ""), **stage_env, "PYTHONDONTWRITEBYTECODE": "1",
-               "PYTHONPATH": f"{task}{os.pathsep}{runtime}", "AWS_DEFAULT_REGION": "us-east-1"}
-        proc = subprocess.run([sys.executable, "-S", "-c", _PROBE], cwd=task, env=env, capture_output=True,
-                              text=True, check=False)
-        if proc.returncode != 0:
-            raise PackageError(f"`import app` fails from deployment.zip alone:\n{proc.stderr[-3000:]}")
+            data = json.loads(z.read("chalicelib/manifest.json"))
+        env = _probe_env(task, runtime_dir(Path(tmp) / "runtime"), stage_env)
+        _run_probe([_SMOKE], task, env, "the smoke test (`import app`, the manifest's modules, the SDKs)")
+        entries = [("route", m) for m in dict.fromkeys(r["module"] for r in data["routes"])]
+        entries += [("queue", q["name"]) for q in data["queues"]] + [("schedule", s["name"]) for s in data["schedules"]]
+
+        def loaded(entry: tuple[str, str]) -> list[str]:
+            out = _run_probe([_FIRST_USE, *entry], task, env, f"the first {entry[0]} of {entry[1]}")
+            return json.loads(out.rpartition("\nFILES ")[2])
+
+        counts: dict[str, dict[str, int]] = {}
         prefix = str(task) + os.sep
-        return sorted(f[len(prefix):] for f in json.loads(proc.stdout.splitlines()[-1])
-                      if f.startswith(prefix) and f.endswith(".py"))
+        with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+            for (kind, _name), files in zip(entries, pool.map(loaded, entries), strict=True):
+                for f in files:
+                    if f.startswith(prefix) and f.endswith(".py"):
+                        per_kind = counts.setdefault(f[len(prefix):], {})
+                        per_kind[kind] = per_kind.get(kind, 0) + 1
+        return counts
+
+
+def bytecode_order(zip_path: Path, counts: dict[str, dict[str, int]]) -> list[str]:
+    """Which modules get bytecode first: those the most route modules load (an API cold start
+    is what a user waits for; ``import app``'s own modules are loaded by all), then those the
+    most workers and ticks load (they run in the background), the bigger first (more to
+    compile); then the rest of ours."""
+    with zipfile.ZipFile(zip_path) as z:
+        size = {info.filename: info.file_size for info in z.infolist()}
+
+    def rank(name: str) -> tuple[int, int, int, str]:
+        per_kind = counts[name]
+        return (-per_kind.get("route", 0), -(per_kind.get("queue", 0) + per_kind.get("schedule", 0)),
+                -size.get(name, 0), name)
+
+    ranked = sorted(counts, key=rank)
+    own = sorted(name for name in size if name == "app.py" or (name.startswith("chalicelib/")
+                                                               and name.endswith(".py")))
+    return ranked + [name for name in own if name not in counts]
 
 
 def add_bytecode(zip_path: Path, names: Sequence[str], budget: int = BYTECODE_BUDGET_BYTES) -> tuple[int, int]:
-    """Add unchecked-hash .pyc for ``names`` (largest first) while the zip stays under ``budget``.
+    """Add unchecked-hash .pyc for ``names``, in that order, while the zip stays under ``budget``.
 
     Returns (files added, bytes added to the zip)."""
     import zlib
@@ -215,8 +470,10 @@ def add_bytecode(zip_path: Path, names: Sequence[str], budget: int = BYTECODE_BU
     added = 0
     with zipfile.ZipFile(zip_path, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         present = set(z.namelist())
-        sources = [(name, z.read(name)) for name in names if name in present]
-        for name, source in sorted(sources, key=lambda item: -len(item[1])):
+        for name in dict.fromkeys(names):
+            if name not in present:
+                continue
+            source = z.read(name)
             entry, pyc = _bytecode(name, source)
             if entry in present:
                 continue
@@ -270,28 +527,38 @@ def package(stage: str = "prod", *, out_dir: Path | None = None, lint: bool = Tr
     from infra.cloud.functions import stage_environment
 
     started = time.perf_counter()
-    inputs = fingerprint()  # before building: an edit made meanwhile makes the result stale, not wrong
     out_dir = out_dir or ROOT / "build" / stage
     out_dir.mkdir(parents=True, exist_ok=True)
     for previous in ("sam.json", "deployment.zip", "package.json"):
         (out_dir / previous).unlink(missing_ok=True)
+    env = _env(stage_environment(stage))
+    # The manifest generator binds every blueprint to a scratch app: its own process.
     if write_policies:
         changed = policies.write()
+        manifest_changed = _run([sys.executable, "-m", "infra.cloud.manifest"], env,
+                                "the manifest").stdout.startswith("wrote")
     else:
         changed = []
+        manifest_changed = False
         stale = policies.stale()
         if stale:
             raise PackageError(f"stale generated files: {', '.join(stale)} (run `python -m infra.cloud.policies`)")
-    env = _env(stage_environment(stage))
+        _run([sys.executable, "-m", "infra.cloud.manifest", "--check"], env, "chalicelib/manifest.json is stale: "
+             "`make manifest`; the check")
+    inputs = fingerprint()  # before building: an edit made meanwhile makes the result stale, not wrong
     merge = out_dir / "merge.json"
     _run([sys.executable, "-m", "infra.cloud.template", "--stage", stage, "--out", str(merge)], env, "the template")
     _run([_tool("chalice"), "package", "--stage", stage, "--merge-template", str(merge), str(out_dir)], env,
          "chalice package")
-    removed_bytes, removed = slim_zip(out_dir / "deployment.zip", compile_own=bytecode)
+    zip_path = out_dir / "deployment.zip"
+    slimmed = slim_zip(zip_path)
+    importing_pruned = pruned_imports(zip_path, slimmed.pruned_modules)
+    if importing_pruned:
+        raise PackageError("kept modules import what PRUNE removed (infra/cloud/package.py):\n  "
+                           + "\n  ".join(importing_pruned))
+    counts = first_use_counts(zip_path, stage_environment(stage))
     if bytecode:
-        cold = [n for n in cold_start_files(out_dir / "deployment.zip", stage_environment(stage))
-                if n != "app.py" and not n.startswith("chalicelib/")]  # ours: compiled by slim_zip
-        bytecode_files, bytecode_bytes = add_bytecode(out_dir / "deployment.zip", cold)
+        bytecode_files, bytecode_bytes = add_bytecode(zip_path, bytecode_order(zip_path, counts))
     else:
         bytecode_files = bytecode_bytes = 0
     sam = json.loads((out_dir / "sam.json").read_text())
@@ -303,10 +570,12 @@ def package(stage: str = "prod", *, out_dir: Path | None = None, lint: bool = Tr
     result = PackageResult(stage=stage, out_dir=str(out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT)
                                                     else out_dir),
                            fingerprint=inputs, zip_bytes=zipped, unzipped_bytes=unzipped, files=files,
-                           removed_bytes=removed_bytes, removed=removed, lint_errors=errors, lint_warnings=warnings,
-                           lint_output=output.strip(), seconds=round(time.perf_counter() - started, 1),
-                           policies_changed=changed, bytecode_files=bytecode_files,
-                           bytecode_bytes=bytecode_bytes)
+                           removed_bytes=slimmed.removed_bytes, removed=slimmed.removed, lint_errors=errors,
+                           lint_warnings=warnings, lint_output=output.strip(),
+                           seconds=round(time.perf_counter() - started, 1), policies_changed=changed,
+                           bytecode_files=bytecode_files, bytecode_bytes=bytecode_bytes,
+                           pruned_files=slimmed.pruned_files, pruned_bytes=slimmed.pruned_bytes,
+                           manifest_changed=manifest_changed)
     (out_dir / "package.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
     return result
 
@@ -336,11 +605,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for name in result.policies_changed:
         print(f"regenerated .chalice/{name}")
+    if result.manifest_changed:
+        print("regenerated chalicelib/manifest.json")
     print(f"{result.out_dir}/sam.json, {result.out_dir}/deployment.zip ({result.seconds}s)")
     print(f"deployment.zip: {result.zip_bytes / 1e6:.2f} MB zipped ({result.zip_mb:.2f} MiB), "
           f"{result.unzipped_bytes / 1e6:.1f} MB unzipped, {result.files} files; "
-          f"runtime-provided {', '.join(result.removed) or 'nothing'} removed (-{result.removed_bytes / 1e6:.1f} MB); "
-          f"bytecode for {result.bytecode_files} cold-start library modules (+{result.bytecode_bytes / 1e6:.2f} MB)")
+          f"runtime-provided {', '.join(result.removed) or 'nothing'} removed; {result.pruned_files} unused files "
+          f"pruned (-{result.pruned_bytes / 1e6:.2f} MB); "
+          f"bytecode for {result.bytecode_files} modules (+{result.bytecode_bytes / 1e6:.2f} MB)")
     if result.lint_errors >= 0:
         print(f"cfn-lint: {result.lint_errors} errors, {result.lint_warnings} warnings")
         if result.lint_output:

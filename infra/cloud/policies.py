@@ -75,7 +75,10 @@ API_ACCESS = TableAccess(frozenset(), frozenset(), all_tables=True)
 PIPELINE_ACCESS = TableAccess(
     write_modules=frozenset({"planner", "writer", "billing", "jobs", "publisher", "automation"}),
     read_modules=frozenset({"accounts", "system", "modules"}),
-    hidden_tables=frozenset({"users", "logins", "sessions"}),
+    hidden_tables=frozenset({"users", "logins", "sessions",
+                             # payments (Stripe's records): only the API's webhook and billing routes
+                             "stripe_events", "stripe_customers", "subscriptions", "invoices", "pack_purchases",
+                             "credit_packs"}),
 )
 API_KMS_ACTIONS = ("kms:Decrypt", "kms:Encrypt")
 PIPELINE_KMS_ACTIONS = ("kms:Decrypt",)

@@ -7,6 +7,7 @@ handlers) and a clock (schedules -> handlers). Ctrl-C stops everything it starte
 
     python -m infra.local.stack [--port 8000] [--moto-port N] [--dynamodb moto|local]
                                 [--no-workers] [--no-clock] [--clock-speed X] [--state-dir .local]
+                                [--concurrency N | --workers N]
 
 See docs/local-stack.md.
 """
@@ -68,6 +69,7 @@ class Options:
     clock: bool = True
     clock_speed: float = 1.0
     concurrency: int = 1
+    worker_threads: int | None = None
     retry_backoff: float = 1.0
     state_dir: Path = field(default_factory=lambda: ROOT / ".local")
 
@@ -83,6 +85,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     p.add_argument("--clock-speed", type=float, default=1.0,
                    help="schedule rate multiplier: 60 fires a 5-minute schedule every 5 seconds (default 1)")
     p.add_argument("--concurrency", type=int, default=1, help="worker threads per queue (default 1)")
+    p.add_argument("--workers", dest="worker_threads", type=int, default=None, metavar="N",
+                   help="N worker threads in all, shared by every queue (instead of --concurrency per queue)")
     p.add_argument("--retry-backoff", type=float, default=1.0,
                    help="seconds before a failed message's first retry, doubling per retry (default 1; 0 = now)")
     p.add_argument("--state-dir", type=Path, default=ROOT / ".local",
@@ -92,8 +96,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         p.error("--clock-speed must be positive")
     if a.concurrency < 1:
         p.error("--concurrency must be at least 1")
+    if a.worker_threads is not None and a.worker_threads < 1:
+        p.error("--workers must be at least 1")
     return Options(port=a.port, moto_port=a.moto_port, dynamodb=a.dynamodb, workers=a.workers, clock=a.clock,
-                   clock_speed=a.clock_speed, concurrency=a.concurrency, retry_backoff=a.retry_backoff,
+                   clock_speed=a.clock_speed, concurrency=a.concurrency, worker_threads=a.worker_threads,
+                   retry_backoff=a.retry_backoff,
                    state_dir=a.state_dir.resolve())
 
 
@@ -268,6 +275,10 @@ class LocalStack:
         # set before chalicelib is imported (table names are fixed at import).
         env = stack_env(moto_endpoint=moto_endpoint, prefix=prefix, secret=secret,
                         dynamodb_endpoint=dynamodb_endpoint)
+        # One product clock for the API, the workers and the schedules (timeutil.advance_shared).
+        clock_file = o.state_dir / "clock_offset"
+        clock_file.write_text("0")
+        env["LOCAL_CLOCK_FILE"] = str(clock_file)
         for name in _SCRUBBED:
             os.environ.pop(name, None)
         os.environ.update(env)
@@ -305,12 +316,14 @@ class LocalStack:
             from infra.local.worker import WorkerLoop, exponential_backoff
 
             self.worker = WorkerLoop(app_module, concurrency=o.concurrency,
-                                     backoff=exponential_backoff(o.retry_backoff))
+                                     backoff=exponential_backoff(o.retry_backoff), pool=o.worker_threads)
             self.worker.start()
             bound = [b.queue.key for b in self.worker.bindings]
             workers_line = (f"{len(bound)} of {len(bound) + len(self.worker.unhandled)} queues have handlers"
                             + (f": {', '.join(bound)}" if bound else " (none registered yet)")
-                            + (f"; {o.concurrency} threads each" if bound and o.concurrency > 1 else ""))
+                            + (f"; {o.concurrency} threads each" if bound and o.concurrency > 1
+                               and o.worker_threads is None else "")
+                            + (f"; {o.worker_threads} threads shared by all" if bound and o.worker_threads else ""))
         if o.clock:
             from infra.local.clock import Clock
 
@@ -331,6 +344,7 @@ class LocalStack:
             "region": config.region(),
             "resource_prefix": prefix,
             "bucket": resources["bucket"],
+            "clock_file": os.environ.get("LOCAL_CLOCK_FILE"),
             "queues": queues,
             "tables": [m.Meta.table_name for m in _table_models()],
             "children": {c.name: c.pid for c in self.children} | (

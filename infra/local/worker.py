@@ -18,7 +18,8 @@ that on receive exactly like SQS (checked in moto 5.2: ``SQSBackend.receive_mess
 the loop does not move anything itself; tests/workers prove the message lands in the DLQ.
 
 Two ways to run it: ``start()`` / ``stop()`` (threads that long-poll, used by the local
-stack) and ``drain()`` (synchronous, for tests and scripts).
+stack: ``concurrency`` threads per queue, or with ``pool=N`` N threads in all that go from
+queue to queue) and ``drain()`` (synchronous, for tests and scripts).
 """
 
 from __future__ import annotations
@@ -146,9 +147,15 @@ class WorkerLoop:
         wait_seconds: int = 1,
         backoff: Callable[[int], int] | None = None,
         region: str | None = None,
+        pool: int | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if pool is not None and pool < 1:
+            raise ValueError("pool must be at least 1")
+        # pool: this many threads in all, shared by every queue (an account's Lambda concurrency),
+        # instead of ``concurrency`` threads per queue.
+        self.pool = pool
         self.handlers = AppHandlers(app)
         self.region = region or config.region()
         self.sqs = sqs or boto3.client("sqs", region_name=self.region)
@@ -265,6 +272,12 @@ class WorkerLoop:
         if self._threads:
             raise RuntimeError("the worker loop is already running")
         self._stop.clear()
+        if self.pool is not None:
+            for n in range(self.pool if self.bindings else 0):
+                thread = threading.Thread(target=self._run_shared, args=(n,), daemon=True, name=f"worker-{n}")
+                thread.start()
+                self._threads.append(thread)
+            return
         for binding in self.bindings:
             for n in range(self.concurrency):
                 thread = threading.Thread(target=self._run, args=(binding,), daemon=True,
@@ -283,6 +296,23 @@ class WorkerLoop:
                     return
                 log.exception("polling %s failed; retrying in 1s", binding.queue.name)
                 self._stop.wait(1.0)
+
+    def _run_shared(self, offset: int) -> None:
+        """A pool thread: stays on a queue while it has messages, else long-polls the next one."""
+        index = offset % len(self.bindings)
+        while not self._stop.is_set():
+            binding = self.bindings[index]
+            try:
+                messages = self.receive(binding, wait_seconds=self.wait_seconds)
+                if messages:
+                    self.process(binding, messages)
+                    continue
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("polling %s failed; retrying in 1s", binding.queue.name)
+                self._stop.wait(1.0)
+            index = (index + 1) % len(self.bindings)
 
     @property
     def running(self) -> bool:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 
 import jwt
+import pytest
 
 from chalicelib.auth import tokens
+
+pytestmark = pytest.mark.security  # make test-security
 
 
 def test_register_creates_account_owner_and_tokens(api):

@@ -12,6 +12,8 @@ import chalicelib.api.writer  # noqa: F401 - registers the routes
 from chalicelib.api.routing import ROUTES
 from tests.api.planner_env import make_site, ok, seed_records
 
+pytestmark = pytest.mark.security  # make test-security
+
 SITE_ROUTES = [s for s in ROUTES if s.path.startswith("/v1/sites/{site_id}/") and s.module in ("planner", "writer")]
 
 

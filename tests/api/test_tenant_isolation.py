@@ -15,10 +15,13 @@ import pytest
 
 from chalicelib.api.routing import ROUTES, RouteSpec
 
+pytestmark = pytest.mark.security  # make test-security
+
 GLOBAL_PARAMS = {"industry_id",  # platform-wide records: reading them is not a leak
                  "provider_id", "model_name", "operation_type", "strategy_id",  # staff-only system records
                  "prompt_type", "key",  # names, not ids: each account has its own record of that name
-                 "seed_id"}  # the staff-managed seed keyword library
+                 "seed_id",  # the staff-managed seed keyword library
+                 "plan_id", "pack_id"}  # staff-managed plans and credit packs (public catalogue)
 
 
 def example_body(model: Any) -> dict[str, Any]:
@@ -87,11 +90,20 @@ def world(api, register, add_member, make_staff):
     job = Job(f"{a.account_id}#{site['site_id']}", new_id(), account_id=a.account_id, site_id=site["site_id"],
               stage="create_tasks", status="completed")
     job.save()
+    from chalicelib.services import billing
+
+    billing.link_customer(a.account_id, "cus_AlphaSecretCustomer1")
+    from chalicelib.models.automation import AutomationRun
+
+    run = AutomationRun(f"{a.account_id}#{site['site_id']}", new_id(), account_id=a.account_id,
+                        site_id=site["site_id"], status="paused", stages=[], config={"content_limit": 7})
+    run.save()
     ids = {
-        "job_id": job.job_id,
+        "job_id": job.job_id, "run_id": run.run_id,
         "keyword_id": keyword["keyword_id"], "cluster_id": cluster["cluster_id"], "idea_id": idea["idea_id"],
         "task_id": task["task_id"], "content_id": content["content_id"], "image_id": image["image_id"],
         "seed_id": "no-such-seed",
+        "plan_id": "starter", "pack_id": "content-50",
         "profile_id": profile["profile_id"],
         "provider_id": "openai", "model_name": "gpt-4o-mini", "operation_type": "generate_content",
         "strategy_id": "pillar-cluster", "prompt_type": "clustering", "key": "ai.temperature",
@@ -105,7 +117,7 @@ def world(api, register, add_member, make_staff):
     secrets = {a.account_id, a.user_id, a_editor.user_id, site["site_id"], sector["sector_id"],
                "Alpha secret site", "alpha.example.com", "Alpha sector", a.email, a_editor.email,
                profile["profile_id"], "Alpha secret voice", "0.123", "alpha secret keyword", "Alpha cluster",
-               "Alpha idea", "Alpha task", "Alpha article", "Alpha body", "Alpha image",
+               "Alpha idea", "Alpha task", "Alpha article", "Alpha body", "Alpha image", "cus_AlphaSecretCustomer1",
                *(ids[name] for name in ("keyword_id", "cluster_id", "idea_id", "task_id", "content_id", "image_id"))}
     return {"a": a, "ids": ids, "b": b_members, "secrets": secrets}
 
@@ -118,6 +130,9 @@ def _snapshot(api, world) -> str:
              api.get("/v1/me", token=a.token).json["account"],
              api.get(f"/v1/account/author-profiles/{ids['profile_id']}", token=a.token).json,
              api.get("/v1/account/settings", token=a.token).json,
+             api.get("/v1/billing", token=a.token).json, api.get("/v1/credits/periods", token=a.token).json,
+             api.get(f"/v1/sites/{ids['site_id']}/automation/config", token=a.token).json,
+             api.get(f"/v1/sites/{ids['site_id']}/automation/runs/{ids['run_id']}", token=a.token).json,
              *(api.get(f"/v1/sites/{ids['site_id']}/{kind}/{ids[key]}", token=a.token).json
                for kind, key in (("keywords", "keyword_id"), ("clusters", "cluster_id"), ("ideas", "idea_id"),
                                  ("tasks", "task_id"), ("content", "content_id"), ("images", "image_id")))]
@@ -165,6 +180,9 @@ def test_every_route_hides_account_a_from_account_b(api, world):
             assert not _leaks(r.raw, world["secrets"]), f"{label} leaked {_leaks(r.raw, world['secrets'])}"
             checked += 1
     assert checked > 20
+    from tests.security import figures
+
+    figures.record("isolation matrix", routes=checked // len(world["b"]), roles=len(world["b"]), cases=checked)
     assert _snapshot(api, world) == before, "account A's records changed"
 
 

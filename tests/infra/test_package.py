@@ -21,13 +21,16 @@ import pytest
 from infra.cloud import chalice_sam
 from infra.cloud.package import (
     MAX_ZIP_BYTES,
+    PRUNE,
     RUNTIME_PROVIDED,
     PackageError,
     PackageResult,
+    _metadata_headers,
     cfn_lint,
     check_template,
     fresh_result,
     package,
+    pruned,
 )
 
 pytestmark = pytest.mark.slow
@@ -73,11 +76,32 @@ def test_the_built_package(built: PackageResult) -> None:
     sam = json.loads((out / "sam.json").read_text())
     assert check_template(sam) == []
     with zipfile.ZipFile(out / "deployment.zip") as z:
-        tops = {name.split("/", 1)[0] for name in z.namelist()}
-    assert {"app.py", "chalicelib", "chalice", "pynamodb", "pydantic", "aws_lambda_powertools"} <= tops
+        names = z.namelist()
+        metadata = z.read(next(n for n in names if n.startswith("pydantic-") and n.endswith(".dist-info/METADATA")))
+    tops = {name.split("/", 1)[0] for name in names}
+    assert {"app.py", "chalicelib", "chalice", "pynamodb", "pydantic", "aws_lambda_powertools", "stripe",
+            "openai"} <= tops
+    assert "chalicelib/manifest.json" in names
     runtime = {m for modules in RUNTIME_PROVIDED.values() for m in modules}
     assert not tops & runtime, "boto3/botocore and their dependencies come with the Lambda runtime"
-    assert not {"pip", "setuptools", "yaml", "stripe"} & tops
+    assert not {"pip", "setuptools", "yaml"} & tops
+    assert not [n for n in names if pruned(n)], "PRUNE'd files are in the zip"
+    assert any(n.startswith("stripe/_") for n in names) and not any(n.startswith("stripe/params/") for n in names)
+    assert b"Version: " in metadata and len(metadata) < 4000  # headers only, no README
+    assert built.pruned_files > 0 and built.bytecode_files > 0
+
+
+def test_pruning_rules() -> None:
+    assert pruned("stripe/params/_customer_create_params.py")
+    assert pruned("openai-3.57.0.dist-info/RECORD") and pruned("pydantic_core/core_schema.pyi")
+    assert pruned("aws_lambda_powertools/utilities/idempotency/base.py")
+    for kept in ("stripe/_customer.py", "stripe/_webhook.py", "aws_lambda_powertools/utilities/batch/base.py",
+                 "openai-3.57.0.dist-info/METADATA", "nh3/nh3.abi3.so", "chalicelib/manifest.json"):
+        assert pruned(kept) is None, kept
+    assert all(why for why in PRUNE.values())
+    metadata = (b"Metadata-Version: 2.4\nName: x\nVersion: 1.0\nDescription: old style\n        | more\n"
+                b"Requires-Dist: y>=1\n\n# README\nlots of text\n")
+    assert _metadata_headers(metadata) == b"Metadata-Version: 2.4\nName: x\nVersion: 1.0\nRequires-Dist: y>=1\n"
 
 
 INVOKE = r'''
@@ -98,6 +122,7 @@ def http(path):
                                "path": "/api" + path, "stage": "api"}}
 
 out = {name: app.app(http(path), Context()) for name, path in (("health", "/v1/health"),
+                                                             ("me", "/v1/me"),
                                                              ("openapi", "/v1/openapi.json"))}
 worker = next(n for n in dir(app) if n.startswith("worker_"))
 record = {"messageId": "m1", "receiptHandle": "h", "body": "not json", "attributes": {"ApproximateReceiveCount": "1"},
@@ -109,8 +134,9 @@ print("RESULT " + json.dumps({k: (v if k == "worker" else {"statusCode": v["stat
 
 
 def test_the_built_package_runs_on_the_lambda_runtime_alone(built: PackageResult, tmp_path: Path) -> None:
-    """The zip plus what the runtime provides, nothing from the venv: the API answers, a worker
-    reports a bad record as a batch item failure (the SQS path's lazy imports included)."""
+    """The zip plus what the runtime provides, nothing from the venv: the API answers (each
+    blueprint imported on its first request), a worker reports a bad record as a batch item
+    failure (the SQS path's lazy imports included)."""
     from infra.cloud.functions import stage_environment
     from infra.cloud.package import runtime_dir
 
@@ -130,4 +156,5 @@ def test_the_built_package_runs_on_the_lambda_runtime_alone(built: PackageResult
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("RESULT "))[7:])
     assert result["health"]["statusCode"] == 200 and result["openapi"]["statusCode"] == 200
+    assert result["me"]["statusCode"] == 401  # a blueprint imported on first use, from the zip alone
     assert result["worker"] == {"batchItemFailures": [{"itemIdentifier": "m1"}]}

@@ -26,6 +26,11 @@ def test_options():
     assert str(o.state_dir) == "/tmp/x"
 
 
+def test_a_shared_pool_of_workers():
+    assert stack.parse_args([]).worker_threads is None
+    assert stack.parse_args(["--workers", "8"]).worker_threads == 8
+
+
 def test_signing_secret_is_made_once_private_and_reused(tmp_path):
     first = stack.ensure_signing_secret(tmp_path)
     path = tmp_path / "signing-secret"

@@ -3,6 +3,8 @@ import pytest
 from chalicelib.api.errors import BadRequest
 from chalicelib.api.pagination import decode_cursor, encode_cursor
 
+pytestmark = pytest.mark.security  # make test-security
+
 KEY = {"account_id": {"S": "acc-a"}, "site_id": {"S": "site-1"}}
 
 

@@ -5,6 +5,8 @@ import pytest
 
 from chalicelib.auth import passwords, tokens
 
+pytestmark = pytest.mark.security  # make test-security
+
 
 def test_password_hash_is_salted_and_verifies():
     a, b = passwords.hash_password("s3cret-pass"), passwords.hash_password("s3cret-pass")

@@ -19,6 +19,8 @@ from chalicelib.integrations.wordpress_webhooks import (
     verify_webhook,
 )
 
+pytestmark = pytest.mark.security  # make test-security
+
 SECRET = "s" * 40
 NOW = 1_800_000_000
 

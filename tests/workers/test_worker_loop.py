@@ -180,6 +180,23 @@ def test_background_threads_process_and_stop(sqs):
     assert loop.pending() == {CLUSTER.name: 0}
 
 
+def test_a_shared_pool_of_threads_serves_every_queue(sqs):
+    loop = make_loop(pool=3, wait_seconds=1)
+    loop.start()
+    try:
+        assert len(loop._threads) == 3
+        send(sqs, *(f"pool-{i}" for i in range(7)))
+        deadline = time.monotonic() + 15
+        while loop.stats.messages < 7 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        loop.stop(timeout=10)
+    assert not loop.running and loop.stats.messages == 7
+    assert sorted(records_by_body()) == sorted(f"pool-{i}" for i in range(7))
+    with pytest.raises(ValueError):
+        make_loop(pool=0)
+
+
 def test_failed_message_ids_follows_lambdas_rules():
     ids = ["a", "b", "c"]
     assert failed_message_ids(None, ids) == ([], None)
