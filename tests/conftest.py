@@ -289,3 +289,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.write_sep("-", title)
         for line in lines:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(autouse=True)
+def _product_clock_back_to_now():
+    """A test that moves the product clock (timeutil.advance) must not move it for the tests after it."""
+    yield
+    from chalicelib import timeutil
+
+    timeutil.reset()
