@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.events.sqs import handle_batch
+from chalicelib.events.sqs import queue_worker
 from chalicelib.registry import QueueDef
 
 
@@ -22,14 +22,7 @@ def publish_record_handler(max_receives: int) -> Callable[[str, int], str]:
 
 
 def publish_worker(queue: QueueDef) -> Callable[[Any], dict]:
-    handle_record = publish_record_handler(queue.max_receive_count)
-
-    def handler(event: Any) -> dict:
-        return handle_batch(event, handle_record)
-
-    handler.__name__ = queue.handler_name
-    handler.__doc__ = f"SQS worker: {queue.description}."
-    return handler
+    return queue_worker(queue, publish_record_handler(queue.max_receive_count))
 
 
 def tick(event: Any = None) -> dict[str, Any]:

@@ -35,6 +35,17 @@ def handle_batch(event: Any, handle_record: Callable[[str, int], Any]) -> dict[s
     return {"batchItemFailures": failures}
 
 
+def queue_worker(queue: Any, handle_record: Callable[[str, int], Any]) -> Callable[[Any], dict]:
+    """The Lambda handler of ``queue`` (a QueueDef): its batches, each record through ``handle_record``."""
+
+    def handler(event: Any) -> dict:
+        return handle_batch(event, handle_record)
+
+    handler.__name__ = queue.handler_name
+    handler.__doc__ = f"SQS worker: {queue.description}."
+    return handler
+
+
 def stage_record_handler(max_receives: int) -> Callable[[str, int], str]:
     from chalicelib.services import jobs
 
