@@ -6,10 +6,11 @@ models, and both the local stack and the cloud template create tables from them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.attributes import UTCDateTimeAttribute
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from chalicelib import config
@@ -41,7 +42,7 @@ def index_meta(index_name: str, projection: Any) -> type:
 
 
 class TimestampedModel(Model):
-    """Adds created_at / updated_at; updated_at moves on every save."""
+    """Adds created_at / updated_at; updated_at moves on every save and every update."""
 
     created_at = UTCDateTimeAttribute(default=utcnow)
     updated_at = UTCDateTimeAttribute(default=utcnow)
@@ -50,9 +51,22 @@ class TimestampedModel(Model):
         self.updated_at = utcnow()
         return super().save(*args, **kwargs)
 
+    def update(self, actions: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().update(stamped(type(self), actions), *args, **kwargs)
 
-def touch() -> datetime:
-    return utcnow()
+
+def stamped(model: type[Model], actions: Sequence[Action]) -> list[Action]:
+    """``actions`` plus ``updated_at = now`` for a timestamped model that does not set it itself."""
+    actions = list(actions)
+    attr = getattr(model, "updated_at", None)
+    if attr is None or any(_touches(action, "updated_at") for action in actions):
+        return actions
+    return [*actions, attr.set(utcnow())]
+
+
+def _touches(action: Action, name: str) -> bool:
+    path = action.values[0] if action.values else None
+    return getattr(path, "path", [None])[0] == name
 
 
 def is_condition_failure(exc: Exception) -> bool:

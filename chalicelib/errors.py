@@ -1,4 +1,4 @@
-"""The error vocabulary of the API: a stable code, an HTTP status, a human message.
+"""The error vocabulary of the product: a stable code, an HTTP status, a human message.
 
 Every error leaves the API as ``{"error": {"code", "message", "details", "request_id"}}``.
 Services raise these; handlers never build error responses by hand.
