@@ -50,12 +50,26 @@ from infra.cloud.functions import (
 
 # Stages whose data outlives the stack: deleting the stack keeps tables, bucket and key.
 RETAIN_STAGES = frozenset({"prod"})
+# Kept on a stack deletion, but removed when the stack's first create rolls back: a failed first
+# deploy leaves no table, bucket or key behind whose name would make the retry fail ("already exists").
+RETAIN_EXCEPT_ON_CREATE = "RetainExceptOnCreate"
 METRICS_NAMESPACE_DEFAULT = "SeoContentEngine"
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the longest SQS allows: time to look at a failure
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 API_5XX_THRESHOLD = 5  # per 5 minutes
 SIGNING_SECRET_PARAMETER = "AppSigningSecret"
 ALARM_EMAIL_PARAMETER = "AlarmEmail"
+# Tables refuse DeleteTable while deletion protection is on, rollbacks included: the deploy turns it
+# on only once the stack exists (infra.cloud.deploy passes "false" to the first create).
+DELETION_PROTECTION_PARAMETER = "TableDeletionProtection"
+DELETION_PROTECTION_CONDITION = "ProtectTables"
+# API Gateway stage throttling (every method): steady requests per second and burst. A client or a
+# bug looping on the API is answered 429 before it costs Lambda and DynamoDB money; the defaults
+# are far above what the load test needs (43 req/s) and far below the account's 10,000 req/s.
+THROTTLING_RATE_PARAMETER = "ApiThrottlingRateLimit"
+THROTTLING_BURST_PARAMETER = "ApiThrottlingBurstLimit"
+THROTTLING_RATE_DEFAULT = 100
+THROTTLING_BURST_DEFAULT = 200
 
 
 class TemplateError(RuntimeError):
@@ -140,8 +154,9 @@ def _tags(stage_names: StageNames) -> list[dict[str, str]]:
 
 
 def _retention(stage: str) -> dict[str, str]:
-    policy = "Retain" if stage in RETAIN_STAGES else "Delete"
-    return {"DeletionPolicy": policy, "UpdateReplacePolicy": policy}
+    if stage in RETAIN_STAGES:
+        return {"DeletionPolicy": RETAIN_EXCEPT_ON_CREATE, "UpdateReplacePolicy": "Retain"}
+    return {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
 
 
 def _key_schema(entries: Iterable[dict[str, str]]) -> list[dict[str, str]]:
@@ -195,7 +210,7 @@ def table_resource(table: TableInfo, stage_names: StageNames) -> dict[str, Any]:
     if ttl:
         props["TimeToLiveSpecification"] = {"AttributeName": ttl, "Enabled": True}
     if stage_names.stage in RETAIN_STAGES:
-        props["DeletionProtectionEnabled"] = True
+        props["DeletionProtectionEnabled"] = {"Fn::If": [DELETION_PROTECTION_CONDITION, True, False]}
     return {"Type": "AWS::DynamoDB::Table", **_retention(stage_names.stage), "Properties": props}
 
 
@@ -262,8 +277,9 @@ def kms_resources(stage_names: StageNames) -> dict[str, Any]:
     return {
         "SecretsKey": {
             "Type": "AWS::KMS::Key",
-            # Losing the key loses every stored provider secret: always kept.
-            "DeletionPolicy": "Retain",
+            # Losing the key loses every stored provider secret: always kept (but a first create that
+            # rolls back schedules it for deletion: it encrypted nothing yet).
+            "DeletionPolicy": RETAIN_EXCEPT_ON_CREATE,
             "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "Description": f"{stage_names.prefix}: provider secrets (API keys) at rest",
@@ -433,7 +449,11 @@ def function_patches(stage: str, stage_names: StageNames, functions: list[Functi
         patches[log_group_cfn_name(fn)] = {"Properties": {
             "LogGroupName": f"/aws/lambda/{deployed_function_name(stage, fn, cfg)}"}}
     if any(fn.kind == "api" for fn in functions):
-        patches["RestAPI"] = {"Properties": {"Name": rest_api_name(stage, cfg)}}
+        patches["RestAPI"] = {"Properties": {"Name": rest_api_name(stage, cfg), "MethodSettings": [{
+            "ResourcePath": "/*", "HttpMethod": "*",
+            "ThrottlingRateLimit": {"Ref": THROTTLING_RATE_PARAMETER},
+            "ThrottlingBurstLimit": {"Ref": THROTTLING_BURST_PARAMETER},
+        }]}}
     return patches
 
 
@@ -469,18 +489,36 @@ def build(stage: str, *, registered: dict[str, str] | None = None,
         raise TemplateError(f"logical ids used twice: {sorted(clash)}")
     resources.update(function_patches(stage, stage_names, functions, cfg))
 
-    return {
-        "Parameters": {
-            SIGNING_SECRET_PARAMETER: {
-                "Type": "String", "NoEcho": True, "MinLength": 32,
-                "Description": "Key for access tokens and pagination cursors (e.g. `openssl rand -base64 48`)",
-            },
-            ALARM_EMAIL_PARAMETER: {
-                "Type": "String", "Default": "",
-                "Description": "E-mail address for alarm notifications (empty: alarms only go to the SNS topic)",
-            },
+    parameters: dict[str, Any] = {
+        SIGNING_SECRET_PARAMETER: {
+            "Type": "String", "NoEcho": True, "MinLength": 32,
+            "Description": "Key for access tokens and pagination cursors (e.g. `openssl rand -base64 48`)",
         },
-        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL_PARAMETER}, ""]}]}},
+        ALARM_EMAIL_PARAMETER: {
+            "Type": "String", "Default": "",
+            "Description": "E-mail address for alarm notifications (empty: alarms only go to the SNS topic)",
+        },
+        THROTTLING_RATE_PARAMETER: {
+            "Type": "Number", "Default": THROTTLING_RATE_DEFAULT, "MinValue": 1,
+            "Description": "API Gateway stage throttling: steady requests per second (every method)",
+        },
+        THROTTLING_BURST_PARAMETER: {
+            "Type": "Number", "Default": THROTTLING_BURST_DEFAULT, "MinValue": 1,
+            "Description": "API Gateway stage throttling: burst of requests (every method)",
+        },
+    }
+    conditions: dict[str, Any] = {
+        "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL_PARAMETER}, ""]}]}}
+    if stage in RETAIN_STAGES:
+        parameters[DELETION_PROTECTION_PARAMETER] = {
+            "Type": "String", "Default": "true", "AllowedValues": ["true", "false"],
+            "Description": "Deletion protection on every table. `make deploy` gives false to the stack's first "
+                           "create (a rollback must be able to delete the tables) and true afterwards",
+        }
+        conditions[DELETION_PROTECTION_CONDITION] = {"Fn::Equals": [{"Ref": DELETION_PROTECTION_PARAMETER}, "true"]}
+    return {
+        "Parameters": parameters,
+        "Conditions": conditions,
         "Resources": resources,
         "Outputs": {
             "MediaBucketName": {"Value": {"Ref": "MediaBucket"}},
