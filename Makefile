@@ -29,6 +29,8 @@ setup: $(STAMP) $(DDB_LOCAL)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# System effect: the browser test of /v1/docs (tests/e2e/browser) installs Debian's chromium and
+# chromium-driver with apt-get when /usr/bin/chromium is missing and it runs as root (else it skips, saying so).
 test: setup
 	$(BIN)/ruff check .
 	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
@@ -61,6 +63,24 @@ package: $(STAMP)
 # Regenerate .chalice/policy-*.json and the per-function settings from the registry.
 policies: $(STAMP)
 	$(PYTHON) -m infra.cloud.policies
+
+# Deploy STAGE with the AWS CLI (docs/deploy.md): make package, an artefact bucket (made once), the signing
+# secret (made once, ~/.config/seo-content-engine/), aws cloudformation package + deploy. A failed first create
+# can simply be run again. Optional: REGION=eu-west-1 ARTIFACT_BUCKET=my-bucket ALARM_EMAIL=ops@example.com
+.PHONY: deploy deploy-dry deploy-check
+DEPLOY_FLAGS = $(if $(REGION),--region $(REGION)) $(if $(ARTIFACT_BUCKET),--bucket $(ARTIFACT_BUCKET)) \
+	$(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL))
+deploy: $(STAMP)
+	$(PYTHON) -m infra.cloud.deploy --stage $(STAGE) $(DEPLOY_FLAGS)
+
+# Print exactly the commands `make deploy` runs (nothing is run, no AWS CLI needed).
+deploy-dry: $(STAMP)
+	@$(PYTHON) -m infra.cloud.deploy --stage $(STAGE) --dry-run $(DEPLOY_FLAGS)
+
+# The transformed template created as a stack in moto's CloudFormation, compared with chalicelib/registry.py
+# (tables, queues + DLQs, event sources, functions, schedules, bucket, key, alarms, API + throttling).
+deploy-check: $(STAMP)
+	$(PYTHON) -m infra.cloud.deploy_check --stage $(STAGE)
 
 # Regenerate chalicelib/manifest.json (the routes, workers and ticks app.py registers) from
 # API_MODULES / QUEUE_HANDLERS / SCHEDULE_HANDLERS in chalicelib/registry.py.

@@ -50,22 +50,26 @@ def transform(template: dict[str, Any], region: str = "us-east-1",
               account_id: str = "123456789012") -> dict[str, Any]:
     """The plain CloudFormation template the SAM transform makes of a packaged template."""
     import boto3
+    from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
 
     if template.get("Transform") != SERVERLESS_TRANSFORM:
         return copy.deepcopy(template)
+    metrics = Metrics("ServerlessTransform", DummyMetricsPublisher())  # published nowhere, but published
     try:
         # No managed policy is referenced by name (every role is the template's own): an empty map
         # means one that is makes the transform fail instead of calling IAM.
         session = boto3.session.Session(region_name=region)  # read for the region only: no call is made
-        return Translator({}, Parser(), boto_session=session).translate(
+        return Translator({}, Parser(), boto_session=session, metrics=metrics).translate(
             copy.deepcopy(template), parameter_values={"AWS::Region": region, "AWS::AccountId": account_id},
             get_managed_policy_map=lambda: {})
     except InvalidDocumentException as exc:
         raise TransformError("the SAM transform refuses the template: "
                              + "; ".join(str(cause) for cause in exc.causes)) from exc
+    finally:
+        metrics.publish()
 
 
 def uploaded_text(template: dict[str, Any]) -> str:

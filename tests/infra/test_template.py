@@ -68,9 +68,10 @@ def test_a_table_per_model_with_keys_indexes_billing_pitr_encryption(resources: 
         assert "ProvisionedThroughput" not in props
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
         assert props["SSESpecification"] == {"SSEEnabled": True}
-        # prod data outlives the stack
-        assert tables[info.name]["DeletionPolicy"] == "Retain"
-        assert props["DeletionProtectionEnabled"] is True
+        # prod data outlives the stack, but a first create that rolls back leaves nothing behind
+        assert tables[info.name]["DeletionPolicy"] == "RetainExceptOnCreate"
+        assert tables[info.name]["UpdateReplacePolicy"] == "Retain"
+        assert props["DeletionProtectionEnabled"] == {"Fn::If": [template.DELETION_PROTECTION_CONDITION, True, False]}
 
 
 def test_ttl_where_the_model_declares_it(resources: dict[str, Any]) -> None:
@@ -168,7 +169,8 @@ def test_media_bucket_is_private_encrypted_and_tls_only(resources: dict[str, Any
 def test_kms_key_for_secrets(resources: dict[str, Any]) -> None:
     key = resources["SecretsKey"]
     assert key["Properties"]["EnableKeyRotation"] is True
-    assert key["DeletionPolicy"] == "Retain"
+    assert key["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert key["UpdateReplacePolicy"] == "Retain"
     assert resources["SecretsKeyAlias"]["Properties"] == {"AliasName": "alias/seo-prod-secrets",
                                                           "TargetKeyId": {"Ref": "SecretsKey"}}
 
@@ -235,3 +237,53 @@ def test_schedules_and_not_yet_registered_workers_are_handled_when_they_appear()
         assert template.function_cfn_name(fn) in built
         if fn.kind == "schedule":
             assert f"Alarm{template.camel(fn.name)}Errors" in built
+
+
+def test_stateful_resources_survive_a_stack_deletion_but_not_a_failed_first_create(
+        resources: dict[str, Any]) -> None:
+    stateful = {k: r for k, r in resources.items()
+                if r["Type"] in ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::KMS::Key")}
+    assert len(stateful) == len(table_models()) + 2
+    assert {r["DeletionPolicy"] for r in stateful.values()} == {"RetainExceptOnCreate"}
+
+
+def test_table_deletion_protection_is_a_parameter_true_unless_the_deploy_says_first_create(
+        merged: dict[str, Any]) -> None:
+    parameter = merged["Parameters"][template.DELETION_PROTECTION_PARAMETER]
+    assert parameter["Default"] == "true" and parameter["AllowedValues"] == ["true", "false"]
+    assert merged["Conditions"][template.DELETION_PROTECTION_CONDITION] == {
+        "Fn::Equals": [{"Ref": template.DELETION_PROTECTION_PARAMETER}, "true"]}
+
+
+def test_dev_data_goes_with_its_stack() -> None:
+    dev = chalice_sam.merged_template("dev")
+    tables = _of_type(dev["Resources"], "AWS::DynamoDB::Table").values()
+    assert {t["DeletionPolicy"] for t in tables} == {"Delete"}
+    assert not any("DeletionProtectionEnabled" in t["Properties"] for t in tables)
+    assert template.DELETION_PROTECTION_PARAMETER not in dev["Parameters"]
+
+
+def test_api_stage_throttling_with_defaults_the_deployer_may_change(merged: dict[str, Any]) -> None:
+    settings = merged["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+    assert settings == [{"ResourcePath": "/*", "HttpMethod": "*",
+                         "ThrottlingRateLimit": {"Ref": template.THROTTLING_RATE_PARAMETER},
+                         "ThrottlingBurstLimit": {"Ref": template.THROTTLING_BURST_PARAMETER}}]
+    rate = merged["Parameters"][template.THROTTLING_RATE_PARAMETER]
+    burst = merged["Parameters"][template.THROTTLING_BURST_PARAMETER]
+    assert (rate["Default"], burst["Default"]) == (template.THROTTLING_RATE_DEFAULT, template.THROTTLING_BURST_DEFAULT)
+    assert 0 < template.THROTTLING_RATE_DEFAULT <= template.THROTTLING_BURST_DEFAULT
+
+
+def test_the_template_is_within_cloudformations_limits_with_room_to_grow(merged: dict[str, Any]) -> None:
+    from infra.cloud import sam_transform
+
+    measured = sam_transform.measure(merged, STAGE)
+    assert measured.problems() == []
+    # sent through S3: inline, CloudFormation stops at 51,200 bytes
+    assert measured.template_bytes > sam_transform.TEMPLATE_BODY_MAX_BYTES
+    assert measured.resource_types["AWS::DynamoDB::Table"] == len(table_models())
+    assert measured.resource_types["AWS::Lambda::EventSourceMapping"] == len(
+        [fn for fn in all_functions() if fn.kind == "worker" and fn.name in template.registered_functions()])
+    # the budget is enforced: a template past 80% of a limit is refused
+    tight = sam_transform.Measure(template_bytes=800_001, transformed_bytes=0, resources=401, resource_types={})
+    assert len(tight.problems()) == 2
