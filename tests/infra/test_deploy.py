@@ -127,3 +127,11 @@ def test_the_makefile_targets_run_this_module() -> None:
     assert "-m infra.cloud.deploy --stage $(STAGE) --dry-run" in makefile
     assert "-m infra.cloud.deploy --stage $(STAGE) $(DEPLOY_FLAGS)" in makefile
     assert "-m infra.cloud.deploy_check --stage $(STAGE)" in makefile
+
+
+def test_the_deploy_guide_shows_the_very_commands_of_make_deploy() -> None:
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    commands = [line for line in deploy.script(deploy.Options(stage="prod")).splitlines() if not line.startswith("#")]
+    block = guide[guide.index("```\nmake package STAGE=prod\n"):]
+    block = block[4:block.index("\n```", 4)]
+    assert block.splitlines() == commands
