@@ -706,7 +706,8 @@ def run_chaos(profile: Profile, monkeypatch: Any) -> tuple[Run, dict[str, Any]]:
         "product_clock_advanced_h": round((chaos.counts["clock_advanced_s"] + run.figures["clock_advanced_s"])
                                           / 3600, 1),
         "api_calls": run.api.calls, "batches": loop.stats.batches,
-        "wp_by_method": {k[5:]: v for k, v in chaos.counts.items() if k.startswith(("wp_call_", "wp_fail_"))},
+        "wp_by_method": {k[3:]: v for k, v in chaos.counts.items()
+                         if k.startswith(("wp_call_", "wp_fail_", "wp_lost_"))},
     }
     timeutil.reset()
     return run, figures
