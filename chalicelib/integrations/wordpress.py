@@ -38,6 +38,7 @@ The application password never appears in logs, errors or ``repr``.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import unicodedata
@@ -315,8 +316,6 @@ def media_key(owner_id: str, data: bytes) -> str:
     The same file for the same owner always has the same key; new bytes get a new key, so a
     re-rendered image is never mistaken for the attachment of its old file.
     """
-    import hashlib
-
     key = f"{owner_id}-{hashlib.sha256(data).hexdigest()[:16]}"
     _check_media_key(key)
     return key

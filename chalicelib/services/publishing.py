@@ -14,7 +14,8 @@ attempt id, and a PublishingRecord written before any request). The WordPress po
 stored as soon as WordPress returns it. A retry -- after any failure, including a crash
 between WordPress's answer and our write -- first looks for the post it may have made
 (the companion plugin's content-id meta, or the hidden marker in the post body) and
-updates it instead of creating another. A publish that cannot succeed leaves the content
+updates it instead of creating another; likewise each image it may have uploaded (by the
+key each upload carries). A publish that cannot succeed leaves the content
 ``failed`` with the reason; it can be retried (it keeps its slot and counters).
 """
 
