@@ -193,6 +193,7 @@ class ContentImage(SiteRecord):
     provider = UnicodeAttribute(null=True)
     storage_key = UnicodeAttribute(null=True)  # the file in the media bucket
     external_media_id = UnicodeAttribute(null=True)  # WordPress media id, once uploaded
+    external_media_key = UnicodeAttribute(null=True)  # the key of the upload, stored before it is sent
     external_media_url = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="pending")
     created_by = UnicodeAttribute(null=True)

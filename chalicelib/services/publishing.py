@@ -14,7 +14,8 @@ attempt id, and a PublishingRecord written before any request). The WordPress po
 stored as soon as WordPress returns it. A retry -- after any failure, including a crash
 between WordPress's answer and our write -- first looks for the post it may have made
 (the companion plugin's content-id meta, or the hidden marker in the post body) and
-updates it instead of creating another. A publish that cannot succeed leaves the content
+updates it instead of creating another; likewise each image it may have uploaded (by the
+key each upload carries). A publish that cannot succeed leaves the content
 ``failed`` with the reason; it can be retried (it keeps its slot and counters).
 """
 
@@ -802,26 +803,47 @@ def _remember_post(content: Content, post_id: str, *, replacing: str | None = No
 
 def _upload_images(wp: Any, content: Content,
                    images: list[ContentImage]) -> tuple[int | None, list[tuple[int, str, str]]]:
-    from chalicelib.services import media
-
     featured: int | None = None
     inline: list[tuple[int, str, str]] = []
     for image in images:
         if image.status != "generated" or not (image.storage_key or image.external_media_id):
             continue
         if not image.external_media_id:
-            data, mime = media.read(image.storage_key)
-            extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(mime, "png")
-            uploaded = wp.upload_media(data, f"{content.content_id}-{int(image.position)}.{extension}", mime,
-                                       alt_text=image.alt_text or None, caption=image.caption or None)
-            # Written right after the upload: a retry reuses it instead of uploading again.
-            image.update(actions=[ContentImage.external_media_id.set(str(uploaded.id)),
-                                  ContentImage.external_media_url.set(uploaded.url)])
+            _upload_image(wp, content, image)
         if image.is_featured and featured is None:
             featured = int(image.external_media_id)
         else:
             inline.append((int(image.position), image.external_media_url or "", image.alt_text or ""))
     return featured, sorted(inline)
+
+
+def _upload_image(wp: Any, content: Content, image: ContentImage) -> None:
+    """Put the image in the media library once, whatever failed on the way.
+
+    The upload carries a key (the image id and a digest of its bytes) that WordPress stores
+    with the attachment; the key is written here before the upload is sent. A later attempt
+    that finds its key already written may have uploaded the file already (the answer was lost,
+    or the worker died before storing the id): it looks the attachment up by that key and
+    uploads only if there is none. The media id is stored right after either.
+    """
+    from chalicelib.integrations.wordpress import media_key
+    from chalicelib.services import media
+
+    data, mime = media.read(image.storage_key)
+    key = media_key(image.image_id, data)
+    found = wp.find_media_by_key(key) if image.external_media_key == key else None
+    if found is not None:
+        if image.alt_text and found.alt_text != image.alt_text:  # the attempt died before WordPress set it
+            found = wp.update_media(found.id, alt_text=image.alt_text)
+        uploaded = found
+    else:
+        if image.external_media_key != key:
+            image.update(actions=[ContentImage.external_media_key.set(key)])
+        extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(mime, "png")
+        uploaded = wp.upload_media(data, f"{content.content_id}-{int(image.position)}.{extension}", mime,
+                                   alt_text=image.alt_text or None, caption=image.caption or None, media_key=key)
+    image.update(actions=[ContentImage.external_media_id.set(str(uploaded.id)),
+                          ContentImage.external_media_url.set(uploaded.url)])
 
 
 def _body_with_images(body: str, inline: list[tuple[int, str, str]]) -> str:

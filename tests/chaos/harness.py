@@ -154,8 +154,9 @@ class Chaos:
 class ChaosWordPress(FakeWordPress):
     """The in-memory WordPress whose publish-path calls fail now and then, some after the fact."""
 
-    PUBLISH = frozenset({"ensure_terms", "upload_media", "find_post_by_content_id", "create_post", "update_post"})
-    WRITES = frozenset({"upload_media", "create_post", "update_post"})
+    PUBLISH = frozenset({"ensure_terms", "upload_media", "find_post_by_content_id", "create_post", "update_post",
+                         "find_media_by_key", "update_media"})
+    WRITES = frozenset({"upload_media", "create_post", "update_post", "update_media"})
 
     def __init__(self, chaos: Chaos) -> None:
         super().__init__()
@@ -622,7 +623,10 @@ def check(run: Run) -> dict[str, Any]:
         assert c.site_status == "published" and c.external_id, (c.content_id, c.site_status, c.publish_error)
         assert posts[c.content_id] == 1 and int(c.external_id) in run.wp.posts
     out["posts"] = sum(posts.values())
-    out["orphan_media"] = len(run.wp.media) - images  # lost upload answers: the residual the docs name
+    # orphan media: attachments no post uses (featured or in its body); a lost upload answer must not leave one
+    orphans = run.wp.orphan_media()
+    out["orphan_media"] = len(orphans)
+    assert not orphans, f"orphan media in WordPress: {[run.wp.media[i]['filename'] for i in orphans][:5]}"
 
     # limits: recount from the claims, compare with the counters and the limits; one article per slot
     claims = list(SlotClaim.query(skey, consistent_read=True))
@@ -702,7 +706,8 @@ def run_chaos(profile: Profile, monkeypatch: Any) -> tuple[Run, dict[str, Any]]:
         "product_clock_advanced_h": round((chaos.counts["clock_advanced_s"] + run.figures["clock_advanced_s"])
                                           / 3600, 1),
         "api_calls": run.api.calls, "batches": loop.stats.batches,
-        "wp_by_method": {k[5:]: v for k, v in chaos.counts.items() if k.startswith(("wp_call_", "wp_fail_"))},
+        "wp_by_method": {k[3:]: v for k, v in chaos.counts.items()
+                         if k.startswith(("wp_call_", "wp_fail_", "wp_lost_"))},
     }
     timeutil.reset()
     return run, figures
