@@ -260,7 +260,9 @@ def _known_sectors(account_id: str, site_id: str, sector_ids: Iterable[str]) -> 
     if len(wanted) > MAX_SECTORS_PER_IMPORT:
         raise UnprocessableEntity(f"An import may touch at most {MAX_SECTORS_PER_IMPORT} sectors.")
     key = site_key(account_id, site_id)
-    return {s.sector_id for s in Sector.batch_get([(key, sid) for sid in wanted])} if wanted else set()
+    found = list(Sector.batch_get([(key, sid) for sid in wanted])) if wanted else []
+    # A deactivated sector (or one being deleted) takes no new keywords: its rows are refused.
+    return {s.sector_id for s in found if s.is_active and s.deleting_since is None}
 
 
 def new_keyword(account_id: str, site_id: str, row: Row, created_by: str | None) -> Keyword:
@@ -295,7 +297,7 @@ def import_rows(account_id: str, site_id: str, parsed: list[Row | Rejected], *,
             valid.append(r)
         else:
             result.rejected_rows.append(Rejected(row=r.row, line=r.line, keyword=r.keyword,
-                                                 reason=f"sector {r.sector_id!r} is not a sector of this site"))
+                                                 reason=f"sector {r.sector_id!r} is not an active sector of this site"))
 
     first_seen: dict[tuple[str, str], Row] = {}
     candidates: list[Row] = []
