@@ -31,6 +31,7 @@ def sector_target(site_id: str, sector_id: str) -> str:
 class Deletion(TimestampedModel):
     Meta = table_meta("deletions", ttl_attribute="expires_epoch")
     site_scope = Kept("the deletion's poll record, kept 30 days after the deletion completed (TTL)")
+    sector_scope = site_scope
     account_id = UnicodeAttribute(hash_key=True)
     target = UnicodeAttribute(range_key=True)
     kind = UnicodeAttribute()  # site | sector
