@@ -114,7 +114,7 @@ def test_a_deactivated_sector_takes_no_new_or_changed_records_and_no_job(api, en
                      token=owner.token))
     imported = ok(api.post(f"{env.base}/keywords/import", {"sector_id": off, "keywords": [{"keyword": "doppio"}]},
                            token=owner.token))
-    assert imported["created"] == 0 and "not an active sector" in imported["rejected_rows"][0]["reason"]
+    assert imported["created"] == 0 and "is inactive" in imported["rejected_rows"][0]["reason"]
     # reads answer as before
     assert ok(api.get(f"{env.base}/keywords/{kw['keyword_id']}", token=owner.token))["keyword"] == "espresso"
     # a job by filter works on the active sector only
