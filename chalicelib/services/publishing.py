@@ -1173,6 +1173,8 @@ def handle_wordpress_webhook(site_id: str, raw_body: bytes, headers: dict[str, s
         route = WebhookRoute.get(site_id)
     except WebhookRoute.DoesNotExist:
         raise rejected from None
+    if Gates().site(route.account_id, site_id).gone:
+        raise rejected  # the site is being deleted: nothing of it is written any more (not even a nonce)
     secret = secrets.decrypt(route.secret_enc, _secret_context(route.account_id, site_id))
     try:
         event = verify_webhook(raw_body, headers, secret=secret, site_id=site_id, replay_guard=_NonceGuard())

@@ -103,18 +103,23 @@ def build_site(api, owner, loop: WorkerLoop, wp: FakeWordPress, *, name: str = "
     loop.drain(max_seconds=60)
     assert world.call("GET", f"{world.base}/content/{world.content_ids[0]}")["site_status"] == "published"
     world.call("POST", f"{world.base}/content/{world.content_ids[1]}/schedule", {}, expect=(200, 202))
-    ping = {"event": "ping", "post_id": 0, "content_id": "", "status": "", "link": "", "modified_gmt": None,
-            "timestamp": int(time.time()), "nonce": secrets.token_hex(16)}
-    raw = json.dumps(ping).encode()
-    headers = {k: v for k, v in signature_headers(raw, wp.companion_settings["secret"], ping["timestamp"]).items()
-               if k != "Content-Type"}
-    assert api.request("POST", f"/v1/webhooks/wordpress/{world.site_id}", body=raw, headers=headers).status == 200
+    assert ping(api, world.site_id, wp).status == 200  # its nonce is a record of the site too
     world.call("PATCH", f"{world.base}/automation/config", {"is_active": True, "clustering_limit": 0,
                                                              "ideas_limit": 0, "content_limit": 0, "image_limit": 0,
                                                              "publish_limit": 0, "delay_between_operations": 0})
     world.call("POST", f"{world.base}/automation/runs", {}, expect=202)
     loop.drain(max_seconds=60)
     return world
+
+
+def ping(api, site_id: str, wp: FakeWordPress) -> Any:
+    """A signed webhook from the site's WordPress companion plugin."""
+    body = {"event": "ping", "post_id": 0, "content_id": "", "status": "", "link": "", "modified_gmt": None,
+            "timestamp": int(time.time()), "nonce": secrets.token_hex(16)}
+    raw = json.dumps(body).encode()
+    headers = {k: v for k, v in signature_headers(raw, wp.companion_settings["secret"], body["timestamp"]).items()
+               if k != "Content-Type"}
+    return api.request("POST", f"/v1/webhooks/wordpress/{site_id}", body=raw, headers=headers)
 
 
 @pytest.fixture
@@ -166,6 +171,7 @@ def test_deleting_a_site_stops_it_then_removes_everything_it_owns(api, owner, lo
                                ("POST", f"{world.base}/automation/runs", {})):
         answer = api.request(method, path, json_body=body, token=owner.token)
         assert answer.status == 409 and answer.error_code == "site_deleting", (method, path, answer.json)
+    assert ping(api, world.site_id, wp).status == 401  # its webhooks are refused: not even a nonce is written
     from chalicelib.services import publishing
 
     scheduled = world.content_ids[1]
