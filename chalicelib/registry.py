@@ -25,6 +25,7 @@ MODEL_MODULES = (
     "chalicelib.models.publisher",
     "chalicelib.models.automation",
     "chalicelib.models.payments",
+    "chalicelib.models.deletions",
 )
 
 
@@ -104,6 +105,8 @@ QUEUES: tuple[QueueDef, ...] = (
     QueueDef("generate_images", "Render the images of an article", function_timeout=300, batch_size=1),
     QueueDef("publish_content", "Publish a content item to WordPress", batch_size=1),
     QueueDef("automation_events", "Advance automation runs when their stages finish", batch_size=10),
+    QueueDef("deletions", "Delete a deleted site's or sector's records, resumably", batch_size=1,
+             function_timeout=300, reserved_concurrency=2),
 )
 
 SCHEDULES: tuple[ScheduleDef, ...] = (
@@ -151,6 +154,7 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.automation",
     "chalicelib.api.billing",
     "chalicelib.api.stripe_webhooks",
+    "chalicelib.api.admin_accounts",
 )
 
 # Queue key -> "module:factory"; ``factory(QueueDef)`` returns the SQS handler ``fn(event)``.
@@ -164,6 +168,7 @@ QUEUE_HANDLERS: dict[str, str] = {
     "generate_images": "chalicelib.events.workers:stage_worker",
     "publish_content": "chalicelib.events.publishing:publish_worker",
     "automation_events": "chalicelib.events.automation:automation_worker",
+    "deletions": "chalicelib.events.deletion:deletion_worker",
 }
 
 # Schedule key -> "module:function"; ``function(event)`` is the tick (``ScheduleDef.handler_name``).

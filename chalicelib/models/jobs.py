@@ -16,6 +16,7 @@ from pynamodb.attributes import (
 )
 
 from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.site_scope import ChildrenOf, Partition
 
 JOB_STATUSES = ("running", "paused", "completed", "failed", "cancelled")
 ITEM_STATUSES = ("queued", "running", "done", "failed", "skipped")
@@ -23,6 +24,8 @@ ITEM_STATUSES = ("queued", "running", "done", "failed", "skipped")
 
 class Job(TimestampedModel):
     Meta = table_meta("jobs")
+    # A sector's deletion keeps the site's jobs: they are the history of work on the whole site.
+    site_scope = Partition(lambda account_id, site_id: f"{account_id}#{site_id}")
     site_key = UnicodeAttribute(hash_key=True)  # account_id#site_id
     job_id = UnicodeAttribute(range_key=True)
     account_id = UnicodeAttribute()
@@ -43,6 +46,7 @@ class Job(TimestampedModel):
 
 class JobItem(TimestampedModel):
     Meta = table_meta("job_items")
+    site_scope = ChildrenOf(Job, lambda job: job_key(job.account_id, job.job_id))
     job_key = UnicodeAttribute(hash_key=True)  # account_id#job_id
     item_id = UnicodeAttribute(range_key=True)  # the business id (cluster, idea, task, content...)
     account_id = UnicodeAttribute()

@@ -26,6 +26,7 @@ from pynamodb.indexes import KeysOnlyProjection
 from chalicelib.models.base import TimestampedModel, table_meta
 from chalicelib.models.planner import intent_key
 from chalicelib.models.site_records import SiteRecord, gsi, join_key
+from chalicelib.models.site_scope import ChildOf, Partition
 
 TASK_STATUSES = ("pending", "in_progress", "completed", "cancelled")
 TASK_PRIORITIES = ("low", "medium", "high")
@@ -171,6 +172,8 @@ class ContentBody(TimestampedModel):
     """The article HTML (sanitised) of the Content item with the same key."""
 
     Meta = table_meta("content_bodies")
+    site_scope = Partition(lambda account_id, site_id: join_key(account_id, site_id))
+    sector_scope = ChildOf(Content, lambda content: (content.site_key, content.content_id))
     site_key = UnicodeAttribute(hash_key=True)
     content_id = UnicodeAttribute(range_key=True)
     body_html = UnicodeAttribute(default="")

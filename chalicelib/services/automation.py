@@ -369,7 +369,14 @@ def _illegal(run: AutomationRun, wanted: str) -> Conflict:
 # --- events: start a stage, a job finished, an item failed --------------------------------
 
 def handle_event(message: dict[str, Any]) -> str:
+    from chalicelib.services.activity import site_gate
+
     kind = message.get("type")
+    gate = site_gate(message["account_id"], message["site_id"])
+    if gate.gone:
+        return "site_gone"  # being deleted: its runs go with it
+    if not gate.open:
+        return "held"  # deactivated: the run waits; the tick mends it once the site is active
     try:
         run = get_run(message["account_id"], message["site_id"], message["run_id"], consistent=True)
     except NotFound:
@@ -655,8 +662,12 @@ def tick(now: datetime | None = None) -> dict[str, Any]:
 
 def _start_due(account_id: str, site_id: str, now: datetime) -> str:
     """Claim this occurrence (move next_run_at on, conditionally), then start: one tick wins."""
+    from chalicelib.services.activity import site_gate
     from chalicelib.services.sites import get_site
 
+    gate = site_gate(account_id, site_id)
+    if gate.gone:
+        return "stale"  # being deleted: no more runs
     config = AutomationConfig.get(account_id, site_id, consistent_read=True)
     if not config.is_active or config.next_run_at is None or config.next_run_at > now:
         return "stale"
@@ -670,6 +681,8 @@ def _start_due(account_id: str, site_id: str, now: datetime) -> str:
             return "stale"  # another tick claimed this occurrence
         raise
     try:
+        if not gate.open:
+            raise Conflict(f"Skipped: {gate.message}", code=gate.code or "site_inactive")
         start_run(account_id, site_id, trigger="schedule", config=config)
     except ApiError as exc:
         reason = exc.message
@@ -685,6 +698,11 @@ def _start_due(account_id: str, site_id: str, now: datetime) -> str:
 
 
 def _check_active(run: AutomationRun, now: datetime) -> str:
+    from chalicelib.services.activity import site_gate
+
+    gate = site_gate(run.account_id, run.site_id)
+    if gate.gone:
+        return "stale"  # being deleted: the run goes with the site
     run = get_run(run.account_id, run.site_id, run.run_id, consistent=True)
     if run.status not in ACTIVE_STATUSES:
         return "stale"
@@ -695,8 +713,8 @@ def _check_active(run: AutomationRun, now: datetime) -> str:
             _stop_job(run)
             return "timed_out"
         return "stale"
-    if run.status != "running" or int(run.stage_index) >= len(RUN_STAGES):
-        return "stale"
+    if run.status != "running" or int(run.stage_index) >= len(RUN_STAGES) or not gate.open:
+        return "stale"  # a deactivated site's run waits: mended once it is active again
     # Mend what lost messages would leave stuck: a stage never started, a finish never told.
     if not run.stage_job_id:
         if run.updated_at and now - run.updated_at > STALL_AFTER:

@@ -26,6 +26,7 @@ from chalicelib.models.base import is_condition_failure
 from chalicelib.models.jobs import Job, JobItem, job_key
 from chalicelib.models.transactions import transact_write
 from chalicelib.observability import logger
+from chalicelib.services.activity import Gate, Gates
 from chalicelib.timeutil import utcnow
 
 MAX_ITEMS_PER_JOB = 1000
@@ -48,10 +49,16 @@ class ItemBusy(Exception):
     """Another worker holds the item's lease: let SQS deliver it again later."""
 
 
+class ItemHeld(Exception):
+    """The item's account, site or sector is deactivated: the item waits, queued, unchanged;
+    ``requeue_held_items`` sends it again once it is active."""
+
+
 @dataclass
 class ItemSpec:
     item_id: str
     payload: dict[str, Any] = field(default_factory=dict)
+    sector_id: str | None = None  # the sector of the record the item works on
 
 
 @dataclass
@@ -60,11 +67,20 @@ class ItemContext:
     site_id: str
     job: Job
     item: JobItem
+    gates: Gates = field(default_factory=Gates)
 
     @property
     def charge_key(self) -> str:
         """Idempotency key of this item's credit charge: the business key, not the message."""
         return f"{self.job.job_id}#{self.item.item_id}"
+
+    def require_open_sector(self, sector_id: str | None) -> None:
+        """Before a stage works on a record: its sector deactivated -> held; being deleted -> skipped."""
+        gate = self.gates.sector(self.account_id, self.site_id, sector_id)
+        if gate.gone:
+            raise ItemSkipped(gate.message)
+        if not gate.open:
+            raise ItemHeld(gate.message)
 
 
 @dataclass
@@ -130,7 +146,7 @@ def create_job(account_id: str, site_id: str, stage_name: str, selection: dict[s
             if queued and existing.status == "running":
                 send_items(stage, account_id, site_id, job_id, queued)
             return existing
-    items = stage.select(account_id, site_id, selection)
+    items = _in_open_sectors(account_id, site_id, selection, stage.select(account_id, site_id, selection))
     if not items:
         raise UnprocessableEntity(f"There is nothing to {stage.description or stage.name} for this selection.",
                                   code="nothing_to_do")
@@ -169,6 +185,25 @@ def create_job(account_id: str, site_id: str, stage_name: str, selection: dict[s
         raise
     send_items(stage, account_id, site_id, job_id, [s.item_id for s in items])
     return job
+
+
+def _in_open_sectors(account_id: str, site_id: str, selection: dict[str, Any],
+                     items: list[ItemSpec]) -> list[ItemSpec]:
+    """No job works on a deactivated sector (or one being deleted): records a client chose there
+    are a 409; records a filter found there are left out (they wait for their sector)."""
+    gates = Gates()
+    closed: dict[str, Gate] = {}
+    for spec in items:
+        if spec.sector_id and spec.sector_id not in closed:
+            gate = gates.sector(account_id, site_id, spec.sector_id)
+            if not gate.open:
+                closed[spec.sector_id] = gate
+    chosen = any(name.endswith("_ids") and selection.get(name) for name in selection)
+    if closed and (chosen or selection.get("sector_id") in closed):
+        sector_id, gate = next(iter(closed.items()))
+        raise Conflict(f"Sector {sector_id}: {gate.message} Leave its records out of the job.",
+                       code=gate.code or "sector_inactive", details={"sector_ids": sorted(closed)})
+    return [spec for spec in items if spec.sector_id not in closed]
 
 
 def _existing_job(account_id: str, site_id: str, job_id: str) -> Job | None:
@@ -223,6 +258,12 @@ def _process(message: dict[str, str], *, receive_count: int, max_receives: int) 
     account_id, site_id = message["account_id"], message["site_id"]
     job_id, item_id = message["job_id"], message["item_id"]
     stage = get_stage(message["stage"])
+    gates = Gates()
+    gate = gates.site(account_id, site_id)
+    if gate.gone:
+        return "site_gone"  # the site is being deleted: the job goes with it
+    if not gate.open:
+        return "held"  # stays queued; requeue_held_items sends it when the site is active again
     try:
         item = JobItem.get(job_key(account_id, job_id), item_id, consistent_read=True)
         job = Job.get(site_key(account_id, site_id), job_id)
@@ -237,9 +278,12 @@ def _process(message: dict[str, str], *, receive_count: int, max_receives: int) 
     if job.status == "paused":
         return "paused"  # the item stays queued; resume_job sends it again
     _claim(item, stage)
-    ctx = ItemContext(account_id, site_id, job, item)
+    ctx = ItemContext(account_id, site_id, job, item, gates)
     try:
         outcome = stage.run(ctx)
+    except ItemHeld:
+        _hold(item)
+        return "held"
     except ItemSkipped as exc:
         _finish(item, job, "skipped", error=str(exc) or None, error_code="skipped")
         return "skipped"
@@ -281,6 +325,16 @@ def _claim(item: JobItem, stage: StageDef) -> None:
         if is_condition_failure(exc):
             raise ItemBusy(f"item {item.item_id} is being worked on elsewhere") from None
         raise
+
+
+def _hold(item: JobItem) -> None:
+    """Back to queued, attempt not counted against it: the item waits for its sector."""
+    try:
+        item.update(actions=[JobItem.status.set("queued"), JobItem.lease_until.remove(), JobItem.attempts.add(-1),
+                             JobItem.updated_at.set(utcnow())], condition=JobItem.status == "running")
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
 
 
 def _release(item: JobItem, reason: str, code: str) -> None:
@@ -389,6 +443,20 @@ def retry_failed(account_id: str, site_id: str, job_id: str, item_ids: list[str]
     if requeued:
         send_items(get_stage(job.stage), account_id, site_id, job_id, requeued)
     return requeued
+
+
+def requeue_held_items(account_id: str, site_id: str) -> int:
+    """Send the queued items of the site's running jobs again (after the site, a sector or the
+    account is active again): what the workers held goes on. Items queued for another reason
+    are sent twice at worst, which changes nothing (each item is claimed once)."""
+    sent = 0
+    for job in Job.query(site_key(account_id, site_id), filter_condition=Job.status == "running"):
+        queued = [i.item_id for i in JobItem.query(job_key(account_id, job.job_id), consistent_read=True,
+                                                   filter_condition=JobItem.status == "queued")]
+        if queued:
+            send_items(get_stage(job.stage), account_id, site_id, job.job_id, queued)
+            sent += len(queued)
+    return sent
 
 
 def pause_job(account_id: str, site_id: str, job_id: str) -> bool:

@@ -210,7 +210,8 @@ def _select_keywords(account_id: str, site_id: str, selection: dict[str, Any]) -
     by_sector: dict[str, list[str]] = defaultdict(list)
     for kw in keywords[:limit]:
         by_sector[kw.sector_id].append(kw.keyword_id)
-    return [ItemSpec(sector_id, {"keyword_ids": sorted(kw_ids)}) for sector_id, kw_ids in sorted(by_sector.items())]
+    return [ItemSpec(sector_id, {"keyword_ids": sorted(kw_ids)}, sector_id=sector_id)
+            for sector_id, kw_ids in sorted(by_sector.items())]
 
 
 def _estimate_clustering(account_id: str, site_id: str, items: list[ItemSpec]) -> dict[str, int]:
@@ -232,6 +233,7 @@ def _run_clustering(ctx: ItemContext) -> ItemOutcome:
 
     skey = site_key(ctx.account_id, ctx.site_id)
     sector_id = ctx.item.item_id
+    ctx.require_open_sector(sector_id)
     plan = _plan(ctx)
     if plan is None:
         found = _batch_get(Keyword, skey, ctx.item.payload["keyword_ids"])
@@ -319,7 +321,7 @@ def _select_clusters(account_id: str, site_id: str, selection: dict[str, Any]) -
         clusters = list(Cluster.without_ideas_by_sector.query(join_key(skey, selection["sector_id"]), limit=limit))
     else:
         clusters = list(Cluster.without_ideas.query(skey, limit=limit))
-    return [ItemSpec(c.cluster_id, {"count": count}) for c in clusters[:limit]]
+    return [ItemSpec(c.cluster_id, {"count": count}, sector_id=c.sector_id) for c in clusters[:limit]]
 
 
 def _estimate_ideas(account_id: str, site_id: str, items: list[ItemSpec]) -> dict[str, int]:
@@ -381,6 +383,7 @@ def _run_ideas(ctx: ItemContext) -> ItemOutcome:
         cluster = planner.get_cluster(ctx.account_id, ctx.site_id, cluster_id)
     except NotFound:
         raise ItemFailed("The cluster no longer exists.", code="cluster_missing") from None
+    ctx.require_open_sector(cluster.sector_id)
     plan = _plan(ctx)
     if plan is None:
         keywords = list(Keyword.by_cluster.query(join_key(skey, cluster_id)))
@@ -438,7 +441,7 @@ def _select_ideas(account_id: str, site_id: str, selection: dict[str, Any]) -> l
         ideas = [found[i] for i in ids if found[i].status == "approved"]
     else:
         ideas = _by_status(ContentIdea, skey, "approved", selection.get("sector_id"), limit)
-    return [ItemSpec(i.idea_id) for i in ideas[:limit]]
+    return [ItemSpec(i.idea_id, sector_id=i.sector_id) for i in ideas[:limit]]
 
 
 def _brief(idea: ContentIdea) -> str:
@@ -456,6 +459,7 @@ def _run_tasks(ctx: ItemContext) -> ItemOutcome:
         idea = planner.get_idea(ctx.account_id, ctx.site_id, ctx.item.item_id)
     except NotFound:
         raise ItemFailed("The idea no longer exists.", code="idea_missing") from None
+    ctx.require_open_sector(idea.sector_id)
     task_id = derived_id(ctx.job.job_id, idea.idea_id)
     try:
         writer.get_task(ctx.account_id, ctx.site_id, task_id)
@@ -480,7 +484,7 @@ def _select_tasks(account_id: str, site_id: str, selection: dict[str, Any]) -> l
         tasks = [found[i] for i in ids if found[i].status == "pending"]
     else:
         tasks = _by_status(Task, skey, "pending", selection.get("sector_id"), limit)
-    return [ItemSpec(t.task_id) for t in tasks[:limit]]
+    return [ItemSpec(t.task_id, sector_id=t.sector_id) for t in tasks[:limit]]
 
 
 def _estimate_content(account_id: str, site_id: str, items: list[ItemSpec]) -> dict[str, int]:
@@ -500,6 +504,7 @@ def _run_content(ctx: ItemContext) -> ItemOutcome:
         task = writer.get_task(ctx.account_id, ctx.site_id, ctx.item.item_id)
     except NotFound:
         raise ItemFailed("The task no longer exists.", code="task_missing") from None
+    ctx.require_open_sector(task.sector_id)
     content_id = derived_id(ctx.job.job_id, task.task_id)
     plan = _plan(ctx)
     if plan is None:
@@ -564,7 +569,7 @@ def _select_content(status_filter: str) -> Any:
         else:
             statuses = selection.get("status") or status_filter
             items = _by_status(Content, skey, statuses, selection.get("sector_id"), limit)
-        return [ItemSpec(c.content_id) for c in items[:limit]]
+        return [ItemSpec(c.content_id, sector_id=c.sector_id) for c in items[:limit]]
 
     return select
 
@@ -588,6 +593,7 @@ def _run_image_prompts(ctx: ItemContext) -> ItemOutcome:
         content = writer.get_content(ctx.account_id, ctx.site_id, ctx.item.item_id, with_body=True)
     except NotFound:
         raise ItemFailed("The content no longer exists.", code="content_missing") from None
+    ctx.require_open_sector(content.sector_id)
     plan = _plan(ctx)
     if plan is None:
         existing = _images_of(skey, content.content_id)
@@ -644,6 +650,7 @@ def _run_images(ctx: ItemContext) -> ItemOutcome:
         content = writer.get_content(ctx.account_id, ctx.site_id, ctx.item.item_id)
     except NotFound:
         raise ItemFailed("The content no longer exists.", code="content_missing") from None
+    ctx.require_open_sector(content.sector_id)
     pending = [i for i in _images_of(skey, content.content_id) if i.status in ("pending", "failed")]
     if not pending:
         raise ItemSkipped("the article has no images waiting to be rendered")
