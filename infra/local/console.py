@@ -32,17 +32,20 @@ DIST = ROOT / "web" / "dist"
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                         "transfer-encoding", "upgrade", "proxy-connection"})
 MAX_BODY = 16 * 1024 * 1024  # well above the API's own 6 MB ceiling, so the API answers 413 itself
-# The console's policy: its own scripts and styles only, API calls to its own origin, images from
-# anywhere (article images; image files are redirects to presigned storage links), no framing.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: "
-                           "http: https:; connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; "
-                           "form-action 'self'; frame-ancestors 'none'")
 STATIC_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+
+
+def content_security_policy(media_origin: str | None = None) -> str:
+    """The console's policy: its own scripts and styles only, API calls to its own origin (plus the
+    media bucket, where an image file's link redirects), images from anywhere, no framing."""
+    media = f" {media_origin}" if media_origin else ""
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: http: https:; "
+            f"connect-src 'self'{media}; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'")
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Console not built</title></head>
 <body><main><h1>The console is not built</h1><p>Run <code>make web</code> (or <code>make run</code>, which builds
 it), then reload. The API is up: <a href="/v1/docs">/v1/docs</a>.</p></main></body></html>
@@ -52,9 +55,11 @@ it), then reload. The API is up: <a href="/v1/docs">/v1/docs</a>.</p></main></bo
 class ConsoleServer:
     """Serve ``root`` and forward ``/v1`` to ``http://127.0.0.1:<api_port>`` on ``port``."""
 
-    def __init__(self, *, port: int, api_port: int, root: Path = DIST, host: str = LOOPBACK) -> None:
+    def __init__(self, *, port: int, api_port: int, root: Path = DIST, host: str = LOOPBACK,
+                 media_origin: str | None = None) -> None:
         self.root = root.resolve()
         self.api = (host, api_port)
+        self.headers = {**STATIC_HEADERS, "Content-Security-Policy": content_security_policy(media_origin)}
         handler = type("ConsoleHandler", (_Handler,), {"console": self})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
@@ -188,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
             kind += "; charset=utf-8"
         headers = {"Content-Type": kind,
                    "Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache",
-                   **STATIC_HEADERS}
+                   **self.console.headers}
         self._send(200, target.read_bytes(), headers, head=head)
 
     def _send(self, status: int, body: bytes, headers: dict[str, str], *, head: bool = False) -> None:
@@ -199,6 +204,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+
+def allow_media_from(console_url: str, bucket: str) -> None:
+    """Let the console's script read the media bucket's files (an image file route redirects there):
+    the bucket answers the console's origin with CORS, as the cloud's bucket must for its domain."""
+    import boto3
+
+    boto3.client("s3").put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
+        "AllowedOrigins": [console_url.rstrip("/")], "AllowedMethods": ["GET", "HEAD"], "AllowedHeaders": ["*"],
+        "MaxAgeSeconds": 3600}]})
 
 
 # -- the demo account ------------------------------------------------------------------------

@@ -319,7 +319,7 @@ class LocalStack:
             raise StackError(f"the API did not start: {exc}") from None
 
         log.info("API up on %s (%.1fs)", api_url, time.monotonic() - started)
-        console_url, demo_login = self._start_console()
+        console_url, demo_login = self._start_console(moto_endpoint, resources["bucket"])
         app_module = importlib.import_module("app")
         workers_line, clock_line = "off (--no-workers)", "off (--no-clock)"
         if o.workers:
@@ -368,13 +368,14 @@ class LocalStack:
         self._write_state(env)
         self._print_summary(workers_line, clock_line, time.monotonic() - started)
 
-    def _start_console(self) -> tuple[str | None, dict[str, str] | None]:
+    def _start_console(self, media_origin: str, bucket: str) -> tuple[str | None, dict[str, str] | None]:
         """The console and /v1 on one origin, and the demo account (made through that origin)."""
         if self.o.console_port is None:
             return None, None
-        from infra.local.console import ConsoleServer, create_demo_account
+        from infra.local.console import ConsoleServer, allow_media_from, create_demo_account
 
-        self.console = ConsoleServer(port=self.o.console_port, api_port=self.o.port).start()
+        self.console = ConsoleServer(port=self.o.console_port, api_port=self.o.port, media_origin=media_origin).start()
+        allow_media_from(self.console.url, bucket)
         if not self.console.built:
             log.warning("the console is not built (web/dist): run `make web`; %s says so meanwhile", self.console.url)
         try:

@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, must } from "./api/client";
 import { describe } from "./api/errors";
 import { ACCOUNT_SECTIONS, ROUTES, SITE_SECTIONS } from "./routes";
-import { href, match, navigate, type RouteDef, type ScreenProps, useLocation } from "./router";
+import { href, match, navigate, rememberReturn, type RouteDef, type ScreenProps, useLocation } from "./router";
 import { session, signOut, subscribe, type SessionState } from "./session";
 import { Announcer, Badge, notify } from "./ui/bits";
 import { ErrorBox, Loading } from "./ui/data";
@@ -129,7 +129,7 @@ export function App() {
   useEffect(() => {
     if (state.status === "signedIn" && (route?.public || where.path === "/")) navigate("/sites", { replace: true });
     if (state.status === "signedOut" && !route?.public) {
-      if (where.path !== "/") sessionStorage.setItem("console.after-sign-in", where.path);
+      if (where.path !== "/") rememberReturn(where.path);
       navigate("/signin", { replace: true });
     }
   }, [state.status, route, where.path]);

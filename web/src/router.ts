@@ -42,6 +42,19 @@ export function navigate(path: string, { replace = false } = {}): void {
   if (replace) dispatchEvent(new HashChangeEvent("hashchange"));
 }
 
+// Where a signed-out visitor was going: they get there after signing in (memory only).
+let returnTo: string | null = null;
+
+export function rememberReturn(path: string): void {
+  returnTo = path;
+}
+
+export function takeReturn(fallback: string): string {
+  const target = returnTo && !returnTo.startsWith("/sign") ? returnTo : fallback;
+  returnTo = null;
+  return target;
+}
+
 export function href(path: string): string {
   return `#${path}`;
 }

@@ -1,13 +1,11 @@
 /** Sign in and sign up: part of the first chunk, since a new visitor sees one of them first. */
 import { useState } from "preact/hooks";
-import { href, navigate } from "../router";
+import { href, navigate, takeReturn } from "../router";
 import { FormError, Submit, TextField, useSubmit } from "../ui/form";
 import { signIn, signUp, session } from "../session";
 
 function afterSignIn(): void {
-  const back = sessionStorage.getItem("console.after-sign-in");
-  sessionStorage.removeItem("console.after-sign-in");
-  navigate(back && !back.startsWith("/sign") ? back : "/sites", { replace: true });
+  navigate(takeReturn("/sites"), { replace: true });
 }
 
 export function SignIn() {
@@ -53,7 +51,7 @@ export function SignUp() {
       <form
         onSubmit={async (e) => {
           e.preventDefault();
-          if (await submit.run()) navigate("/sites", { replace: true });
+          if (await submit.run()) afterSignIn();
         }}
       >
         <FormError error={submit.error} action="Sign-up failed" />
