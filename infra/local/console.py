@@ -109,6 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self._is_api():
             self._proxy()
         else:
+            self.close_connection = True  # its body is not read
             self._send(405, b"Method not allowed\n", {"Content-Type": "text/plain; charset=utf-8",
                                                        "Allow": "GET, HEAD"})
 
@@ -130,17 +131,20 @@ class _Handler(BaseHTTPRequestHandler):
     # -- the API -------------------------------------------------------------------------
 
     def _proxy(self) -> None:
+        # A body left unread cannot be skipped on a kept-alive connection: refuse, then close it.
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self.close_connection = True
             self._api_error(411, "length_required", "Send the body with a Content-Length.")
             return
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
+            self.close_connection = True
             self._api_error(400, "bad_request", "The Content-Length header is not a number.")
             return
         if length > MAX_BODY:
-            self._api_error(413, "payload_too_large", "The request body is too large.")
             self.close_connection = True
+            self._api_error(413, "payload_too_large", "The request body is too large.")
             return
         body = self.rfile.read(length) if length > 0 else None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -200,6 +204,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if not head:

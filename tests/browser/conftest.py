@@ -27,8 +27,6 @@ from infra.local.processes import ROOT, BackgroundStack
 from tests.browser import chromium
 from tests.browser.console import SHOTS, Audit, Console
 
-pytestmark = pytest.mark.browser
-
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers",
@@ -36,9 +34,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
+    # The tests that open the console in Chromium; the others here need no browser.
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        if {"open_console", "browser"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
 
 
