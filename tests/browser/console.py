@@ -115,7 +115,8 @@ class Console:
         violations = self.axe()
         SHOTS.mkdir(parents=True, exist_ok=True)
         shot = SHOTS / f"{len(self.audit.screens) + 1:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.png"
-        self.page.screenshot(path=str(shot), full_page=full_page)
+        # The passing announcement ("Saved") would cover part of the screen in the picture.
+        self.page.screenshot(path=str(shot), full_page=full_page, style=".toast { visibility: hidden; }")
         self.audit.record(name, violations, shot)
         blocking = [v for v in violations if v["impact"] in BLOCKING]
         assert not blocking, f"axe on {name!r}: " + json.dumps(blocking, indent=1)[:3000]

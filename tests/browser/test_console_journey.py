@@ -53,7 +53,7 @@ def _wait_job(page: Page, scope: Any = None) -> None:
                                                                  timeout=JOB_TIMEOUT)
 
 
-def _near_slot(lead_minutes: int = 4) -> str:
+def _near_slot(lead_minutes: int = 3) -> str:
     """A publishing time a few minutes from now (site time): the post will be due during the test."""
     now = datetime.now(ZoneInfo(SITE_TZ)) + timedelta(minutes=lead_minutes)
     at = now.replace(second=0, microsecond=0) + timedelta(minutes=1 if now.second or now.microsecond else 0)
@@ -290,7 +290,7 @@ def test_a_new_customer_goes_from_keywords_to_a_published_post(open_console, sta
     assert debits.count() >= 3
     c.check("credits")
     c.nav("Plans and billing")
-    expect(page.get_by_role("heading", name="Plans")).to_be_visible()
+    expect(page.get_by_role("heading", name="Plans", exact=True)).to_be_visible()
     c.check("plans and billing")
     c.nav("Users and roles")
     expect(page.get_by_role("cell", name=re.compile(email))).to_be_visible()

@@ -192,6 +192,11 @@ def test_another_account_sees_nothing_of_this_one(open_console, world):
 
 def test_the_demo_sign_in_printed_by_make_run_works(open_console, stack):
     login = stack.info["demo_login"]
+    log = stack.state_dir / "stack.log"  # what `make run` printed (a stack this session started)
+    if log.exists():
+        printed = log.read_text()
+        assert f"Console    {stack.console_url}/" in printed
+        assert f"Sign in    {login['email']} / {login['password']}" in printed
     c: Console = open_console()
     c.sign_in(login["email"], login["password"])
     expect(c.page.get_by_role("link", name="Demo Coffee Blog")).to_be_visible()

@@ -54,7 +54,7 @@ function Importer({ siteId, sectors }: { siteId: string; sectors: Schemas["Secto
       out = await must(api.POST("/v1/sites/{site_id}/keywords/import", { params: { path }, body: { sector_id: sector, keywords } }));
     }
     setResult(out);
-    notify(`${plural(out.created, "keyword")} imported, ${out.skipped_duplicates} duplicates skipped, ${out.rejected} rejected`);
+    notify(`${plural(out.created, "keyword")} imported, ${plural(out.skipped_duplicates, "duplicate")} skipped, ${out.rejected} rejected`);
   });
 
   const onDrop = (e: DragEvent) => {
