@@ -18,7 +18,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
-from chalicelib import aws, registry
+from chalicelib import messages, registry
 from chalicelib.api.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import site_key
@@ -69,8 +69,9 @@ class ItemContext:
 
 @dataclass
 class ItemOutcome:
+    """What a stage made of one item. Its credits are counted by the charge itself (stages._charge)."""
+
     result: dict[str, Any] = field(default_factory=dict)
-    credits: int = 0
 
 
 @dataclass
@@ -179,16 +180,8 @@ def _existing_job(account_id: str, site_id: str, job_id: str) -> Job | None:
 
 
 def send_items(stage: StageDef, account_id: str, site_id: str, job_id: str, item_ids: list[str]) -> None:
-    url = aws.queue_url(registry.queue(stage.queue_key).name)
-    sqs = aws.client("sqs")
-    for start in range(0, len(item_ids), 10):
-        chunk = item_ids[start:start + 10]
-        entries = [{"Id": str(i), "MessageBody": json.dumps(
-            {"v": 1, "stage": stage.name, "account_id": account_id, "site_id": site_id, "job_id": job_id,
-             "item_id": item_id})} for i, item_id in enumerate(chunk)]
-        response = sqs.send_message_batch(QueueUrl=url, Entries=entries)
-        if response.get("Failed"):
-            raise RuntimeError(f"SQS refused {len(response['Failed'])} messages: {response['Failed'][0]}")
+    messages.send(stage.queue_key, [{"stage": stage.name, "account_id": account_id, "site_id": site_id,
+                                     "job_id": job_id, "item_id": item_id} for item_id in item_ids])
 
 
 def _json_safe(value: Any) -> Any:
@@ -198,11 +191,7 @@ def _json_safe(value: Any) -> Any:
 # --- processing --------------------------------------------------------------------------
 
 def parse_message(body: str) -> dict[str, str]:
-    data = json.loads(body)
-    for name in ("stage", "account_id", "site_id", "job_id", "item_id"):
-        if not isinstance(data.get(name), str) or not data[name]:
-            raise ValueError(f"message lacks {name}")
-    return data
+    return messages.parse(body, ("stage", "account_id", "site_id", "job_id", "item_id"))
 
 
 _OUTCOME_METRIC = {"done": "ItemsProcessed", "failed": "ItemsFailed", "skipped": "ItemsSkipped"}
@@ -256,7 +245,7 @@ def _process(message: dict[str, str], *, receive_count: int, max_receives: int) 
             return "failed"
         _release(item, reason, code)
         raise
-    _finish(item, job, "done", result=outcome.result, credits=outcome.credits)
+    _finish(item, job, "done", result=outcome.result)
     return "done"
 
 
@@ -297,23 +286,20 @@ def _release(item: JobItem, reason: str, code: str) -> None:
 _COUNTER = {"done": Job.done, "failed": Job.failed, "skipped": Job.skipped}
 
 
-def _finish(item: JobItem, job: Job, status: str, *, result: dict | None = None, credits: int = 0,
+def _finish(item: JobItem, job: Job, status: str, *, result: dict | None = None,
             error: str | None = None, error_code: str | None = None) -> bool:
-    """Move the item to a final status and count it on the job, once."""
+    """Move the item to a final status and count it on the job, once. (Credits are not counted
+    here: the charge counts them on the job and the item in its own transaction.)"""
     now = utcnow()
     item_actions = [JobItem.status.set(status), JobItem.finished_at.set(now), JobItem.updated_at.set(now),
                     JobItem.lease_until.remove()]
     if result is not None:
         item_actions.append(JobItem.result.set(result))
-    if credits:
-        item_actions.append(JobItem.credits.set(credits))
     if error:
         item_actions += [JobItem.error.set(error[:1000]), JobItem.error_code.set(error_code or "error")]
     elif status == "done":
         item_actions += [JobItem.error.remove(), JobItem.error_code.remove()]
     job_actions = [_COUNTER[status].add(1), Job.updated_at.set(now)]
-    if credits:
-        job_actions.append(Job.credits_spent.add(credits))
     try:
         with transact_write() as tx:
             tx.update(item, actions=item_actions, condition=JobItem.status.is_in("running", "queued"))

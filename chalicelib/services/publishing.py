@@ -20,7 +20,6 @@ updates it instead of creating another. A publish that cannot succeed leaves the
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import secrets as pysecrets
@@ -36,7 +35,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from chalicelib import aws, config, registry
+from chalicelib import config, messages
 from chalicelib.api.errors import ApiError, Conflict, NotFound, Unauthorized, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import Site, site_key
@@ -603,28 +602,20 @@ def calendar_range(start_text: str, end_text: str | None, time_zone: str) -> tup
 # --- the publish queue -------------------------------------------------------------------
 
 def enqueue_publish(account_id: str, site_id: str, content_id: str) -> None:
-    body = {"account_id": account_id, "site_id": site_id, "content_id": content_id}
-    aws.client("sqs").send_message(QueueUrl=aws.queue_url(registry.queue("publish_content").name),
-                                   MessageBody=json.dumps(body))
+    messages.send("publish_content", [{"account_id": account_id, "site_id": site_id, "content_id": content_id}])
 
 
 def enqueue_due(now: datetime | None = None, *, per_shard: int = 500) -> int:
     """Queue a publish for every item that is due, across all sites: scheduled ones whose time
     has come, and ones whose publishing worker died (lease expired)."""
     now = now or utcnow()
-    bodies: list[str] = []
+    due: list[dict[str, str]] = []
     for shard in range(DUE_SHARDS):
         for item in Content.due.query(f"due#{shard}", Content.scheduled_publish_at <= now, limit=per_shard):
             if item.site_status == "publishing" and item.publish_lease_until and item.publish_lease_until > now:
                 continue  # a worker is on it
-            bodies.append(json.dumps({"account_id": item.account_id, "site_id": item.site_id,
-                                      "content_id": item.content_id}))
-    url = aws.queue_url(registry.queue("publish_content").name)
-    sqs = aws.client("sqs")
-    for start in range(0, len(bodies), 10):
-        chunk = bodies[start:start + 10]
-        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": b} for n, b in enumerate(chunk)])
-    return len(bodies)
+            due.append({"account_id": item.account_id, "site_id": item.site_id, "content_id": item.content_id})
+    return messages.send("publish_content", due)
 
 
 class PublishRetryable(Exception):
@@ -632,10 +623,7 @@ class PublishRetryable(Exception):
 
 
 def parse_message(body: str) -> dict[str, str]:
-    data = json.loads(body)
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data.get(k)
-                                             for k in ("account_id", "site_id", "content_id")):
-        raise ValueError("a publish message needs account_id, site_id and content_id")
+    data = messages.parse(body, ("account_id", "site_id", "content_id"))
     return {k: data[k] for k in ("account_id", "site_id", "content_id")}
 
 

@@ -33,7 +33,6 @@ def _loop() -> ChaosLoop:
     return ChaosLoop(app_module, Chaos(Profile(kill_rate=0.0)))  # no random faults: only the ones set below
 
 
-@pytest.mark.xfail(strict=True, reason="stages._run_images: a redelivery counts only the images it rendered")
 def test_a_worker_killed_between_images_leaves_the_job_counting_every_credit(api, site, monkeypatch):
     """Invariant: a job's credits_spent equals what the ledger debited for it, whatever crashed."""
     from chalicelib.services import stages
@@ -91,7 +90,6 @@ def test_a_worker_killed_on_the_last_delivery_does_not_leave_the_item_running(ap
     assert item.status == "failed" and item.error, (item.status, item.attempts)
 
 
-@pytest.mark.xfail(strict=True, reason="stages: the article's cost is added after the image, and not redone")
 def test_a_worker_killed_after_an_image_is_marked_generated_keeps_the_articles_cost(api, site, monkeypatch):
     """Invariant: an article's cost shows every image and every credit the ledger debited for it."""
     from chalicelib.models.writer import Content
