@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib import messages, registry
 from chalicelib.api.errors import ApiError, Conflict, NotFound, UnprocessableEntity
@@ -287,7 +288,7 @@ _COUNTER = {"done": Job.done, "failed": Job.failed, "skipped": Job.skipped}
 
 
 def _finish(item: JobItem, job: Job, status: str, *, result: dict | None = None,
-            error: str | None = None, error_code: str | None = None) -> bool:
+            error: str | None = None, error_code: str | None = None, only_if: Condition | None = None) -> bool:
     """Move the item to a final status and count it on the job, once. (Credits are not counted
     here: the charge counts them on the job and the item in its own transaction.)"""
     now = utcnow()
@@ -302,7 +303,8 @@ def _finish(item: JobItem, job: Job, status: str, *, result: dict | None = None,
     job_actions = [_COUNTER[status].add(1), Job.updated_at.set(now)]
     try:
         with transact_write() as tx:
-            tx.update(item, actions=item_actions, condition=JobItem.status.is_in("running", "queued"))
+            condition = JobItem.status.is_in("running", "queued")
+            tx.update(item, actions=item_actions, condition=condition if only_if is None else condition & only_if)
             tx.update(Job(job.site_key, job.job_id), actions=job_actions, condition=Job.job_id.exists())
     except TransactWriteError as exc:
         if is_condition_failure(exc):
@@ -332,6 +334,44 @@ def _maybe_complete(site_key_value: str, job_id: str) -> None:
         from chalicelib.services import job_events
 
         job_events.job_finished(job)
+
+
+# --- dead letters ------------------------------------------------------------------------
+
+WORKER_DIED = "worker_died"
+
+
+def fail_dead_letter(message: dict[str, str], *, deliveries: int) -> str:
+    """Account for a dead letter of a stage queue: its worker died on every delivery.
+
+    The item is failed with the reason ``worker_died`` (its job can then complete, and an
+    automation run waiting on it moves on; the retry route brings it back). An item that is
+    final already is left as it is; one another worker holds with a live lease raises
+    ItemBusy, so the dead letter comes back later. Safe to run twice: the failure is a
+    conditional write on the state that was read.
+    """
+    account_id, site_id, job_id, item_id = (message["account_id"], message["site_id"], message["job_id"],
+                                            message["item_id"])
+    try:
+        item = JobItem.get(job_key(account_id, job_id), item_id, consistent_read=True)
+        job = Job.get(site_key(account_id, site_id), job_id)
+    except (JobItem.DoesNotExist, Job.DoesNotExist):
+        return "missing"
+    if item.status in FINAL:
+        return "final"
+    now = utcnow()
+    if item.status == "running" and item.lease_until is not None and item.lease_until > now:
+        raise ItemBusy(f"item {item_id} is held by a worker until {item.lease_until.isoformat()}")
+    expired = (JobItem.status == "queued") | (JobItem.lease_until.does_not_exist() | (JobItem.lease_until <= now))
+    reason = (f"The worker stopped on each of its {deliveries} deliveries (it timed out or crashed) before it "
+              f"recorded an outcome. Retry the item: POST /v1/sites/{site_id}/jobs/{job_id}/retry.")
+    if _finish(item, job, "failed", error=reason, error_code=WORKER_DIED, only_if=expired):
+        logger.warning("dead letter: item failed", extra={"job_id": job_id, "item_id": item_id})
+        return "failed"
+    item.refresh(consistent_read=True)
+    if item.status in FINAL:
+        return "final"
+    raise ItemBusy(f"item {item_id} was claimed again meanwhile")
 
 
 # --- reading and retrying ----------------------------------------------------------------

@@ -908,6 +908,58 @@ def _fail(content: Content, attempt_id: str, reason: str, record: PublishingReco
     return True
 
 
+class PublishInProgress(Exception):
+    """Another worker holds the publish with a live lease: deliver the dead letter again later."""
+
+
+WORKER_DIED = "worker_died"
+
+
+def fail_dead_letter(message: dict[str, str], *, deliveries: int) -> str:
+    """Account for a dead letter of the publish queue: its worker died on every delivery.
+
+    Content left ``publishing`` with an expired lease is failed with its reason (``worker_died:
+    ...``), keeps its slot, and comes back through POST .../publish/retry. Content in any other
+    state needs nothing (scheduled content is queued again by the tick when due); content
+    another worker holds raises PublishInProgress. Safe to run twice.
+    """
+    account_id, site_id, content_id = message["account_id"], message["site_id"], message["content_id"]
+    content = find_content(account_id, site_id, content_id)
+    if content is None:
+        return "missing"
+    if content.site_status != "publishing":
+        return "not_publishing"
+    now = utcnow()
+    if content.publish_lease_until is not None and content.publish_lease_until > now:
+        raise PublishInProgress(f"content {content_id} is held by a publishing worker")
+    attempt_id = content.publish_attempt_id
+    reason = (f"{WORKER_DIED}: the publishing worker stopped on each of its {deliveries} deliveries (it timed out "
+              f"or crashed) before it recorded an outcome. Check WordPress for a post, then retry: "
+              f"POST /v1/sites/{site_id}/content/{content_id}/publish/retry.")
+    actions, _ = transition_ops(content, {"site_status": "failed"}, check=False, extra_actions=[
+        Content.publish_lease_until.remove(), Content.publish_error.set(reason),
+        Content.site_status_updated_at.set(now)])
+    if attempt_id:
+        held = _held(attempt_id)
+    else:
+        held = (Content.site_status == "publishing") & Content.publish_attempt_id.does_not_exist()
+    expired = Content.publish_lease_until.does_not_exist() | (Content.publish_lease_until <= now)
+    try:
+        content.update(actions=actions, condition=held & expired)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        content.refresh(consistent_read=True)
+        if content.site_status == "publishing":
+            raise PublishInProgress(f"content {content_id} was claimed again meanwhile") from None
+        return "not_publishing"
+    if attempt_id:
+        _close_record(content, attempt_id, "failed", reason)
+    _set_claim_state(content, "failed")
+    logger.warning("dead letter: publish failed", extra={"content_id": content_id})
+    return "failed"
+
+
 def retry_publish(account_id: str, site_id: str, content_id: str) -> Content:
     """A failed publish goes again now; it keeps the slot (and the counters) it had."""
     content = get_content(account_id, site_id, content_id)

@@ -13,7 +13,8 @@ What each function may do:
   and never see users, logins or sessions.
 - SQS: ``SendMessage`` (+ ``GetQueueUrl``, the code finds queues by name) on the stage's
   work queues; a worker also receives/deletes from its own queue, which the event source
-  mapping does with the function's role. Nobody writes to a DLQ: SQS's redrive does.
+  mapping does with the function's role (a dead-letter consumer: the DLQ it drains). Nobody
+  writes to a DLQ: SQS's redrive does.
 - S3: get/put objects of the media bucket. KMS: the API encrypts and decrypts provider
   secrets, the pipeline only decrypts. Logs: the function's own log group. X-Ray: put
   segments (X-Ray has no resource-level permissions).

@@ -65,7 +65,6 @@ def test_a_worker_killed_between_images_leaves_the_job_counting_every_credit(api
     assert int(job.credits_spent) == debited  # today: only what the redelivery rendered
 
 
-@pytest.mark.xfail(strict=True, reason="nothing fails a job item whose worker died on the queue's last delivery")
 def test_a_worker_killed_on_the_last_delivery_does_not_leave_the_item_running(api, site, monkeypatch):
     """Invariant: every item ends done or failed with a reason; a dead letter is accounted for.
 
