@@ -422,7 +422,8 @@ def _create_stage_job(run: AutomationRun, index: int) -> str:
         job = jobs.create_job(run.account_id, run.site_id, stage.job_stage, selection, run_id=run.run_id,
                               check_credits=False, job_id=run.stage_job_id, user_id=run.created_by)
     except ApiError as exc:
-        if exc.code == "nothing_to_do":
+        # items_claimed: other jobs (a person's) already work on everything this stage would take
+        if exc.code in ("nothing_to_do", "items_claimed"):
             _advance(run, index, run.stage_job_id, {"status": "skipped", "note": exc.message})
             return "skipped"
         # Not a passing fault (a record gone, a module switched off...): retrying cannot help.

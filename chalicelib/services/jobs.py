@@ -61,6 +61,7 @@ class ItemContext:
     site_id: str
     job: Job
     item: JobItem
+    records: list[str] = field(default_factory=list)  # the records this delivery holds (services.claims)
 
     @property
     def charge_key(self) -> str:
@@ -84,6 +85,15 @@ class StageDef:
     run: Callable[[ItemContext], ItemOutcome]
     estimate: Callable[[str, str, list[ItemSpec]], dict[str, int]] = lambda *_: {}
     description: str = ""
+    # What an item works on, claimed for its job (services.claims): the kind of record, and
+    # the records of an item (by default the item itself; clustering: its keywords).
+    record_kind: str = "record"
+    records: Callable[[ItemSpec], list[str]] = lambda spec: [spec.item_id]
+    # The payload changes for an item left with only some of its records (the others are held elsewhere).
+    narrow: Callable[[ItemSpec, list[str]], dict[str, Any]] = lambda spec, records: {}
+
+    def records_of(self, item: JobItem) -> list[str]:
+        return self.records(ItemSpec(item.item_id, dict(item.payload or {})))
 
 
 STAGES: dict[str, StageDef] = {}
@@ -142,12 +152,29 @@ def create_job(account_id: str, site_id: str, stage_name: str, selection: dict[s
     estimate = stage.estimate(account_id, site_id, items)
     if check_credits and estimate:
         credits.require_credits(account_id, estimate)
-    # Items first, the job last: until the job exists no message is acted on (a message for a
-    # missing job is dropped), so a crash in between leaves nothing half-started.
+    # Claims, then items, then the job last: until the job exists no message is acted on (a
+    # message for a missing job is dropped), so a crash in between leaves nothing half-started
+    # (claims whose job item does not exist count as free).
     reserved = job_id is not None
     job_id = job_id or new_id()
-    new_items = [JobItem(job_key(account_id, job_id), spec.item_id, account_id=account_id, site_id=site_id,
-                         job_id=job_id, stage=stage.name, payload=spec.payload) for spec in items]
+    runnable, held_elsewhere = _claim_records(stage, account_id, site_id, job_id, items)
+    if not runnable:
+        holders = sorted({h for spec_holders in held_elsewhere.values() for h in spec_holders})
+        raise Conflict(f"Other jobs are already working on every item of this selection ({', '.join(holders)}); "
+                       "wait for them to finish.", code="items_claimed",
+                       details={"held_by": [{"job_id": h} for h in holders]})
+    new_items = []
+    for spec in items:
+        item = JobItem(job_key(account_id, job_id), spec.item_id, account_id=account_id, site_id=site_id,
+                       job_id=job_id, stage=stage.name, payload=spec.payload)
+        if spec.item_id not in runnable:
+            holders = ", ".join(held_elsewhere[spec.item_id])
+            item.status, item.finished_at = "skipped", utcnow()
+            item.error, item.error_code = f"Job {holders} is already working on it.", "items_claimed"
+        elif held_elsewhere.get(spec.item_id):
+            item.payload = {**spec.payload, **runnable[spec.item_id],
+                            "held_elsewhere": held_elsewhere[spec.item_id]}
+        new_items.append(item)
     if reserved:
         # Two deliveries may create a reserved job at once: never overwrite an item the other's
         # job has started on (small jobs: automation stages are bounded by their limits).
@@ -162,15 +189,38 @@ def create_job(account_id: str, site_id: str, stage_name: str, selection: dict[s
             for item in new_items:
                 batch.save(item)
     job = Job(site_key(account_id, site_id), job_id, account_id=account_id, site_id=site_id, stage=stage.name,
-              total=len(items), estimate=estimate, params=_json_safe(selection), created_by=user_id, run_id=run_id)
+              total=len(items), skipped=len(items) - len(runnable), estimate=estimate, params=_json_safe(selection),
+              created_by=user_id, run_id=run_id)
     try:
         job.save(condition=Job.job_id.does_not_exist())
     except PutError as exc:
         if is_condition_failure(exc):  # a concurrent creation of the same reserved job won
             return Job.get(job.site_key, job_id, consistent_read=True)
         raise
-    send_items(stage, account_id, site_id, job_id, [s.item_id for s in items])
+    send_items(stage, account_id, site_id, job_id, [s.item_id for s in items if s.item_id in runnable])
     return job
+
+
+def _claim_records(stage: StageDef, account_id: str, site_id: str, job_id: str,
+                   items: list[ItemSpec]) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+    """Claim every item's records for the job. Returns (item id -> payload changes, for the items
+    left with something to do; item id -> ids of the jobs holding some of its records)."""
+    from chalicelib.services import claims
+
+    records = {spec.item_id: stage.records(spec) for spec in items}
+    claimed = claims.claim(account_id, site_id, stage.record_kind,
+                           {r: item_id for item_id, rs in records.items() for r in rs}, job_id)
+    held = set(claimed.held)
+    runnable: dict[str, dict[str, Any]] = {}
+    elsewhere: dict[str, list[str]] = {}
+    for spec in items:
+        mine = [r for r in records[spec.item_id] if r in held]
+        jobs = sorted({claimed.taken[r].job_id for r in records[spec.item_id] if r in claimed.taken})
+        if jobs:
+            elsewhere[spec.item_id] = jobs
+        if mine:
+            runnable[spec.item_id] = stage.narrow(spec, mine) if len(mine) < len(records[spec.item_id]) else {}
+    return runnable, elsewhere
 
 
 def _existing_job(account_id: str, site_id: str, job_id: str) -> Job | None:
@@ -228,6 +278,8 @@ def _process(message: dict[str, str], *, receive_count: int, max_receives: int) 
         return "paused"  # the item stays queued; resume_job sends it again
     _claim(item, stage)
     ctx = ItemContext(account_id, site_id, job, item)
+    if not _hold_records(stage, ctx):
+        return "skipped"
     try:
         outcome = stage.run(ctx)
     except ItemSkipped as exc:
@@ -273,6 +325,30 @@ def _claim(item: JobItem, stage: StageDef) -> None:
         raise
 
 
+def _hold_records(stage: StageDef, ctx: ItemContext) -> bool:
+    """Before planning or charging: claim the item's records again (renew, or take over a claim
+    nobody holds). Records another live job item holds are left out; none left: skipped, naming it."""
+    from chalicelib.services import claims
+
+    records = stage.records_of(ctx.item)
+    claimed = claims.claim(ctx.account_id, ctx.site_id, stage.record_kind,
+                           dict.fromkeys(records, ctx.item.item_id), ctx.job.job_id)
+    held = set(claimed.held)
+    ctx.records = [r for r in records if r in held]
+    if ctx.records:
+        return True
+    holders = ", ".join(sorted(claimed.holders())) or "another job"
+    _finish(ctx.item, ctx.job, "skipped", error=f"Job {holders} is already working on it.", error_code="items_claimed")
+    return False
+
+
+def _release_records(job: Job, item: JobItem) -> None:
+    from chalicelib.services import claims
+
+    stage = get_stage(job.stage)
+    claims.release(job.account_id, job.site_id, stage.record_kind, stage.records_of(item), job.job_id)
+
+
 def _release(item: JobItem, reason: str, code: str) -> None:
     """Give a failed attempt back to the queue: visible as queued with its last error."""
     try:
@@ -310,6 +386,8 @@ def _finish(item: JobItem, job: Job, status: str, *, result: dict | None = None,
         if is_condition_failure(exc):
             return False  # another delivery finished it first
         raise
+    # A crash before this leaves claims whose item is final: they count as free (services.claims).
+    _release_records(job, item)
     if status == "failed" and job.run_id:
         from chalicelib.services import job_events
 

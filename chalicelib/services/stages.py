@@ -249,7 +249,7 @@ def _run_clustering(ctx: ItemContext) -> ItemOutcome:
     sector_id = ctx.item.item_id
     plan = _plan(ctx)
     if plan is None:
-        found = _batch_get(Keyword, skey, ctx.item.payload["keyword_ids"])
+        found = _batch_get(Keyword, skey, ctx.records)  # the keywords this job holds
         keywords = sorted((k for k in found.values() if k.status == "pending" and k.sector_id == sector_id),
                           key=lambda k: k.keyword_id)
         if not keywords:
@@ -679,22 +679,26 @@ def _run_images(ctx: ItemContext) -> ItemOutcome:
 
 # --- registration ------------------------------------------------------------------------
 
+# Each stage claims the records it works on (services.claims): two jobs never process one.
 register_stage(StageDef("cluster_keywords", "cluster_keywords", "cluster_keywords", _select_keywords,
-                        _run_clustering, _estimate_clustering, "cluster keywords"))
+                        _run_clustering, _estimate_clustering, "cluster keywords", record_kind="keyword",
+                        records=lambda spec: list(spec.payload["keyword_ids"]),
+                        narrow=lambda spec, records: {"keyword_ids": sorted(records)}))
 register_stage(StageDef("generate_ideas", "generate_ideas", "generate_ideas", _select_clusters, _run_ideas,
-                        _estimate_ideas, "generate ideas"))
+                        _estimate_ideas, "generate ideas", record_kind="cluster"))
 register_stage(StageDef("create_tasks", "create_tasks", None, _select_ideas, _run_tasks,
-                        description="create tasks"))
+                        description="create tasks", record_kind="idea"))
 register_stage(StageDef("generate_content", "generate_content", "generate_content", _select_tasks, _run_content,
-                        _estimate_content, "write articles"))
+                        _estimate_content, "write articles", record_kind="task"))
+# Image prompts and images both claim the article: one job at a time adds or renders its images.
 register_stage(StageDef("generate_image_prompts", "generate_image_prompts", "generate_image_prompts",
                         _select_content("draft"),
                         _run_image_prompts,
                         lambda a, s, items: credits.estimate_operation("generate_image_prompts", len(items),
                                                                        _model_name("text")),
-                        "write image prompts"))
+                        "write image prompts", record_kind="content"))
 register_stage(StageDef("generate_images", "generate_images", "generate_images", _select_content("draft"),
-                        _run_images, _estimate_images, "render images"))
+                        _run_images, _estimate_images, "render images", record_kind="content"))
 
 STAGE_MODULE = {"cluster_keywords": "planner", "generate_ideas": "planner", "create_tasks": "writer",
                 "generate_content": "writer", "generate_image_prompts": "writer", "generate_images": "writer"}
