@@ -567,6 +567,7 @@ def check(run: Run) -> dict[str, Any]:
     for e in debits:
         by_job[e.job_id or ""] += -int(e.delta)
     items_by_status: Counter = Counter()
+    skipped: Counter = Counter()  # why items were skipped, per stage
     for stage, job_ids in run.jobs.items():
         for job_id in job_ids:
             job = Job.get(skey, job_id, consistent_read=True)
@@ -579,9 +580,11 @@ def check(run: Run) -> dict[str, Any]:
             assert status["done"] + status["skipped"] == job.total == len(items), (stage, status, job.total)
             # the charge counts the credits on the job and its item in its own transaction
             assert int(job.credits_spent) == sum(int(i.credits or 0) for i in items), (stage, job_id)
-            assert int(job.credits_spent) == by_job.get(job_id, 0), (
-                f"{stage} job {job_id}: credits_spent {job.credits_spent} but the ledger debited {by_job.get(job_id, 0)}")
+            debited = by_job.get(job_id, 0)
+            assert int(job.credits_spent) == debited, f"{stage} job {job_id}: {job.credits_spent} != ledger {debited}"
+            skipped.update(f"{stage}: {i.error_code}" for i in items if i.status == "skipped")
     out["items"] = dict(items_by_status)
+    out["skipped"] = dict(skipped)
 
     # no double charge: one debit per (job, item) -- per image for images -- and none for a skipped item
     keys = Counter(e.entry_key for e in ledger)
@@ -725,7 +728,7 @@ def describe(figures: dict[str, Any]) -> list[str]:
         f"publish retries, DLQ {f['dlq'] or 0}, reasons {f['failed_reasons']}",
         f"  invariants: 0 duplicate articles, {f['debits']} debits, ledger = balance change {f['credits_spent']}, "
         f"job credits = ledger, article cost = ledger, busiest day {f['busiest_day']}/{LIMITS['d']} over "
-        f"{f['days_used']} days, items {f['items']}",
+        f"{f['days_used']} days, items {f['items']}, skipped {f['skipped']}",
         summary_line(f["seed"], {k: f[k] for k in SUMMARY_KEYS}),
     ]
 
