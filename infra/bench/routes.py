@@ -169,7 +169,8 @@ def _routes(c: _Http, backend: str) -> list[Route]:
     fresh_sectors = []
     for n in range(4):
         other = c.call("POST", f"{b}/sectors", {"name": f"Coffee {n + 2}"}, 201)["sector_id"]
-        c.call("POST", f"{b}/keywords/import", {"sector_id": other, "keywords": bench_keywords(200 + 20 * (n + 1))[-20:]})
+        words = bench_keywords(200 + 20 * (n + 1))[-20:]  # none of them in another sector
+        c.call("POST", f"{b}/keywords/import", {"sector_id": other, "keywords": words})
         fresh_sectors.append(other)
     next_sector = iter(fresh_sectors)
 
