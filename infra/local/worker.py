@@ -1,6 +1,7 @@
 """The local stand-in for Lambda's SQS event source mappings.
 
-For each registry queue whose handler is registered on the Chalice app
+For each queue a function drains (``registry.consumed_queues()``: the work queues, then the
+dead-letter queues with a consumer) whose handler is registered on the Chalice app
 (``@app.on_sqs_message`` on a function named ``QueueDef.handler_name``), the loop receives
 messages, builds the event Lambda would build, calls the very same handler function and
 then does what the event source mapping does with ``ReportBatchItemFailures`` switched on
