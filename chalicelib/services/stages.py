@@ -651,8 +651,11 @@ def _run_images(ctx: ItemContext) -> ItemOutcome:
         content = writer.get_content(ctx.account_id, ctx.site_id, ctx.item.item_id)
     except NotFound:
         raise ItemFailed("The content no longer exists.", code="content_missing") from None
-    pending = [i for i in _images_of(skey, content.content_id) if i.status in ("pending", "failed")]
+    images = _images_of(skey, content.content_id)
+    pending = [i for i in images if i.status in ("pending", "failed")]
     if not pending:
+        if int(ctx.item.credits or 0):  # an earlier delivery rendered (and charged) them, then died
+            return ItemOutcome({"images_rendered": 0, "images_generated": len(images)})
         raise ItemSkipped("the article has no images waiting to be rendered")
     engine = _engine(ctx.account_id)
     rendered = 0
@@ -674,7 +677,7 @@ def _run_images(ctx: ItemContext) -> ItemOutcome:
         if image.status != "generated":
             transition(image, "status", "generated")
         rendered += 1
-    return ItemOutcome({"images_rendered": rendered})
+    return ItemOutcome({"images_rendered": rendered, "images_generated": len(images)})
 
 
 # --- registration ------------------------------------------------------------------------

@@ -192,3 +192,32 @@ def test_two_cluster_jobs_started_on_the_same_keywords_cluster_them_once(api, si
     assert clusters and all(int(c.keyword_count) > 0 for c in clusters), [(c.name, c.keyword_count) for c in clusters]
     assert len(debits) == 1, [e.entry_key for e in debits]
     assert not list(RecordClaim.query(f"{owner.account_id}#{site_id}"))  # released when the items finished
+
+
+def test_a_worker_killed_after_its_last_image_leaves_the_item_done_not_skipped(api, site, monkeypatch):
+    """Invariant: an item whose work was done (and paid) ends done, even if the delivery that did it died."""
+    from chalicelib.services import state_machines
+
+    owner, base, sector = site
+    content = api.post(f"{base}/content", {"sector_id": sector, "title": "Scales", "body_html": "<p>x</p>"},
+                       token=owner.token).json
+    for n in range(2):
+        api.post(f"{base}/images", {"content_id": content["content_id"], "prompt": f"a scale {n}", "position": n,
+                                    "is_featured": n == 0}, token=owner.token)
+    real = state_machines.transition
+    calls = {"n": 0}
+
+    def transition_then_die_after_the_last(*args, **kwargs):
+        result = real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KillWorker("right after the last image was marked generated")
+        return result
+
+    monkeypatch.setattr(state_machines, "transition", transition_then_die_after_the_last)
+    job = api.post(f"{base}/jobs", {"stage": "generate_images", "item_ids": [content["content_id"]]},
+                   token=owner.token).json
+    _loop().drain(max_seconds=60)
+    item = JobItem.get(job_key(owner.account_id, job["job_id"]), content["content_id"], consistent_read=True)
+    debited = -sum(int(e.delta) for e in CreditLedgerEntry.query(owner.account_id) if e.job_id == job["job_id"])
+    assert (item.status, int(item.credits), item.result["images_generated"]) == ("done", debited, 2), item.status
