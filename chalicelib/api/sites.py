@@ -91,6 +91,8 @@ class DeletionOut(BaseModel):
     expires_at: datetime | None
     steps_done: int
     steps_total: int
+    stalled: bool = Field(False, description="its worker died on every delivery several times: it waits; DELETE "
+                                                   "again resumes it from where it stopped")
     current_step: str | None
     deleted: dict[str, int] = Field(description="records deleted so far, by table (and files, released slots)")
     poll: str = Field(description="where to follow it: GET this path")

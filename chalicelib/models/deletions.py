@@ -46,6 +46,7 @@ class Deletion(TimestampedModel):
     cursor = JSONAttribute(null=True)  # where the current rule's walk over parent records stopped
     counts = JSONAttribute(default=dict)  # table short name (or "files") -> items deleted
     invocations = NumberAttribute(default=0)
+    dead_letters = NumberAttribute(default=0)  # turns whose worker died on every delivery (resumed)
     lease_until = UTCDateTimeAttribute(null=True)  # the worker running it now
     attempt_id = UnicodeAttribute(null=True)
     started_at = UTCDateTimeAttribute(null=True)

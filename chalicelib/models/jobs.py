@@ -14,6 +14,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.models import Model
 
 from chalicelib.models.base import TimestampedModel, table_meta
 from chalicelib.models.site_scope import ChildrenOf, Partition
@@ -67,3 +68,27 @@ class JobItem(TimestampedModel):
 
 def job_key(account_id: str, job_id: str) -> str:
     return f"{account_id}#{job_id}"
+
+
+class RecordClaim(Model):
+    """Which job holds a record a stage works on (a keyword, cluster, idea, task or article).
+
+    Written with a condition when a job is created (and renewed by its worker before each
+    delivery plans or charges), so two jobs over the same records (a double click, two tabs,
+    an automation run and a person) never both process nor both pay for them. Released when
+    the job item holding it finishes; ``expires_epoch`` (the table's TTL) is the safety net,
+    and a claim whose job item is final or missing counts as free.
+    """
+
+    Meta = table_meta("record_claims", ttl_attribute="expires_epoch")
+    # A sector's deletion leaves its records' claims to their TTL: a claim names no sector.
+    site_scope = Partition(lambda account_id, site_id: f"{account_id}#{site_id}")
+    site_key = UnicodeAttribute(hash_key=True)  # account_id#site_id
+    record_key = UnicodeAttribute(range_key=True)  # <kind>#<record_id>
+    job_id = UnicodeAttribute()
+    item_id = UnicodeAttribute()  # the job item holding it
+    expires_epoch = NumberAttribute()
+
+
+def claim_key(kind: str, record_id: str) -> str:
+    return f"{kind}#{record_id}"

@@ -15,7 +15,6 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    JSONAttribute,
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -23,7 +22,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import KeysOnlyProjection
 
-from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.base import FigureMapAttribute, TimestampedModel, table_meta
 from chalicelib.models.planner import intent_key
 from chalicelib.models.site_records import SiteRecord, gsi, join_key
 from chalicelib.models.site_scope import ChildOf, Partition
@@ -114,7 +113,9 @@ class Content(SiteRecord):
     created_by = UnicodeAttribute(null=True)
     keywords = ListAttribute(of=UnicodeAttribute, default=list)  # primary first; WordPress tags
     # What generating it cost: the article, its image prompts and its images.
-    cost = JSONAttribute(default=dict)  # {credits, input_tokens, output_tokens, cached_tokens, images}
+    # {credits, input_tokens, output_tokens, cached_tokens, images, provider, model}; the counted figures move
+    # in the transaction of the charge they describe (services.stages).
+    cost = FigureMapAttribute(default=dict)
     # Publishing: the claim of the worker publishing it, and why the last attempt failed.
     publish_lease_until = UTCDateTimeAttribute(null=True)
     publish_attempt_id = UnicodeAttribute(null=True)

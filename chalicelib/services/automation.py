@@ -15,7 +15,6 @@ Only one run per site is active (running or paused): starting one sets the confi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +22,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
-from chalicelib import aws, registry
+from chalicelib import messages
 from chalicelib.api.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import site_key
@@ -196,12 +195,8 @@ def _active(run_id: str) -> Conflict:
 
 
 def _send(body: dict[str, Any], run: AutomationRun, *, delay: int = 0) -> None:
-    message = {"v": 1, "account_id": run.account_id, "site_id": run.site_id, **body}
-    kwargs: dict[str, Any] = {}
-    if delay > 0:
-        kwargs["DelaySeconds"] = min(MAX_DELAY_SECONDS, int(delay))
-    aws.client("sqs").send_message(QueueUrl=aws.queue_url(registry.queue("automation_events").name),
-                                   MessageBody=json.dumps(message), **kwargs)
+    messages.send("automation_events", [{"account_id": run.account_id, "site_id": run.site_id, **body}],
+                  delay_seconds=min(MAX_DELAY_SECONDS, int(delay)) if delay > 0 else 0)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -393,11 +388,7 @@ def handle_event(message: dict[str, Any]) -> str:
 
 
 def parse_message(body: str) -> dict[str, Any]:
-    data = json.loads(body)
-    for name in ("type", "account_id", "site_id", "run_id"):
-        if not isinstance(data.get(name), str) or not data[name]:
-            raise ValueError(f"message lacks {name}")
-    return data
+    return messages.parse(body, ("type", "account_id", "site_id", "run_id"))
 
 
 def start_stage(run: AutomationRun, index: int) -> str:
@@ -438,7 +429,8 @@ def _create_stage_job(run: AutomationRun, index: int) -> str:
         job = jobs.create_job(run.account_id, run.site_id, stage.job_stage, selection, run_id=run.run_id,
                               check_credits=False, job_id=run.stage_job_id, user_id=run.created_by)
     except ApiError as exc:
-        if exc.code == "nothing_to_do":
+        # items_claimed: other jobs (a person's) already work on everything this stage would take
+        if exc.code in ("nothing_to_do", "items_claimed"):
             _advance(run, index, run.stage_job_id, {"status": "skipped", "note": exc.message})
             return "skipped"
         # Not a passing fault (a record gone, a module switched off...): retrying cannot help.

@@ -26,7 +26,6 @@ completed (its TTL). WordPress is never touched: published posts and their media
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,7 +34,7 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.models import Model
 
-from chalicelib import aws, config, registry
+from chalicelib import config, messages, registry
 from chalicelib.api.errors import Conflict, NotFound
 from chalicelib.ids import new_id
 from chalicelib.models import site_scope as rules
@@ -48,6 +47,7 @@ from chalicelib.observability import logger
 from chalicelib.timeutil import utcnow
 
 QUEUE = "deletions"
+MAX_DEAD_LETTERS = 3
 PAGE = 100
 MAX_DELAY_SECONDS = 900  # SQS's longest message delay
 FILES, SLOTS = "files", "slots"
@@ -179,6 +179,8 @@ def _accepted(account_id: str, target: str, what: str) -> Deletion:
     except Deletion.DoesNotExist:
         raise NotFound(what) from None
     if deletion.status != "completed":
+        if int(deletion.dead_letters or 0):
+            deletion.update(actions=[Deletion.dead_letters.set(0)])  # asked again: resume it as new
         _send(deletion, delay=_seconds_until(deletion.sweep_after))
     return deletion
 
@@ -196,23 +198,39 @@ def _seconds_until(when: datetime) -> float:
 
 def _send(deletion: Deletion, *, delay: float = 0) -> None:
     """Queue (a turn of) the deletion. ``after``: the turn it continues (see ``_claim``)."""
-    body = {"v": 1, "account_id": deletion.account_id, "target": deletion.target,
-            "after": int(deletion.invocations or 0)}
-    kwargs: dict[str, Any] = {}
-    if delay > 0:
-        kwargs["DelaySeconds"] = min(MAX_DELAY_SECONDS, int(delay) + 1)
-    aws.client("sqs").send_message(QueueUrl=aws.queue_url(registry.queue(QUEUE).name),
-                                   MessageBody=json.dumps(body), **kwargs)
+    messages.send(QUEUE, [{"account_id": deletion.account_id, "target": deletion.target,
+                           "after": int(deletion.invocations or 0)}],
+                  delay_seconds=min(MAX_DELAY_SECONDS, int(delay) + 1) if delay > 0 else 0)
 
 
 def parse_message(body: str) -> dict[str, Any]:
-    data = json.loads(body)
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data[k]
-                                             for k in ("account_id", "target")):
-        raise ValueError("a deletion message needs account_id and target")
+    data = messages.parse(body, ("account_id", "target"))
     if not isinstance(data.get("after", 0), int):
-        raise ValueError("after must be an integer")
+        raise messages.UnsupportedMessage("after must be an integer")
     return data
+
+
+def resume_dead_letter(message: dict[str, Any]) -> str:
+    """A turn whose worker died on every delivery: queue the deletion again, to go on from its saved
+    step, at most ``MAX_DEAD_LETTERS`` times; then it waits, shown ``stalled``, for ``DELETE`` again."""
+    try:
+        deletion = Deletion.get(message["account_id"], message["target"], consistent_read=True)
+    except Deletion.DoesNotExist:
+        return "missing"
+    if deletion.status == "completed":
+        return "duplicate"
+    seen = int(deletion.dead_letters or 0)
+    if seen >= MAX_DEAD_LETTERS:
+        logger.error("deletion stalled: its worker keeps dying", extra={"target": deletion.target})
+        return "stalled"
+    try:
+        deletion.update(actions=[Deletion.dead_letters.set(seen + 1)], condition=Deletion.dead_letters == seen)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        return "duplicate"  # another delivery of this dead letter resumed it
+    _send(deletion)
+    return "resumed"
 
 
 # --- running it ------------------------------------------------------------------------------------
@@ -460,6 +478,7 @@ def view(deletion: Deletion) -> dict[str, Any]:
             "status": deletion.status, "requested_at": deletion.created_at, "sweep_after": deletion.sweep_after,
             "started_at": deletion.started_at, "finished_at": deletion.finished_at, "expires_at": expires,
             "steps_done": step, "steps_total": len(steps),
+            "stalled": deletion.status != "completed" and int(deletion.dead_letters or 0) >= MAX_DEAD_LETTERS,
             "current_step": steps[step].name if deletion.status != "completed" and step < len(steps) else None,
             "deleted": {k: int(v) for k, v in sorted((deletion.counts or {}).items())},
             "poll": f"{path}/deletion"}

@@ -17,8 +17,9 @@ from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 
-from chalicelib import aws, registry
+from chalicelib import messages, registry
 from chalicelib.api.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import site_key
@@ -68,6 +69,7 @@ class ItemContext:
     job: Job
     item: JobItem
     gates: Gates = field(default_factory=Gates)
+    records: list[str] = field(default_factory=list)  # the records this delivery holds (services.claims)
 
     @property
     def charge_key(self) -> str:
@@ -85,8 +87,9 @@ class ItemContext:
 
 @dataclass
 class ItemOutcome:
+    """What a stage made of one item. Its credits are counted by the charge itself (stages._charge)."""
+
     result: dict[str, Any] = field(default_factory=dict)
-    credits: int = 0
 
 
 @dataclass
@@ -98,6 +101,15 @@ class StageDef:
     run: Callable[[ItemContext], ItemOutcome]
     estimate: Callable[[str, str, list[ItemSpec]], dict[str, int]] = lambda *_: {}
     description: str = ""
+    # What an item works on, claimed for its job (services.claims): the kind of record, and
+    # the records of an item (by default the item itself; clustering: its keywords).
+    record_kind: str = "record"
+    records: Callable[[ItemSpec], list[str]] = lambda spec: [spec.item_id]
+    # The payload changes for an item left with only some of its records (the others are held elsewhere).
+    narrow: Callable[[ItemSpec, list[str]], dict[str, Any]] = lambda spec, records: {}
+
+    def records_of(self, item: JobItem) -> list[str]:
+        return self.records(ItemSpec(item.item_id, dict(item.payload or {})))
 
 
 STAGES: dict[str, StageDef] = {}
@@ -156,12 +168,29 @@ def create_job(account_id: str, site_id: str, stage_name: str, selection: dict[s
     estimate = stage.estimate(account_id, site_id, items)
     if check_credits and estimate:
         credits.require_credits(account_id, estimate)
-    # Items first, the job last: until the job exists no message is acted on (a message for a
-    # missing job is dropped), so a crash in between leaves nothing half-started.
+    # Claims, then items, then the job last: until the job exists no message is acted on (a
+    # message for a missing job is dropped), so a crash in between leaves nothing half-started
+    # (claims whose job item does not exist count as free).
     reserved = job_id is not None
     job_id = job_id or new_id()
-    new_items = [JobItem(job_key(account_id, job_id), spec.item_id, account_id=account_id, site_id=site_id,
-                         job_id=job_id, stage=stage.name, payload=spec.payload) for spec in items]
+    runnable, held_elsewhere = _claim_records(stage, account_id, site_id, job_id, items)
+    if not runnable:
+        holders = sorted({h for spec_holders in held_elsewhere.values() for h in spec_holders})
+        raise Conflict(f"Other jobs are already working on every item of this selection ({', '.join(holders)}); "
+                       "wait for them to finish.", code="items_claimed",
+                       details={"held_by": [{"job_id": h} for h in holders]})
+    new_items = []
+    for spec in items:
+        item = JobItem(job_key(account_id, job_id), spec.item_id, account_id=account_id, site_id=site_id,
+                       job_id=job_id, stage=stage.name, payload=spec.payload)
+        if spec.item_id not in runnable:
+            holders = ", ".join(held_elsewhere[spec.item_id])
+            item.status, item.finished_at = "skipped", utcnow()
+            item.error, item.error_code = f"Job {holders} is already working on it.", "items_claimed"
+        elif held_elsewhere.get(spec.item_id):
+            item.payload = {**spec.payload, **runnable[spec.item_id],
+                            "held_elsewhere": held_elsewhere[spec.item_id]}
+        new_items.append(item)
     if reserved:
         # Two deliveries may create a reserved job at once: never overwrite an item the other's
         # job has started on (small jobs: automation stages are bounded by their limits).
@@ -176,14 +205,15 @@ def create_job(account_id: str, site_id: str, stage_name: str, selection: dict[s
             for item in new_items:
                 batch.save(item)
     job = Job(site_key(account_id, site_id), job_id, account_id=account_id, site_id=site_id, stage=stage.name,
-              total=len(items), estimate=estimate, params=_json_safe(selection), created_by=user_id, run_id=run_id)
+              total=len(items), skipped=len(items) - len(runnable), estimate=estimate, params=_json_safe(selection),
+              created_by=user_id, run_id=run_id)
     try:
         job.save(condition=Job.job_id.does_not_exist())
     except PutError as exc:
         if is_condition_failure(exc):  # a concurrent creation of the same reserved job won
             return Job.get(job.site_key, job_id, consistent_read=True)
         raise
-    send_items(stage, account_id, site_id, job_id, [s.item_id for s in items])
+    send_items(stage, account_id, site_id, job_id, [s.item_id for s in items if s.item_id in runnable])
     return job
 
 
@@ -206,6 +236,28 @@ def _in_open_sectors(account_id: str, site_id: str, selection: dict[str, Any],
     return [spec for spec in items if spec.sector_id not in closed]
 
 
+def _claim_records(stage: StageDef, account_id: str, site_id: str, job_id: str,
+                   items: list[ItemSpec]) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+    """Claim every item's records for the job. Returns (item id -> payload changes, for the items
+    left with something to do; item id -> ids of the jobs holding some of its records)."""
+    from chalicelib.services import claims
+
+    records = {spec.item_id: stage.records(spec) for spec in items}
+    claimed = claims.claim(account_id, site_id, stage.record_kind,
+                           {r: item_id for item_id, rs in records.items() for r in rs}, job_id)
+    held = set(claimed.held)
+    runnable: dict[str, dict[str, Any]] = {}
+    elsewhere: dict[str, list[str]] = {}
+    for spec in items:
+        mine = [r for r in records[spec.item_id] if r in held]
+        jobs = sorted({claimed.taken[r].job_id for r in records[spec.item_id] if r in claimed.taken})
+        if jobs:
+            elsewhere[spec.item_id] = jobs
+        if mine:
+            runnable[spec.item_id] = stage.narrow(spec, mine) if len(mine) < len(records[spec.item_id]) else {}
+    return runnable, elsewhere
+
+
 def _existing_job(account_id: str, site_id: str, job_id: str) -> Job | None:
     try:
         return Job.get(site_key(account_id, site_id), job_id, consistent_read=True)
@@ -214,16 +266,8 @@ def _existing_job(account_id: str, site_id: str, job_id: str) -> Job | None:
 
 
 def send_items(stage: StageDef, account_id: str, site_id: str, job_id: str, item_ids: list[str]) -> None:
-    url = aws.queue_url(registry.queue(stage.queue_key).name)
-    sqs = aws.client("sqs")
-    for start in range(0, len(item_ids), 10):
-        chunk = item_ids[start:start + 10]
-        entries = [{"Id": str(i), "MessageBody": json.dumps(
-            {"v": 1, "stage": stage.name, "account_id": account_id, "site_id": site_id, "job_id": job_id,
-             "item_id": item_id})} for i, item_id in enumerate(chunk)]
-        response = sqs.send_message_batch(QueueUrl=url, Entries=entries)
-        if response.get("Failed"):
-            raise RuntimeError(f"SQS refused {len(response['Failed'])} messages: {response['Failed'][0]}")
+    messages.send(stage.queue_key, [{"stage": stage.name, "account_id": account_id, "site_id": site_id,
+                                     "job_id": job_id, "item_id": item_id} for item_id in item_ids])
 
 
 def _json_safe(value: Any) -> Any:
@@ -233,11 +277,7 @@ def _json_safe(value: Any) -> Any:
 # --- processing --------------------------------------------------------------------------
 
 def parse_message(body: str) -> dict[str, str]:
-    data = json.loads(body)
-    for name in ("stage", "account_id", "site_id", "job_id", "item_id"):
-        if not isinstance(data.get(name), str) or not data[name]:
-            raise ValueError(f"message lacks {name}")
-    return data
+    return messages.parse(body, ("stage", "account_id", "site_id", "job_id", "item_id"))
 
 
 _OUTCOME_METRIC = {"done": "ItemsProcessed", "failed": "ItemsFailed", "skipped": "ItemsSkipped"}
@@ -279,6 +319,8 @@ def _process(message: dict[str, str], *, receive_count: int, max_receives: int) 
         return "paused"  # the item stays queued; resume_job sends it again
     _claim(item, stage)
     ctx = ItemContext(account_id, site_id, job, item, gates)
+    if not _hold_records(stage, ctx):
+        return "skipped"
     try:
         outcome = stage.run(ctx)
     except ItemHeld:
@@ -300,7 +342,7 @@ def _process(message: dict[str, str], *, receive_count: int, max_receives: int) 
             return "failed"
         _release(item, reason, code)
         raise
-    _finish(item, job, "done", result=outcome.result, credits=outcome.credits)
+    _finish(item, job, "done", result=outcome.result)
     return "done"
 
 
@@ -337,6 +379,30 @@ def _hold(item: JobItem) -> None:
             raise
 
 
+def _hold_records(stage: StageDef, ctx: ItemContext) -> bool:
+    """Before planning or charging: claim the item's records again (renew, or take over a claim
+    nobody holds). Records another live job item holds are left out; none left: skipped, naming it."""
+    from chalicelib.services import claims
+
+    records = stage.records_of(ctx.item)
+    claimed = claims.claim(ctx.account_id, ctx.site_id, stage.record_kind,
+                           dict.fromkeys(records, ctx.item.item_id), ctx.job.job_id)
+    held = set(claimed.held)
+    ctx.records = [r for r in records if r in held]
+    if ctx.records:
+        return True
+    holders = ", ".join(sorted(claimed.holders())) or "another job"
+    _finish(ctx.item, ctx.job, "skipped", error=f"Job {holders} is already working on it.", error_code="items_claimed")
+    return False
+
+
+def _release_records(job: Job, item: JobItem) -> None:
+    from chalicelib.services import claims
+
+    stage = get_stage(job.stage)
+    claims.release(job.account_id, job.site_id, stage.record_kind, stage.records_of(item), job.job_id)
+
+
 def _release(item: JobItem, reason: str, code: str) -> None:
     """Give a failed attempt back to the queue: visible as queued with its last error."""
     try:
@@ -351,31 +417,31 @@ def _release(item: JobItem, reason: str, code: str) -> None:
 _COUNTER = {"done": Job.done, "failed": Job.failed, "skipped": Job.skipped}
 
 
-def _finish(item: JobItem, job: Job, status: str, *, result: dict | None = None, credits: int = 0,
-            error: str | None = None, error_code: str | None = None) -> bool:
-    """Move the item to a final status and count it on the job, once."""
+def _finish(item: JobItem, job: Job, status: str, *, result: dict | None = None,
+            error: str | None = None, error_code: str | None = None, only_if: Condition | None = None) -> bool:
+    """Move the item to a final status and count it on the job, once. (Credits are not counted
+    here: the charge counts them on the job and the item in its own transaction.)"""
     now = utcnow()
     item_actions = [JobItem.status.set(status), JobItem.finished_at.set(now), JobItem.updated_at.set(now),
                     JobItem.lease_until.remove()]
     if result is not None:
         item_actions.append(JobItem.result.set(result))
-    if credits:
-        item_actions.append(JobItem.credits.set(credits))
     if error:
         item_actions += [JobItem.error.set(error[:1000]), JobItem.error_code.set(error_code or "error")]
     elif status == "done":
         item_actions += [JobItem.error.remove(), JobItem.error_code.remove()]
     job_actions = [_COUNTER[status].add(1), Job.updated_at.set(now)]
-    if credits:
-        job_actions.append(Job.credits_spent.add(credits))
     try:
         with transact_write() as tx:
-            tx.update(item, actions=item_actions, condition=JobItem.status.is_in("running", "queued"))
+            condition = JobItem.status.is_in("running", "queued")
+            tx.update(item, actions=item_actions, condition=condition if only_if is None else condition & only_if)
             tx.update(Job(job.site_key, job.job_id), actions=job_actions, condition=Job.job_id.exists())
     except TransactWriteError as exc:
         if is_condition_failure(exc):
             return False  # another delivery finished it first
         raise
+    # A crash before this leaves claims whose item is final: they count as free (services.claims).
+    _release_records(job, item)
     if status == "failed" and job.run_id:
         from chalicelib.services import job_events
 
@@ -400,6 +466,44 @@ def _maybe_complete(site_key_value: str, job_id: str) -> None:
         from chalicelib.services import job_events
 
         job_events.job_finished(job)
+
+
+# --- dead letters ------------------------------------------------------------------------
+
+WORKER_DIED = "worker_died"
+
+
+def fail_dead_letter(message: dict[str, str], *, deliveries: int) -> str:
+    """Account for a dead letter of a stage queue: its worker died on every delivery.
+
+    The item is failed with the reason ``worker_died`` (its job can then complete, and an
+    automation run waiting on it moves on; the retry route brings it back). An item that is
+    final already is left as it is; one another worker holds with a live lease raises
+    ItemBusy, so the dead letter comes back later. Safe to run twice: the failure is a
+    conditional write on the state that was read.
+    """
+    account_id, site_id, job_id, item_id = (message["account_id"], message["site_id"], message["job_id"],
+                                            message["item_id"])
+    try:
+        item = JobItem.get(job_key(account_id, job_id), item_id, consistent_read=True)
+        job = Job.get(site_key(account_id, site_id), job_id)
+    except (JobItem.DoesNotExist, Job.DoesNotExist):
+        return "missing"
+    if item.status in FINAL:
+        return "final"
+    now = utcnow()
+    if item.status == "running" and item.lease_until is not None and item.lease_until > now:
+        raise ItemBusy(f"item {item_id} is held by a worker until {item.lease_until.isoformat()}")
+    expired = (JobItem.status == "queued") | (JobItem.lease_until.does_not_exist() | (JobItem.lease_until <= now))
+    reason = (f"The worker stopped on each of its {deliveries} deliveries (it timed out or crashed) before it "
+              f"recorded an outcome. Retry the item: POST /v1/sites/{site_id}/jobs/{job_id}/retry.")
+    if _finish(item, job, "failed", error=reason, error_code=WORKER_DIED, only_if=expired):
+        logger.warning("dead letter: item failed", extra={"job_id": job_id, "item_id": item_id})
+        return "failed"
+    item.refresh(consistent_read=True)
+    if item.status in FINAL:
+        return "final"
+    raise ItemBusy(f"item {item_id} was claimed again meanwhile")
 
 
 # --- reading and retrying ----------------------------------------------------------------

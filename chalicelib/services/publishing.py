@@ -21,7 +21,6 @@ key each upload carries). A publish that cannot succeed leaves the content
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import secrets as pysecrets
@@ -37,7 +36,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from chalicelib import aws, config, registry
+from chalicelib import config, messages
 from chalicelib.api.errors import ApiError, Conflict, NotFound, Unauthorized, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import Account, Sector, Site, site_key
@@ -623,16 +622,14 @@ def calendar_range(start_text: str, end_text: str | None, time_zone: str) -> tup
 # --- the publish queue -------------------------------------------------------------------
 
 def enqueue_publish(account_id: str, site_id: str, content_id: str) -> None:
-    body = {"account_id": account_id, "site_id": site_id, "content_id": content_id}
-    aws.client("sqs").send_message(QueueUrl=aws.queue_url(registry.queue("publish_content").name),
-                                   MessageBody=json.dumps(body))
+    messages.send("publish_content", [{"account_id": account_id, "site_id": site_id, "content_id": content_id}])
 
 
 def enqueue_due(now: datetime | None = None, *, per_shard: int = 500) -> int:
     """Queue a publish for every item that is due, across all sites: scheduled ones whose time
     has come, and ones whose publishing worker died (lease expired)."""
     now = now or utcnow()
-    bodies: list[str] = []
+    due: list[dict[str, str]] = []
     gates = Gates()
     for shard in range(DUE_SHARDS):
         for item in Content.due.query(f"due#{shard}", Content.scheduled_publish_at <= now, limit=per_shard):
@@ -640,14 +637,8 @@ def enqueue_due(now: datetime | None = None, *, per_shard: int = 500) -> int:
                 continue  # a worker is on it
             if not gates.sector(item.account_id, item.site_id, item.sector_id).open:
                 continue  # deactivated: it waits (due again when active); being deleted: it goes
-            bodies.append(json.dumps({"account_id": item.account_id, "site_id": item.site_id,
-                                      "content_id": item.content_id}))
-    url = aws.queue_url(registry.queue("publish_content").name)
-    sqs = aws.client("sqs")
-    for start in range(0, len(bodies), 10):
-        chunk = bodies[start:start + 10]
-        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": b} for n, b in enumerate(chunk)])
-    return len(bodies)
+            due.append({"account_id": item.account_id, "site_id": item.site_id, "content_id": item.content_id})
+    return messages.send("publish_content", due)
 
 
 class PublishRetryable(Exception):
@@ -655,10 +646,7 @@ class PublishRetryable(Exception):
 
 
 def parse_message(body: str) -> dict[str, str]:
-    data = json.loads(body)
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data.get(k)
-                                             for k in ("account_id", "site_id", "content_id")):
-        raise ValueError("a publish message needs account_id, site_id and content_id")
+    data = messages.parse(body, ("account_id", "site_id", "content_id"))
     return {k: data[k] for k in ("account_id", "site_id", "content_id")}
 
 
@@ -1002,6 +990,58 @@ def _fail(content: Content, attempt_id: str, reason: str, record: PublishingReco
     _set_claim_state(content, "failed")
     logger.warning("publish failed", extra={"content_id": content.content_id, "reason": reason[:300]})
     return True
+
+
+class PublishInProgress(Exception):
+    """Another worker holds the publish with a live lease: deliver the dead letter again later."""
+
+
+WORKER_DIED = "worker_died"
+
+
+def fail_dead_letter(message: dict[str, str], *, deliveries: int) -> str:
+    """Account for a dead letter of the publish queue: its worker died on every delivery.
+
+    Content left ``publishing`` with an expired lease is failed with its reason (``worker_died:
+    ...``), keeps its slot, and comes back through POST .../publish/retry. Content in any other
+    state needs nothing (scheduled content is queued again by the tick when due); content
+    another worker holds raises PublishInProgress. Safe to run twice.
+    """
+    account_id, site_id, content_id = message["account_id"], message["site_id"], message["content_id"]
+    content = find_content(account_id, site_id, content_id)
+    if content is None:
+        return "missing"
+    if content.site_status != "publishing":
+        return "not_publishing"
+    now = utcnow()
+    if content.publish_lease_until is not None and content.publish_lease_until > now:
+        raise PublishInProgress(f"content {content_id} is held by a publishing worker")
+    attempt_id = content.publish_attempt_id
+    reason = (f"{WORKER_DIED}: the publishing worker stopped on each of its {deliveries} deliveries (it timed out "
+              f"or crashed) before it recorded an outcome. Check WordPress for a post, then retry: "
+              f"POST /v1/sites/{site_id}/content/{content_id}/publish/retry.")
+    actions, _ = transition_ops(content, {"site_status": "failed"}, check=False, extra_actions=[
+        Content.publish_lease_until.remove(), Content.publish_error.set(reason),
+        Content.site_status_updated_at.set(now)])
+    if attempt_id:
+        held = _held(attempt_id)
+    else:
+        held = (Content.site_status == "publishing") & Content.publish_attempt_id.does_not_exist()
+    expired = Content.publish_lease_until.does_not_exist() | (Content.publish_lease_until <= now)
+    try:
+        content.update(actions=actions, condition=held & expired)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        content.refresh(consistent_read=True)
+        if content.site_status == "publishing":
+            raise PublishInProgress(f"content {content_id} was claimed again meanwhile") from None
+        return "not_publishing"
+    if attempt_id:
+        _close_record(content, attempt_id, "failed", reason)
+    _set_claim_state(content, "failed")
+    logger.warning("dead letter: publish failed", extra={"content_id": content_id})
+    return "failed"
 
 
 def retry_publish(account_id: str, site_id: str, content_id: str) -> Content:

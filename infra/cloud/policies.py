@@ -13,7 +13,8 @@ What each function may do:
   and never see users, logins or sessions.
 - SQS: ``SendMessage`` (+ ``GetQueueUrl``, the code finds queues by name) on the stage's
   work queues; a worker also receives/deletes from its own queue, which the event source
-  mapping does with the function's role. Nobody writes to a DLQ: SQS's redrive does.
+  mapping does with the function's role (a dead-letter consumer: the DLQ it drains). Nobody
+  writes to a DLQ: SQS's redrive does.
 - S3: get/put objects of the media bucket. KMS: the API encrypts and decrypts provider
   secrets, the pipeline only decrypts. Logs: the function's own log group. X-Ray: put
   segments (X-Ray has no resource-level permissions).
@@ -179,7 +180,8 @@ class TemplateArns:
 def table_access(fn: FunctionSpec) -> TableAccess:
     if fn.kind == "api":
         return API_ACCESS
-    return DELETION_ACCESS if fn.queue_key == DELETIONS_QUEUE else PIPELINE_ACCESS
+    # The deletions DLQ's consumer resumes a deletion: it writes the Deletion as the worker does.
+    return DELETION_ACCESS if fn.queue_key in (DELETIONS_QUEUE, f"{DELETIONS_QUEUE}_dlq") else PIPELINE_ACCESS
 
 
 def granted_tables(fn: FunctionSpec, stage_names: StageNames) -> tuple[list[str], list[str]]:

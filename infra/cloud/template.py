@@ -7,7 +7,9 @@ It adds what Chalice does not make:
 - a DynamoDB table per PynamoDB model of ``MODEL_MODULES`` (keys, GSIs/LSIs, on-demand
   billing, point-in-time recovery, encryption, TTL where the model declares one),
 - per ``registry.QUEUES`` entry a queue and its dead-letter queue (redrive after
-  ``max_receive_count`` receives, visibility timeout six times the worker's timeout),
+  ``max_receive_count`` receives, visibility timeout six times the worker's timeout); a DLQ
+  drained by a consumer of ``registry.DEAD_LETTER_QUEUES`` gets six times the consumer's timeout,
+  and the consumer's event source mapping reads it,
 - the private, encrypted media bucket (TLS only), the KMS key (+ alias) for provider secrets,
 - alarms (each DLQ not empty, each worker's and tick's errors, API 5xx) to an SNS topic,
   and a dashboard,
@@ -221,11 +223,16 @@ def queue_resources(stage_names: StageNames, timeouts: dict[str, int]) -> dict[s
         if q.visibility_timeout < 6 * timeout:
             raise TemplateError(f"queue {q.name}: visibility timeout {q.visibility_timeout}s is less than six times "
                                 f"its worker's timeout ({timeout}s)")
-        resources[dlq_cfn_name(q.key)] = {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {"QueueName": q.dlq_name, "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
-                           "SqsManagedSseEnabled": True, "Tags": _tags(stage_names)},
-        }
+        dlq_props: dict[str, Any] = {"QueueName": q.dlq_name, "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+                                     "SqsManagedSseEnabled": True, "Tags": _tags(stage_names)}
+        consumer = stage_names.dead_letter_consumer(q.key)
+        if consumer is not None:  # a function drains this DLQ (registry.DEAD_LETTER_QUEUES)
+            consumer_timeout = timeouts.get(consumer.handler_name, consumer.function_timeout)
+            if consumer.visibility_timeout < 6 * consumer_timeout:
+                raise TemplateError(f"queue {consumer.name}: visibility timeout {consumer.visibility_timeout}s is less "
+                                    f"than six times its consumer's timeout ({consumer_timeout}s)")
+            dlq_props["VisibilityTimeout"] = consumer.visibility_timeout
+        resources[dlq_cfn_name(q.key)] = {"Type": "AWS::SQS::Queue", "Properties": dlq_props}
         resources[queue_cfn_name(q.key)] = {
             "Type": "AWS::SQS::Queue",
             "Properties": {
@@ -335,8 +342,11 @@ def alarm_resources(stage: str, stage_names: StageNames, functions: list[Functio
         },
     }
     for q in stage_names.queues:
+        consumed = stage_names.dead_letter_consumer(q.key) is not None
         resources[f"Alarm{camel(q.key)}DlqNotEmpty"] = _alarm(
-            f"{q.dlq_name} holds messages that failed {q.max_receive_count} times: look at them, then redrive",
+            f"{q.dlq_name} holds messages whose worker died on all {q.max_receive_count} deliveries"
+            + (": its consumer fails their items (worker_died); a message that stays is an item still held, or a "
+               "consumer that fails" if consumed else ": look at them, then redrive"),
             "AWS/SQS", "ApproximateNumberOfMessagesVisible",
             [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_cfn_name(q.key), "QueueName"]}}],
             statistic="Maximum", threshold=0)
@@ -436,8 +446,9 @@ def function_patches(stage: str, stage_names: StageNames, functions: list[Functi
                                  "Environment": {"Variables": env}}
         if fn.kind == "worker":
             queue = stage_names.queue(str(fn.queue_key))
+            source = dlq_cfn_name(queue.dead_letters_of) if queue.dead_letters_of else queue_cfn_name(queue.key)
             props["Events"] = {sqs_event_cfn_name(fn): {"Properties": {
-                "Queue": {"Fn::Sub": f"${{{queue_cfn_name(queue.key)}.Arn}}"},
+                "Queue": {"Fn::Sub": f"${{{source}.Arn}}"},
                 "FunctionResponseTypes": ["ReportBatchItemFailures"],
             }}}
         patches[cfn] = {"DependsOn": [log_group_cfn_name(fn)], "Properties": props}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from chalice import Chalice
 
-from chalicelib.registry import QUEUES, table_models
+from chalicelib.registry import DEAD_LETTER_QUEUES, QUEUES, table_models
 from infra.cloud import chalice_sam, template
 from infra.cloud.functions import all_functions, load_chalice_config, names
 from infra.cloud.package import check_template
@@ -99,6 +99,33 @@ def test_queues_have_dlqs_redrive_and_six_times_the_function_timeout(resources: 
         assert props["SqsManagedSseEnabled"] and dlq["SqsManagedSseEnabled"]
 
 
+def test_each_dead_letter_consumer_drains_its_dlq_from_the_one_registry_declaration(
+        resources: dict[str, Any], registered: dict[str, str]) -> None:
+    """registry.DEAD_LETTER_QUEUES -> a function on the DLQ (no queue of its own), a visibility timeout
+    six times its timeout, its role reading that DLQ only; every stage queue and the publish queue has one."""
+    stage_names = names(STAGE)
+    settings = load_chalice_config()["stages"][STAGE]["lambda_functions"]
+    queues = {r["Properties"]["QueueName"]: (k, r["Properties"])
+              for k, r in _of_type(resources, "AWS::SQS::Queue").items()}
+    consumers = {q.dead_letters_of: q for q in DEAD_LETTER_QUEUES}
+    assert set(consumers) == {q.key for q in QUEUES if q.key != "automation_events"}
+    for key, consumer in consumers.items():
+        fn = next(f for f in all_functions() if f.queue_key == consumer.key)
+        assert fn.name in registered, f"app.py does not register {fn.name}: run `make manifest`"
+        dlq_id, dlq = queues[stage_names.queue(key).dlq_name]
+        assert stage_names.queue(consumer.key).name == stage_names.queue(key).dlq_name
+        assert "RedrivePolicy" not in dlq  # a dead letter that stays is kept 14 days, retried by its consumer
+        assert dlq["VisibilityTimeout"] >= 6 * settings[fn.name]["lambda_timeout"]
+        function = resources[template.function_cfn_name(fn)]
+        event = function["Properties"]["Events"][template.sqs_event_cfn_name(fn)]["Properties"]
+        assert event["Queue"] == {"Fn::Sub": f"${{{dlq_id}.Arn}}"}
+        assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        role = resources[template.role_cfn_name(fn)]["Properties"]["Policies"][0]["PolicyDocument"]
+        consume = next(st for st in role["Statement"] if st["Sid"] == "ConsumeOwnQueue")
+        assert consume["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"
+                                                  + stage_names.queue(consumer.key).name}
+
+
 def test_a_too_short_visibility_timeout_is_refused() -> None:
     stage_names = names(STAGE)
     q = stage_names.queues[0]
@@ -117,7 +144,10 @@ def test_sqs_functions_get_batch_failure_reporting_and_their_queue_by_arn(
         event = events[template.sqs_event_cfn_name(fn)]
         assert event["Type"] == "SQS"
         assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert event["Properties"]["Queue"] == {"Fn::Sub": f"${{{template.queue_cfn_name(str(fn.queue_key))}.Arn}}"}
+        queue = names(STAGE).queue(str(fn.queue_key))
+        source = (template.dlq_cfn_name(queue.dead_letters_of) if queue.dead_letters_of
+                  else template.queue_cfn_name(queue.key))
+        assert event["Properties"]["Queue"] == {"Fn::Sub": f"${{{source}.Arn}}"}
         assert function["Properties"]["ReservedConcurrentExecutions"] == fn.reserved_concurrency
         # more pollers than reserved executions would throttle, and throttled batches count as receives
         assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] <= fn.reserved_concurrency
