@@ -330,3 +330,36 @@ def test_an_empty_sector_needs_no_cascade(api, owner, loop):
     loop.drain(max_seconds=60)
     assert world.call("GET", f"{world.base}/sectors/{sector_id}/deletion")["status"] == "completed"
     assert world.call("GET", f"{world.base}/sectors")["items"] == []
+
+
+def test_a_deletion_whose_worker_died_on_every_delivery_resumes_from_its_dead_letter(api, owner, loop):
+    """A turn in the deletions DLQ is not lost: its consumer queues the deletion again, which goes on
+    from its saved step; a deletion whose worker keeps dying stops resuming and shows ``stalled``."""
+    world = SiteWorld(api, owner, api.post("/v1/sites", {"name": "Doomed"}, token=owner.token).json["site_id"], [])
+    world.sectors = [world.call("POST", f"{world.base}/sectors", {"name": "Tea"})["sector_id"]]
+    world.call("POST", f"{world.base}/keywords/import", {"sector_id": world.sectors[0],
+                                                          "keywords": [f"tea {n}" for n in range(5)]})
+    world.call("DELETE", world.base, expect=202)
+    target = site_target(world.site_id)
+    work = next(b for b in loop.bindings if b.queue.key == "deletions")
+    dead = WorkerLoop(app_module, queues=[queue("deletions_dlq")], backoff=lambda n: 0)
+    dlq_url = dead.bindings[0].url
+
+    def dies_on_every_delivery() -> None:  # the turn's message is lost to its worker: SQS moves it to the DLQ
+        turns = loop.receive(work)
+        assert turns, "a turn of the deletion was queued"
+        for m in turns:
+            loop.sqs.delete_message(QueueUrl=work.url, ReceiptHandle=m["ReceiptHandle"])
+            loop.sqs.send_message(QueueUrl=dlq_url, MessageBody=m["Body"])
+
+    for _ in range(deletion.MAX_DEAD_LETTERS):
+        dies_on_every_delivery()
+        dead.drain(max_seconds=30)  # the consumer resumes it: a new turn is queued
+        assert Deletion.get(owner.account_id, target).status != "completed"
+    dies_on_every_delivery()
+    dead.drain(max_seconds=30)
+    assert loop.receive(work) == []  # no more resuming on its own
+    assert world.call("GET", f"{world.base}/deletion")["stalled"] is True
+    world.call("DELETE", world.base, expect=202)  # asked again: it resumes and completes
+    loop.drain(max_seconds=60)
+    assert Deletion.get(owner.account_id, target).status == "completed" and leftovers(world.site_id) == {}
