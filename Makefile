@@ -29,6 +29,8 @@ setup: $(STAMP) $(DDB_LOCAL)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# System effect: the browser test of /v1/docs (tests/e2e/browser) installs Debian's chromium and
+# chromium-driver with apt-get when /usr/bin/chromium is missing and it runs as root (else it skips, saying so).
 test: setup
 	$(BIN)/ruff check .
 	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
@@ -62,6 +64,24 @@ package: $(STAMP)
 policies: $(STAMP)
 	$(PYTHON) -m infra.cloud.policies
 
+# Deploy STAGE with the AWS CLI (docs/deploy.md): make package, an artefact bucket (made once), the signing
+# secret (made once, ~/.config/seo-content-engine/), aws cloudformation package + deploy. A failed first create
+# can simply be run again. Optional: REGION=eu-west-1 ARTIFACT_BUCKET=my-bucket ALARM_EMAIL=ops@example.com
+.PHONY: deploy deploy-dry deploy-check
+DEPLOY_FLAGS = $(if $(REGION),--region $(REGION)) $(if $(ARTIFACT_BUCKET),--bucket $(ARTIFACT_BUCKET)) \
+	$(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL))
+deploy: $(STAMP)
+	$(PYTHON) -m infra.cloud.deploy --stage $(STAGE) $(DEPLOY_FLAGS)
+
+# Print exactly the commands `make deploy` runs (nothing is run, no AWS CLI needed).
+deploy-dry: $(STAMP)
+	@$(PYTHON) -m infra.cloud.deploy --stage $(STAGE) --dry-run $(DEPLOY_FLAGS)
+
+# The transformed template created as a stack in moto's CloudFormation, compared with chalicelib/registry.py
+# (tables, queues + DLQs, event sources, functions, schedules, bucket, key, alarms, API + throttling).
+deploy-check: $(STAMP)
+	$(PYTHON) -m infra.cloud.deploy_check --stage $(STAGE)
+
 # Regenerate chalicelib/manifest.json (the routes, workers and ticks app.py registers) from
 # API_MODULES / QUEUE_HANDLERS / SCHEDULE_HANDLERS in chalicelib/registry.py.
 manifest: $(STAMP)
@@ -89,3 +109,34 @@ chaos: setup
 # Concurrent API clients and 8 workers against the local stack on DynamoDB Local for 60 s.
 load: setup
 	$(PYTHON) -m infra.load --seconds 60 --clients 12 --workers 8 --routes $(ARGS)
+
+# The web console (web/, docs/web-console.md): npm ci from the lock file; the API's contract exported
+# from the app itself (no server) into web/src/api/generated; types generated from it
+# (openapi-typescript), typechecked, built by Vite; the first-screen bundle figure printed. Rebuilt
+# only when the console or the API's routes change. `make run` serves it; `make test` builds it.
+.PHONY: web test-browser
+WEB_MODULES := web/node_modules/.package-lock.json
+WEB_BUILT := web/dist/bundle-report.json
+WEB_SOURCES := $(shell find web/src web/scripts -type f -not -path 'web/src/api/generated/*' 2>/dev/null) \
+	web/index.html web/vite.config.ts web/tsconfig.json web/package.json \
+	$(wildcard chalicelib/api/*.py chalicelib/auth/*.py chalicelib/manifest.json)
+
+$(WEB_MODULES): web/package-lock.json web/package.json
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	@touch $(WEB_MODULES)
+
+$(WEB_BUILT): $(STAMP) $(WEB_MODULES) $(WEB_SOURCES)
+	$(PYTHON) -m infra.openapi_export web/src/api/generated
+	npm --prefix web run --silent build
+
+web: $(WEB_BUILT)
+	@node -e 'const r=require("./$(WEB_BUILT)");console.log(`console: web/dist, first screen $${(r.first_screen_gzip_bytes/1024).toFixed(1)} KB of JavaScript gzipped (budget $${r.budget_kb} KB)`)'
+
+run: web
+test: web
+
+# The console in a real browser (Debian's Chromium, installed on first use as root): the customer's
+# journey against the local stack and a real WordPress, axe-core on every screen, the role checks.
+# Screenshots go to build/browser/.
+test-browser: setup web
+	$(PYTHON) -m pytest -q -m browser tests/browser $(PYTEST_ARGS)

@@ -121,6 +121,15 @@ def public_api_url() -> str:
     return os.environ.get("PUBLIC_API_URL", "").rstrip("/")
 
 
+# --- deletions --------------------------------------------------------------------------------
+
+def deletion_grace_seconds() -> int | None:
+    """Seconds between stopping a deleted site or sector and sweeping its records; unset: the
+    longest function timeout and a margin (services.deletion.grace_seconds)."""
+    value = os.environ.get("DELETION_GRACE_SECONDS", "").strip()
+    return int(value) if value else None
+
+
 # --- billing ------------------------------------------------------------------------------
 
 def billing_return_url() -> str:

@@ -25,6 +25,7 @@ MODEL_MODULES = (
     "chalicelib.models.publisher",
     "chalicelib.models.automation",
     "chalicelib.models.payments",
+    "chalicelib.models.deletions",
 )
 
 
@@ -47,7 +48,8 @@ def table_models() -> list[type[Model]]:
 
 @dataclass(frozen=True)
 class QueueDef:
-    """A work queue with its dead-letter queue and the worker that drains it."""
+    """A queue and the worker that drains it: a work queue with its dead-letter queue, or
+    (``dead_letters_of``) the dead-letter queue of a work queue, which has none of its own."""
 
     key: str
     description: str
@@ -56,13 +58,18 @@ class QueueDef:
     max_receive_count: int = 5
     reserved_concurrency: int = 2
     memory_mb: int = 512
+    dead_letters_of: str | None = None  # the work queue whose DLQ this is
 
     @property
     def name(self) -> str:
+        if self.dead_letters_of is not None:
+            return queue(self.dead_letters_of).dlq_name
         return f"{config.resource_prefix()}-{self.key.replace('_', '-')}"
 
     @property
     def dlq_name(self) -> str:
+        if self.dead_letters_of is not None:
+            raise ValueError(f"{self.key} is a dead-letter queue: it has no DLQ of its own")
         return f"{self.name}-dlq"
 
     @property
@@ -104,7 +111,22 @@ QUEUES: tuple[QueueDef, ...] = (
     QueueDef("generate_images", "Render the images of an article", function_timeout=300, batch_size=1),
     QueueDef("publish_content", "Publish a content item to WordPress", batch_size=1),
     QueueDef("automation_events", "Advance automation runs when their stages finish", batch_size=10),
+    QueueDef("deletions", "Delete a deleted site's or sector's records, resumably", batch_size=1,
+             function_timeout=300, reserved_concurrency=2),
 )
+
+# The consumers of dead letters: a message lands in a work queue's DLQ when its worker died (timed
+# out, ran out of memory) on every one of its max_receive_count deliveries, so the item it carried
+# is still "running" and nothing else would ever finish it. Each consumer fails that item with its
+# reason (worker_died), retryable like any failure (docs/chaos-and-load.md, "Dead letters"). A
+# message whose item another worker still holds is given back (it comes again after the DLQ's
+# visibility timeout): these queues have no DLQ of their own and keep a message 14 days.
+DEAD_LETTER_QUEUES: tuple[QueueDef, ...] = tuple(
+    QueueDef(f"{key}_dlq", f"Fail the {key.replace('_', ' ')} items whose worker died on every delivery",
+             batch_size=10, function_timeout=60, max_receive_count=0, reserved_concurrency=2, memory_mb=256,
+             dead_letters_of=key)
+    for key in ("cluster_keywords", "generate_ideas", "create_tasks", "generate_content", "generate_image_prompts",
+                "generate_images", "publish_content", "deletions"))
 
 SCHEDULES: tuple[ScheduleDef, ...] = (
     ScheduleDef("automation", "Start due automation runs; fail runs past their max runtime", 5),
@@ -112,11 +134,21 @@ SCHEDULES: tuple[ScheduleDef, ...] = (
 )
 
 
+def consumed_queues() -> tuple[QueueDef, ...]:
+    """Every queue a function drains: the work queues, then the dead-letter queues with a consumer."""
+    return QUEUES + DEAD_LETTER_QUEUES
+
+
 def queue(key: str) -> QueueDef:
-    for q in QUEUES:
+    for q in consumed_queues():
         if q.key == key:
             return q
     raise KeyError(key)
+
+
+def dead_letter_queue_of(key: str) -> QueueDef | None:
+    """The consumer of the work queue ``key``'s DLQ, if it has one."""
+    return next((q for q in DEAD_LETTER_QUEUES if q.dead_letters_of == key), None)
 
 
 def schedule(key: str) -> ScheduleDef:
@@ -151,6 +183,7 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.automation",
     "chalicelib.api.billing",
     "chalicelib.api.stripe_webhooks",
+    "chalicelib.api.admin_accounts",
 )
 
 # Queue key -> "module:factory"; ``factory(QueueDef)`` returns the SQS handler ``fn(event)``.
@@ -164,6 +197,11 @@ QUEUE_HANDLERS: dict[str, str] = {
     "generate_images": "chalicelib.events.workers:stage_worker",
     "publish_content": "chalicelib.events.publishing:publish_worker",
     "automation_events": "chalicelib.events.automation:automation_worker",
+    "deletions": "chalicelib.events.deletion:deletion_worker",
+    **{q.key: "chalicelib.events.dead_letters:stage_dead_letter_worker" for q in DEAD_LETTER_QUEUES
+       if q.dead_letters_of not in ("publish_content", "deletions")},
+    "publish_content_dlq": "chalicelib.events.dead_letters:publish_dead_letter_worker",
+    "deletions_dlq": "chalicelib.events.dead_letters:deletion_dead_letter_worker",
 }
 
 # Schedule key -> "module:function"; ``function(event)`` is the tick (``ScheduleDef.handler_name``).

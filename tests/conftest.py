@@ -23,6 +23,7 @@ os.environ.update(
     APP_SIGNING_SECRET="test-signing-secret-0123456789abcdef0123456789",
     ALLOW_LOOPBACK_TARGETS="1",
     POWERTOOLS_LOG_LEVEL="WARNING",
+    DELETION_GRACE_SECONDS="0",  # workers here run one at a time: nothing is in flight when a delete is accepted
 )
 
 import pytest  # noqa: E402

@@ -20,11 +20,11 @@ from chalicelib.api.admin_system import (
     changed_fields,
     global_profile_out,
 )
-from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import Body, Deleted, ListQuery, Out, Page
 from chalicelib.auth.roles import Role
 from chalicelib.models.accounts import GLOBAL_SCOPE
+from chalicelib.models.pages import paginate
 from chalicelib.models.system import AIPrompt, AuthorProfile, GlobalAuthorProfile
 from chalicelib.services import ai_settings, author_profiles, prompts
 

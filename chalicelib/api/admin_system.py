@@ -14,11 +14,11 @@ from typing import Any, Literal
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictFloat, StrictInt
 
-from chalicelib.api.errors import UnprocessableEntity
-from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import Body, Deleted, ListQuery, Out, Page
+from chalicelib.errors import UnprocessableEntity
 from chalicelib.models.accounts import GLOBAL_SCOPE
+from chalicelib.models.pages import paginate
 from chalicelib.models.system import (
     AIModelConfig,
     CreditCostConfig,

@@ -8,12 +8,12 @@ from typing import Any, Literal
 from chalice import Blueprint
 from pydantic import Field, field_validator
 
-from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import Body, ListQuery, Out, Page
 from chalicelib.auth.roles import Role
 from chalicelib.models.accounts import site_key
 from chalicelib.models.automation import AutomationRun
+from chalicelib.models.pages import paginate
 from chalicelib.services import automation
 from chalicelib.services.sites import get_site
 

@@ -10,13 +10,13 @@ from typing import Any, Literal
 from chalice import Blueprint
 from pydantic import Field, model_validator
 
-from chalicelib.api.errors import UnprocessableEntity
-from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import Body, ListQuery, Out, Page
 from chalicelib.auth.roles import Role
+from chalicelib.errors import UnprocessableEntity
 from chalicelib.models.accounts import Plan
 from chalicelib.models.billing import CREDIT_TYPES, CreditPeriod
+from chalicelib.models.pages import paginate
 from chalicelib.models.payments import CreditPack
 from chalicelib.services import billing, credits, plans
 

@@ -7,11 +7,11 @@ from datetime import datetime
 from chalice import Blueprint
 from pydantic import Field, model_validator
 
-from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import ListQuery, Out, Page
 from chalicelib.models.accounts import site_key
 from chalicelib.models.billing import CREDIT_TYPES, CreditLedgerEntry
+from chalicelib.models.pages import paginate
 from chalicelib.services import credits
 from chalicelib.services.sites import get_site
 from chalicelib.timeutil import iso

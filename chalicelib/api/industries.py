@@ -7,10 +7,10 @@ from datetime import datetime
 from chalice import Blueprint
 from pydantic import Field
 
-from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import Body, Deleted, ListQuery, Out, Page
 from chalicelib.models.accounts import GLOBAL_SCOPE, Industry
+from chalicelib.models.pages import paginate
 from chalicelib.services import sites
 
 bp = Blueprint(__name__)

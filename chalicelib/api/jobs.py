@@ -8,13 +8,13 @@ from typing import Any, Literal
 from chalice import Blueprint
 from pydantic import Field
 
-from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import Body, ListQuery, Out, Page
 from chalicelib.api.site_scoped import Id
 from chalicelib.auth.roles import Role
 from chalicelib.models.accounts import site_key
 from chalicelib.models.jobs import Job, JobItem, job_key
+from chalicelib.models.pages import paginate
 from chalicelib.services import jobs
 from chalicelib.services.sites import get_site
 
@@ -89,7 +89,9 @@ _ID_FIELD = {"cluster_keywords": "keyword_ids", "generate_ideas": "cluster_ids",
 
 @route(bp, "/v1/sites/{site_id}/jobs", "POST", summary="Start a stage on chosen items (402 if credits are short)",
        tags=TAGS, body=JobCreate, response=JobOut, status=202, role=Role.editor,
-       extra_responses={402: "The credit balance cannot cover the estimate (code insufficient_credits)"})
+       extra_responses={402: "The credit balance cannot cover the estimate (code insufficient_credits)",
+                        409: "Other jobs already work on every item of the selection (code items_claimed; "
+                             "details.held_by names them). Items some other job holds are skipped, with that reason."})
 def create_job(req: Req, site_id: str) -> JobOut:
     from chalicelib.services.modules import require_module_enabled
     from chalicelib.services.stages import STAGE_MODULE

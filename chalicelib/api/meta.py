@@ -13,6 +13,10 @@ from chalicelib.api.schemas import Out
 bp = Blueprint(__name__)
 TAGS = ["meta"]
 _DOCS = Path(__file__).with_name("static") / "docs.html"
+# The page loads nothing from elsewhere (it works offline) and calls only this API: the browser holds it
+# to that, so a page that fetched a CDN asset or sent the token to another origin would break visibly.
+DOCS_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; "
+            "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 class HealthOut(Out):
@@ -32,4 +36,5 @@ def openapi(req: Req) -> Response:
 @route(bp, "/v1/docs", "GET", summary="Human-readable API reference", tags=TAGS, auth="none")
 def docs(req: Req) -> Response:
     return Response(body=_DOCS.read_text(encoding="utf-8"), status_code=200,
-                    headers={"Content-Type": "text/html; charset=utf-8"})
+                    headers={"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": DOCS_CSP,
+                             "Cache-Control": "no-cache"})

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib.api.errors import error_body
+from chalicelib.errors import error_body
 from chalicelib.observability import logger, request_id_var
 
 _CHALICE_CODES = {

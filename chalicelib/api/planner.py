@@ -13,12 +13,12 @@ from typing import Annotated, Any, Literal
 from chalice import Blueprint
 from pydantic import BaseModel, Field
 
-from chalicelib.api.errors import BadRequest, PayloadTooLarge, UnprocessableEntity
-from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import ROUTES, Req, route
 from chalicelib.api.schemas import Body, Deleted, ListQuery, Out, Page
 from chalicelib.api.site_scoped import MAX_BULK, BulkIds, BulkOut, Id, bulk_out, changes, require_site
 from chalicelib.auth.roles import Role
+from chalicelib.errors import BadRequest, PayloadTooLarge, UnprocessableEntity
+from chalicelib.models.pages import paginate
 from chalicelib.models.planner import IDEA_STATUSES, KEYWORD_STATUSES, SeedKeyword, seed_scope
 from chalicelib.services import keyword_import, planner, records, sites
 

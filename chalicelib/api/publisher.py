@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.api.errors import Conflict, NotFound
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import Body, Deleted, Out
 from chalicelib.api.site_scoped import require_site
 from chalicelib.api.writer import ContentSummaryOut
 from chalicelib.auth.roles import Role
+from chalicelib.errors import Conflict, NotFound
 from chalicelib.models.publisher import PublishingSettings, SiteIntegration
 from chalicelib.services import publishing, secrets, writer
 from chalicelib.services.slots import WEEKDAYS

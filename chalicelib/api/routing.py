@@ -18,7 +18,9 @@ from typing import Any, Literal
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.api.errors import (
+from chalicelib.auth.context import Tenant
+from chalicelib.auth.roles import Role
+from chalicelib.errors import (
     ApiError,
     BadRequest,
     Forbidden,
@@ -28,11 +30,14 @@ from chalicelib.api.errors import (
     UnprocessableEntity,
     error_body,
 )
-from chalicelib.auth.context import Tenant
-from chalicelib.auth.roles import Role
 from chalicelib.observability import current_request_id, logger
 
 AuthMode = Literal["user", "staff", "none"]
+# What a route under /v1/sites/{site_id} needs of its site (and sector): "read" (it exists and is
+# not being deleted), "write" (also active), "manage" (changing the site or sector itself: allowed
+# while inactive, which is how it comes back), None (the handler decides: GET and DELETE of the
+# site or sector answer for one being deleted). "auto": "write" for POST/PUT/PATCH/DELETE, else "read".
+SiteGuard = Literal["auto", "read", "write", "manage"] | None
 
 PATH_PARAM_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
 _path_param = re.compile(PATH_PARAM_PATTERN)
@@ -57,10 +62,20 @@ class RouteSpec:
     module: str | None = None
     extra_responses: dict[int, str] = field(default_factory=dict)
     handler_module: str | None = None  # the Python module that declares the route
+    site_guard: SiteGuard = "auto"
 
     @property
     def writes(self) -> bool:
         return self.method in ("POST", "PUT", "PATCH", "DELETE")
+
+    @property
+    def site_level(self) -> str | None:
+        """The guard of a route under a site (None: none, or the handler's own)."""
+        if "{site_id}" not in self.path or self.auth == "none" or self.site_guard is None:
+            return None
+        if self.site_guard == "auto":
+            return "write" if self.writes else "read"
+        return self.site_guard
 
 
 class RouteTable:
@@ -222,12 +237,13 @@ def route(
     content_types: list[str] | None = None,
     module: str | None = None,
     extra_responses: dict[int, str] | None = None,
+    site_guard: SiteGuard = "auto",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn(req, **path_params)`` as ``method path`` on the blueprint."""
 
     ctypes = content_types or ["application/json"]
     spec = RouteSpec(method, path, summary, tags or [], body, query, response, status, auth, role,
-                     ctypes, module, extra_responses or {})
+                     ctypes, module, extra_responses or {}, site_guard=site_guard)
     ROUTES.append(spec)
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -262,7 +278,11 @@ def route(
                         raise UnprocessableEntity("The body must be a JSON object.")
                     parsed_body = body.model_validate(data)
                 parsed_query = query.model_validate(_query_params(request)) if query else None
-                result = fn(Req(request, tenant, parsed_body, parsed_query, raw, spec), **path_params)
+                req = Req(request, tenant, parsed_body, parsed_query, raw, spec)
+                if tenant is not None and "site_id" in path_params:
+                    result = _under_site(fn, req, path_params)
+                else:
+                    result = fn(req, **path_params)
                 if isinstance(result, Response):
                     return result
                 if status == 204:
@@ -286,6 +306,17 @@ def route(
         return fn
 
     return decorator
+
+
+def _under_site(fn: Callable[..., Any], req: Req, path_params: dict[str, str]) -> Any:
+    """A route under /v1/sites/{site_id}: the site (and sector) state first, then the handler."""
+    from chalicelib.services import sites
+
+    with sites.request_scope(writing=req.spec.writes):
+        level = req.spec.site_level
+        if level is not None:
+            sites.guard_route(req.account_id, path_params["site_id"], path_params.get("sector_id"), level)
+        return fn(req, **path_params)
 
 
 def _dump(result: Any, response_model: Any) -> Any:

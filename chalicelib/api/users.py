@@ -6,10 +6,10 @@ from chalice import Blueprint
 from pydantic import Field
 
 from chalicelib.api.auth import UserOut
-from chalicelib.api.pagination import paginate
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import Body, Email, ListQuery, Page
 from chalicelib.auth.roles import Role
+from chalicelib.models.pages import paginate
 from chalicelib.services import identity
 
 bp = Blueprint(__name__)

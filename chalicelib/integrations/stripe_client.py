@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from chalicelib.api.errors import ApiError, Conflict
+from chalicelib.errors import ApiError, Conflict
 
 PROVIDER_ID = "stripe"
 DEFAULT_API_BASE = "https://api.stripe.com"

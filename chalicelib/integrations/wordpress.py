@@ -30,13 +30,15 @@ WPRateLimited               (WPUnavailable) HTTP 429: retryable, ``retry_after``
 
 ``WPUnavailable.outcome_unknown`` is True when a write may have reached WordPress before it
 failed (a read timeout, a 5xx on a POST): the caller must look the post up
-(:meth:`WordPressClient.find_post_by_content_id`) before sending it again.
+(:meth:`WordPressClient.find_post_by_content_id`) before sending it again, and an upload
+(:meth:`WordPressClient.find_media_by_key`, for an upload that carried a ``media_key``).
 
 The application password never appears in logs, errors or ``repr``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import unicodedata
@@ -54,6 +56,12 @@ COMPANION_NAMESPACE = "seo-engine/v1"
 CONTENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
 MARKER_PREFIX = "seo-engine:content-id="
 _MARKER_RE = re.compile(r"\s*<!--\s*seo-engine:content-id=[A-Za-z0-9_-]*\s*-->\s*")
+# An upload's key rides in the attachment's description (post_content), which WordPress writes
+# in the same INSERT that creates the attachment: an attachment never exists without its key.
+# No "--" inside: kses folds dashes inside an HTML comment for users without unfiltered_html.
+MEDIA_MARKER_PREFIX = "seo-engine:media-key="
+MEDIA_KEY_PATTERN = re.compile(r"^[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*$")
+_MEDIA_MARKER_RE = re.compile(r"<!--\s*seo-engine:media-key=([A-Za-z0-9_-]+)\s*-->")
 
 # SEO plugins' post meta, written only when the site exposes it over REST (the companion
 # plugin registers these keys when Yoast SEO or Rank Math is active).
@@ -252,6 +260,7 @@ class WPMedia:
     link: str  # the attachment page
     mime_type: str
     alt_text: str
+    media_key: str | None = None  # from the description's marker (see upload_media)
 
 
 @dataclass(frozen=True)
@@ -299,6 +308,35 @@ def marker_content_id(content: str | None) -> str | None:
         return None
     found = re.search(r"<!--\s*seo-engine:content-id=([A-Za-z0-9_-]+)\s*-->", content)
     return found.group(1) if found else None
+
+
+def media_key(owner_id: str, data: bytes) -> str:
+    """The key of one upload: what the file is for (an image id) and a digest of its bytes.
+
+    The same file for the same owner always has the same key; new bytes get a new key, so a
+    re-rendered image is never mistaken for the attachment of its old file.
+    """
+    key = f"{owner_id}-{hashlib.sha256(data).hexdigest()[:16]}"
+    _check_media_key(key)
+    return key
+
+
+def media_marker(key: str) -> str:
+    """The hidden HTML comment, in the attachment's description, that carries an upload's key."""
+    _check_media_key(key)
+    return f"<!-- {MEDIA_MARKER_PREFIX}{key} -->"
+
+
+def marker_media_key(description: str | None) -> str | None:
+    if not description:
+        return None
+    found = _MEDIA_MARKER_RE.search(description)
+    return found.group(1) if found else None
+
+
+def _check_media_key(key: str) -> None:
+    if not isinstance(key, str) or len(key) > 100 or not MEDIA_KEY_PATTERN.match(key):
+        raise ValueError("a media key is 1-100 letters and digits, in groups joined by single '-' or '_'")
 
 
 def _check_content_id(content_id: str) -> None:
@@ -594,17 +632,20 @@ class WordPressClient:
     # --- media ------------------------------------------------------------------------------
 
     def upload_media(self, data: bytes, filename: str, mime: str, alt_text: str | None = None,
-                     caption: str | None = None) -> WPMedia:
+                     caption: str | None = None, *, media_key: str | None = None) -> WPMedia:
         """Upload a file to the media library; returns its id and URL.
 
-        The raw body goes to ``POST /wp/v2/media``; alt text and caption ride along as query
-        parameters and are set again with a second request if the site ignored them.
-        Not idempotent: a retry after ``WPUnavailable(outcome_unknown=True)`` may duplicate it.
+        The raw body goes to ``POST /wp/v2/media``; alt text, caption and the ``media_key``
+        marker (as the description) ride along as query parameters, and are set again with a
+        second request if the site ignored them. Not idempotent by itself: after
+        ``WPUnavailable(outcome_unknown=True)``, or a crash before the answer was stored, call
+        :meth:`find_media_by_key` with the same key before uploading again.
         """
         if not data:
             raise ValueError("data is empty")
         name = _safe_filename(filename, mime)
-        params = {k: v for k, v in (("alt_text", alt_text), ("caption", caption)) if v}
+        description = media_marker(media_key) if media_key is not None else None
+        params = {k: v for k, v in (("alt_text", alt_text), ("caption", caption), ("description", description)) if v}
         created = self._request(
             "POST", "/wp/v2/media", params=params, data=data, timeout=self._upload_timeout,
             headers={"Content-Type": mime, "Content-Disposition": f'attachment; filename="{name}"'},
@@ -612,11 +653,35 @@ class WordPressClient:
         media = _media(created)
         wanted_caption = caption or None
         got_caption = _raw_or_none(created.get("caption")) if isinstance(created, Mapping) else None
-        if (alt_text and media.alt_text != alt_text) or (wanted_caption and wanted_caption not in (got_caption or "")):
-            updated = self._request("POST", f"/wp/v2/media/{media.id}",
-                                    json={k: v for k, v in (("alt_text", alt_text), ("caption", caption)) if v})
-            media = _media(updated)
-        return media
+        fix: dict[str, str] = {}
+        if alt_text and media.alt_text != alt_text:
+            fix["alt_text"] = alt_text
+        if wanted_caption and wanted_caption not in (got_caption or ""):
+            fix["caption"] = wanted_caption
+        if description and media.media_key != media_key:
+            fix["description"] = description
+        return self.update_media(media.id, **fix) if fix else media
+
+    def update_media(self, media_id: int, *, alt_text: str | None = None, caption: str | None = None,
+                     description: str | None = None) -> WPMedia:
+        """Change an attachment's alt text, caption or description (None = leave as is)."""
+        body = {k: v for k, v in (("alt_text", alt_text), ("caption", caption), ("description", description))
+                if v is not None}
+        return _media(self._request("POST", f"/wp/v2/media/{int(media_id)}", params={"context": "edit"}, json=body))
+
+    def find_media_by_key(self, media_key: str) -> WPMedia | None:
+        """The attachment an upload with this key made, or None (the oldest, if several).
+
+        Core REST only (no plugin needed): a search of the media library for the key
+        (WordPress matches it in title, caption, description and file name), each hit
+        confirmed by the exact marker in its raw description (edit context).
+        """
+        _check_media_key(media_key)
+        items = self._request("GET", "/wp/v2/media", params={"search": media_key, "context": "edit",
+                                                              "per_page": 20})
+        hits = [_media(item) for item in items or () if isinstance(item, Mapping) and "id" in item]
+        mine = [m for m in hits if m.media_key == media_key]
+        return min(mine, key=lambda m: m.id) if mine else None
 
     # --- posts ------------------------------------------------------------------------------
 
@@ -1058,7 +1123,8 @@ def _media(item: Any) -> WPMedia:
     if not isinstance(item, Mapping) or "id" not in item:
         raise WPUnavailable("the media upload answered without a media id")
     return WPMedia(id=int(item["id"]), url=str(item.get("source_url") or ""), link=str(item.get("link") or ""),
-                   mime_type=str(item.get("mime_type") or ""), alt_text=str(item.get("alt_text") or ""))
+                   mime_type=str(item.get("mime_type") or ""), alt_text=str(item.get("alt_text") or ""),
+                   media_key=marker_media_key(_text(item.get("description"))))
 
 
 def _companion(item: Any) -> CompanionInfo:

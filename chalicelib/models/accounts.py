@@ -16,6 +16,7 @@ from pynamodb.attributes import (
 from pynamodb.models import Model
 
 from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.site_scope import ACCOUNT, PLATFORM, Itself, Partition
 
 GLOBAL_SCOPE = "global"
 
@@ -24,6 +25,7 @@ class Plan(TimestampedModel):
     """A subscription plan (staff-managed). ``plan_id`` is its slug."""
 
     Meta = table_meta("plans")
+    site_scope = PLATFORM
     scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
     plan_id = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
@@ -51,10 +53,13 @@ class Plan(TimestampedModel):
 
 class Account(TimestampedModel):
     Meta = table_meta("accounts")
+    site_scope = ACCOUNT
     account_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     plan_id = UnicodeAttribute()
     owner_user_id = UnicodeAttribute()
+    # False: nobody of the account signs in or calls the API, and no work of its sites runs
+    # (services.identity.set_account_active; each user carries a copy, read by every request).
     is_active = BooleanAttribute(default=True)
     # Counters guarded by conditional updates so plan limits hold under races.
     site_count = NumberAttribute(default=0)
@@ -69,6 +74,7 @@ class Account(TimestampedModel):
 
 class User(TimestampedModel):
     Meta = table_meta("users")
+    site_scope = ACCOUNT
     account_id = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute(range_key=True)
     email = UnicodeAttribute()
@@ -81,6 +87,8 @@ class User(TimestampedModel):
     # session id -> expiry (epoch seconds) of sessions ended by logout or deactivation;
     # the access-token check reads this on the same GetItem as the user.
     revoked_sessions = MapAttribute(default=dict)
+    # A copy of "the account is deactivated", so the one GetItem of the user per request sees it.
+    account_inactive = BooleanAttribute(null=True)
 
 
 class EmailLogin(Model):
@@ -91,6 +99,7 @@ class EmailLogin(Model):
     """
 
     Meta = table_meta("logins")
+    site_scope = ACCOUNT
     email = UnicodeAttribute(hash_key=True)
     account_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
@@ -102,6 +111,7 @@ class Session(TimestampedModel):
     """A refresh-token family. The token's secret is stored only as a hash, and rotates."""
 
     Meta = table_meta("sessions", ttl_attribute="expires_epoch")
+    site_scope = ACCOUNT
     account_id = UnicodeAttribute(hash_key=True)
     session_id = UnicodeAttribute(range_key=True)
     user_id = UnicodeAttribute()
@@ -112,6 +122,7 @@ class Session(TimestampedModel):
 
 class Site(TimestampedModel):
     Meta = table_meta("sites")
+    site_scope = Itself()
     account_id = UnicodeAttribute(hash_key=True)
     site_id = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
@@ -119,14 +130,29 @@ class Site(TimestampedModel):
     industry_id = UnicodeAttribute(null=True)
     time_zone = UnicodeAttribute(default="UTC")
     is_active = BooleanAttribute(default=True)
+    # Set when a deletion is accepted: from then on nothing new starts (services.deletion).
+    deleting_since = UTCDateTimeAttribute(null=True)
+
+    @property
+    def status(self) -> str:
+        return lifecycle_status(self.is_active, self.deleting_since)
 
 
 def site_key(account_id: str, site_id: str) -> str:
     return f"{account_id}#{site_id}"
 
 
+def lifecycle_status(is_active: bool | None, deleting_since: object) -> str:
+    """active, inactive (reads only; its work waits) or deleting (going; nothing new starts)."""
+    if deleting_since is not None:
+        return "deleting"
+    return "active" if is_active else "inactive"
+
+
 class Sector(TimestampedModel):
     Meta = table_meta("sectors")
+    site_scope = Partition(site_key)
+    sector_scope = Itself()
     site_key = UnicodeAttribute(hash_key=True)  # account_id#site_id
     sector_id = UnicodeAttribute(range_key=True)
     account_id = UnicodeAttribute()
@@ -134,10 +160,16 @@ class Sector(TimestampedModel):
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
     is_active = BooleanAttribute(default=True)
+    deleting_since = UTCDateTimeAttribute(null=True)
+
+    @property
+    def status(self) -> str:
+        return lifecycle_status(self.is_active, self.deleting_since)
 
 
 class Industry(TimestampedModel):
     Meta = table_meta("industries")
+    site_scope = PLATFORM
     scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
     industry_id = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()

@@ -29,6 +29,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import TimestampedModel, index_meta, table_meta
+from chalicelib.models.site_scope import Item, Partition
 
 RUN_STATUSES = ("running", "paused", "completed", "failed", "cancelled")
 ACTIVE_STATUSES = ("running", "paused")
@@ -49,6 +50,7 @@ class DueConfigs(GlobalSecondaryIndex):
 
 class AutomationConfig(TimestampedModel):
     Meta = table_meta("automation_configs")
+    site_scope = Item()
     account_id = UnicodeAttribute(hash_key=True)
     site_id = UnicodeAttribute(range_key=True)
     # Stage limits: items per stage in one run.
@@ -86,6 +88,7 @@ class ActiveRuns(GlobalSecondaryIndex):
 
 class AutomationRun(TimestampedModel):
     Meta = table_meta("automation_runs")
+    site_scope = Partition(lambda account_id, site_id: f"{account_id}#{site_id}")
     site_key = UnicodeAttribute(hash_key=True)  # account_id#site_id
     run_id = UnicodeAttribute(range_key=True)
     account_id = UnicodeAttribute()

@@ -6,10 +6,13 @@ models, and both the local stack and the cloud template create tables from them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
-from pynamodb.attributes import UTCDateTimeAttribute
+from pynamodb.attributes import Attribute, UTCDateTimeAttribute
+from pynamodb.constants import MAP, NUMBER, STRING
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
@@ -69,13 +72,37 @@ def _touches(action: Action, name: str) -> bool:
     return getattr(path, "path", [None])[0] == name
 
 
-def is_condition_failure(exc: Exception) -> bool:
-    """True when a PynamoDB write failed only because its condition did not hold."""
-    code = getattr(exc, "cause_response_code", None)
-    if code == "ConditionalCheckFailedException":
-        return True
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+class FigureMapAttribute(Attribute[dict]):
+    """A flat dict of numbers and strings, stored as a DynamoDB map (``M``), read as a plain dict.
+
+    A map, not a JSON string, so one figure can be added to in place (``Content.cost["credits"].add(3)``)
+    inside another write's transaction. A legacy JSON string (``JSONAttribute``) is still read.
+    """
+
+    attr_type = MAP
+
+    def serialize(self, value: dict) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, item in (value or {}).items():
+            if isinstance(item, bool) or not isinstance(item, (int, float, Decimal, str)):
+                raise ValueError(f"{self.attr_name}.{key}: only numbers and strings, not {type(item).__name__}")
+            out[key] = {STRING: item} if isinstance(item, str) else {NUMBER: str(item)}
+        return out
+
+    def deserialize(self, value: Any) -> dict:
+        if isinstance(value, str):  # written by JSONAttribute before
+            return json.loads(value) or {}
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if NUMBER in item:
+                number = Decimal(item[NUMBER])
+                out[key] = int(number) if number == number.to_integral_value() else float(number)
+            elif STRING in item:
+                out[key] = item[STRING]
+        return out
+
+    def get_value(self, value: dict[str, Any]) -> Any:
+        return value[STRING] if STRING in value else super().get_value(value)
 
 
 def failed_positions(exc: Exception) -> set[int]:

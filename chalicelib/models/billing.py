@@ -24,6 +24,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.models.base import TimestampedModel, index_meta, table_meta
+from chalicelib.models.site_scope import ACCOUNT, Kept
 
 CREDIT_TYPES = ("idea", "content", "image", "optimization")
 BALANCE_KEY = "balance"
@@ -31,6 +32,7 @@ BALANCE_KEY = "balance"
 
 class CreditBalance(TimestampedModel):
     Meta = table_meta("credit_balances")
+    site_scope = ACCOUNT
     account_id = UnicodeAttribute(hash_key=True)
     balance_key = UnicodeAttribute(range_key=True, default=BALANCE_KEY)
     idea_plan = NumberAttribute(default=0)
@@ -74,6 +76,7 @@ class CreditLedgerEntry(TimestampedModel):
     """
 
     Meta = table_meta("credit_ledger")
+    site_scope = Kept("money history: every grant and debit stays, so the balance is always their sum")
     account_id = UnicodeAttribute(hash_key=True)
     entry_key = UnicodeAttribute(range_key=True)
     kind = UnicodeAttribute()  # debit, grant, expire, revoke (refunded pack), refund, adjust
@@ -130,6 +133,7 @@ class CreditPeriod(TimestampedModel):
     """
 
     Meta = table_meta("credit_periods")
+    site_scope = ACCOUNT
     account_id = UnicodeAttribute(hash_key=True)
     period_key = UnicodeAttribute(range_key=True)
     plan_id = UnicodeAttribute()

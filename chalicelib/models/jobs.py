@@ -14,8 +14,10 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.models import Model
 
 from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.site_scope import ChildrenOf, Partition
 
 JOB_STATUSES = ("running", "paused", "completed", "failed", "cancelled")
 ITEM_STATUSES = ("queued", "running", "done", "failed", "skipped")
@@ -23,6 +25,8 @@ ITEM_STATUSES = ("queued", "running", "done", "failed", "skipped")
 
 class Job(TimestampedModel):
     Meta = table_meta("jobs")
+    # A sector's deletion keeps the site's jobs: they are the history of work on the whole site.
+    site_scope = Partition(lambda account_id, site_id: f"{account_id}#{site_id}")
     site_key = UnicodeAttribute(hash_key=True)  # account_id#site_id
     job_id = UnicodeAttribute(range_key=True)
     account_id = UnicodeAttribute()
@@ -43,6 +47,7 @@ class Job(TimestampedModel):
 
 class JobItem(TimestampedModel):
     Meta = table_meta("job_items")
+    site_scope = ChildrenOf(Job, lambda job: job_key(job.account_id, job.job_id))
     job_key = UnicodeAttribute(hash_key=True)  # account_id#job_id
     item_id = UnicodeAttribute(range_key=True)  # the business id (cluster, idea, task, content...)
     account_id = UnicodeAttribute()
@@ -63,3 +68,27 @@ class JobItem(TimestampedModel):
 
 def job_key(account_id: str, job_id: str) -> str:
     return f"{account_id}#{job_id}"
+
+
+class RecordClaim(Model):
+    """Which job holds a record a stage works on (a keyword, cluster, idea, task or article).
+
+    Written with a condition when a job is created (and renewed by its worker before each
+    delivery plans or charges), so two jobs over the same records (a double click, two tabs,
+    an automation run and a person) never both process nor both pay for them. Released when
+    the job item holding it finishes; ``expires_epoch`` (the table's TTL) is the safety net,
+    and a claim whose job item is final or missing counts as free.
+    """
+
+    Meta = table_meta("record_claims", ttl_attribute="expires_epoch")
+    # A sector's deletion leaves its records' claims to their TTL: a claim names no sector.
+    site_scope = Partition(lambda account_id, site_id: f"{account_id}#{site_id}")
+    site_key = UnicodeAttribute(hash_key=True)  # account_id#site_id
+    record_key = UnicodeAttribute(range_key=True)  # <kind>#<record_id>
+    job_id = UnicodeAttribute()
+    item_id = UnicodeAttribute()  # the job item holding it
+    expires_epoch = NumberAttribute()
+
+
+def claim_key(kind: str, record_id: str) -> str:
+    return f"{kind}#{record_id}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 
 from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.site_scope import ACCOUNT
 
 # The reference's defaults: linker and optimizer are opt-in, the rest is on.
 MODULE_DEFAULTS: dict[str, bool] = {
@@ -23,6 +24,7 @@ MODULE_DEFAULTS: dict[str, bool] = {
 
 class ModuleEnableSettings(TimestampedModel):
     Meta = table_meta("module_settings")
+    site_scope = ACCOUNT
     account_id = UnicodeAttribute(hash_key=True)
     planner_enabled = BooleanAttribute(null=True)
     writer_enabled = BooleanAttribute(null=True)

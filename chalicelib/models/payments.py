@@ -18,6 +18,7 @@ from pynamodb.models import Model
 from chalicelib.models.accounts import GLOBAL_SCOPE
 from chalicelib.models.base import TimestampedModel, table_meta
 from chalicelib.models.billing import CreditAmounts, amounts
+from chalicelib.models.site_scope import ACCOUNT, PLATFORM
 
 
 class StripeEvent(Model):
@@ -27,6 +28,7 @@ class StripeEvent(Model):
     """
 
     Meta = table_meta("stripe_events", ttl_attribute="expires_epoch")
+    site_scope = ACCOUNT
     event_id = UnicodeAttribute(hash_key=True)
     event_type = UnicodeAttribute()
     event_created = NumberAttribute()  # the event's `created` (unix seconds)
@@ -44,6 +46,7 @@ class StripeCustomer(Model):
     """Stripe customer id -> account (the account keeps the id too: the lookup works both ways)."""
 
     Meta = table_meta("stripe_customers")
+    site_scope = ACCOUNT
     stripe_customer_id = UnicodeAttribute(hash_key=True)
     account_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
@@ -58,6 +61,7 @@ class Subscription(TimestampedModel):
     """
 
     Meta = table_meta("subscriptions")
+    site_scope = ACCOUNT
     account_id = UnicodeAttribute(hash_key=True)
     subscription_id = UnicodeAttribute(range_key=True)
     status = UnicodeAttribute()  # Stripe's: incomplete, trialing, active, past_due, unpaid, canceled, ...
@@ -78,6 +82,7 @@ class InvoiceRecord(TimestampedModel):
     """A subscription invoice's payment state: a late 'payment failed' cannot undo a 'paid'."""
 
     Meta = table_meta("invoices")
+    site_scope = ACCOUNT
     account_id = UnicodeAttribute(hash_key=True)
     invoice_id = UnicodeAttribute(range_key=True)
     status = UnicodeAttribute()  # failed, paid, void
@@ -99,6 +104,7 @@ class PackPurchase(TimestampedModel):
     """
 
     Meta = table_meta("pack_purchases")
+    site_scope = ACCOUNT
     account_id = UnicodeAttribute(hash_key=True)
     purchase_key = UnicodeAttribute(range_key=True)  # pi_... (or the session id without one)
     checkout_session_id = UnicodeAttribute(null=True)
@@ -117,6 +123,7 @@ class CreditPack(TimestampedModel):
     """A one-off credit pack for sale (staff-managed); its credits never expire."""
 
     Meta = table_meta("credit_packs")
+    site_scope = PLATFORM
     scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
     pack_id = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()

@@ -16,6 +16,7 @@ from pynamodb.indexes import KeysOnlyProjection
 
 from chalicelib.models.base import TimestampedModel, table_meta
 from chalicelib.models.site_records import SiteRecord, gsi, join_key
+from chalicelib.models.site_scope import PLATFORM, ChildOf, SectorPartition
 from chalicelib.text import normalize_keyword
 
 KEYWORD_STATUSES = ("pending", "clustered", "used", "archived")
@@ -67,6 +68,11 @@ class KeywordName(TimestampedModel):
     """
 
     Meta = table_meta("keyword_names")
+    # One per keyword, deleted with it; a sector's are its own partition.
+    site_scope = ChildOf(Keyword, lambda kw: (keyword_name_scope(kw.account_id, kw.site_id, kw.sector_id),
+                                              kw.normalized))
+    sector_scope = SectorPartition(lambda account_id, site_id, sector_id: keyword_name_scope(
+        account_id, site_id, sector_id))
     scope_key = UnicodeAttribute(hash_key=True)  # account_id#site_id#sector_id
     normalized = UnicodeAttribute(range_key=True)
     keyword_id = UnicodeAttribute()
@@ -175,6 +181,7 @@ class SeedKeyword(TimestampedModel):
     """
 
     Meta = table_meta("seed_keywords")
+    site_scope = PLATFORM
     scope = UnicodeAttribute(hash_key=True)  # global#<industry_id>
     seed_id = UnicodeAttribute(range_key=True)
     industry_id = UnicodeAttribute()

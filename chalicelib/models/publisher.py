@@ -25,6 +25,12 @@ from pynamodb.attributes import (
 )
 
 from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.site_scope import ChildrenOf, Item, Partition
+from chalicelib.models.writer import Content
+
+
+def _site_partition(account_id: str, site_id: str) -> str:
+    return f"{account_id}#{site_id}"
 
 DEFAULT_PUBLISH_DAYS = ["mon", "tue", "wed", "thu", "fri"]
 DEFAULT_TIME_SLOTS = ["09:00", "14:00", "18:00"]
@@ -32,6 +38,7 @@ DEFAULT_TIME_SLOTS = ["09:00", "14:00", "18:00"]
 
 class SiteIntegration(TimestampedModel):
     Meta = table_meta("site_integrations")
+    site_scope = Partition(_site_partition)  # with its encrypted secrets
     site_key = UnicodeAttribute(hash_key=True)  # account_id#site_id
     platform = UnicodeAttribute(range_key=True, default="wordpress")
     account_id = UnicodeAttribute()
@@ -60,6 +67,7 @@ class SiteIntegration(TimestampedModel):
 
 class PublishingSettings(TimestampedModel):
     Meta = table_meta("publishing_settings")
+    site_scope = Item()
     account_id = UnicodeAttribute(hash_key=True)
     site_id = UnicodeAttribute(range_key=True)
     auto_approval_enabled = BooleanAttribute(default=True)
@@ -73,6 +81,7 @@ class PublishingSettings(TimestampedModel):
 
 class PublishCounter(TimestampedModel):
     Meta = table_meta("publish_counters", ttl_attribute="expires_epoch")
+    site_scope = Partition(_site_partition)
     site_key = UnicodeAttribute(hash_key=True)
     period = UnicodeAttribute(range_key=True)  # d#2026-11-25, w#2026-W48, m#2026-11 (site-local)
     count = NumberAttribute(default=0)
@@ -81,6 +90,7 @@ class PublishCounter(TimestampedModel):
 
 class SlotClaim(TimestampedModel):
     Meta = table_meta("publish_slots")
+    site_scope = Partition(_site_partition)
     site_key = UnicodeAttribute(hash_key=True)
     slot = UnicodeAttribute(range_key=True)  # UTC ISO time of the slot (sorts by time)
     content_id = UnicodeAttribute()
@@ -92,13 +102,15 @@ class SlotClaim(TimestampedModel):
 
 class PublishingRecord(TimestampedModel):
     Meta = table_meta("publishing_records")
+    site_scope = ChildrenOf(Content, lambda content: f"{content.account_id}#{content.content_id}")
+    sector_scope = site_scope
     content_key = UnicodeAttribute(hash_key=True)  # account_id#content_id
     attempt_id = UnicodeAttribute(range_key=True)
     account_id = UnicodeAttribute()
     site_id = UnicodeAttribute()
     content_id = UnicodeAttribute()
     platform = UnicodeAttribute(default="wordpress")
-    status = UnicodeAttribute(default="pending")  # pending, published, failed
+    status = UnicodeAttribute(default="pending")  # pending, published, failed, held (site or sector stopped)
     external_id = UnicodeAttribute(null=True)
     external_url = UnicodeAttribute(null=True)
     action = UnicodeAttribute(null=True)  # created, updated, recovered
@@ -108,6 +120,7 @@ class PublishingRecord(TimestampedModel):
 
 class WebhookRoute(TimestampedModel):
     Meta = table_meta("webhook_routes")
+    site_scope = Partition(lambda account_id, site_id: site_id, owner_attr="account_id")
     site_id = UnicodeAttribute(hash_key=True)
     account_id = UnicodeAttribute()
     secret_enc = UnicodeAttribute()
@@ -117,6 +130,7 @@ class WebhookNonce(TimestampedModel):
     """A webhook's nonce, remembered past its tolerance window: a replay is refused."""
 
     Meta = table_meta("webhook_nonces", ttl_attribute="expires_epoch")
+    site_scope = Partition(lambda account_id, site_id: f"wordpress#{site_id}")
     scope = UnicodeAttribute(hash_key=True)  # wordpress#<site_id>
     nonce = UnicodeAttribute(range_key=True)
     expires_epoch = NumberAttribute()

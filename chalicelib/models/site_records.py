@@ -18,7 +18,9 @@ from pynamodb.attributes import Attribute, UnicodeAttribute
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, Projection
 
+from chalicelib.models.accounts import site_key as site_partition
 from chalicelib.models.base import TimestampedModel, index_meta
+from chalicelib.models.site_scope import Partition, SectorIndex
 
 
 def gsi(name: str, hash_attr: str, range_attr: str, *, range_type: type[Attribute] = UnicodeAttribute,
@@ -42,6 +44,11 @@ class SiteRecord(TimestampedModel):
 
     account_id = UnicodeAttribute()
     site_id = UnicodeAttribute()
+
+    # Keyed by the site (hash ``account#site``) and indexed by sector (``by_sector``): how a
+    # deletion finds a site's or a sector's records (models.site_scope).
+    site_scope = Partition(site_partition)
+    sector_scope = SectorIndex("by_sector")
 
     # Attributes that index_keys() reads; a status transition conditions on all of them,
     # so the derived keys it writes match the state the item really has.

@@ -22,6 +22,7 @@ from pynamodb.constants import NUMBER
 
 from chalicelib.models.accounts import GLOBAL_SCOPE
 from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.site_scope import ACCOUNT, PLATFORM
 
 
 class DecimalAttribute(Attribute[Decimal]):
@@ -45,6 +46,7 @@ class IntegrationProvider(TimestampedModel):
     """
 
     Meta = table_meta("integration_providers")
+    site_scope = PLATFORM
     scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
     provider_id = UnicodeAttribute(range_key=True)
     display_name = UnicodeAttribute()
@@ -68,6 +70,7 @@ class AIModelConfig(TimestampedModel):
     """
 
     Meta = table_meta("ai_models")
+    site_scope = PLATFORM
     scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
     model_name = UnicodeAttribute(range_key=True)  # gpt-4o-mini, dall-e-3, runware:97@1
     model_type = UnicodeAttribute()  # text, image, embedding
@@ -90,6 +93,7 @@ class AIModelDefault(TimestampedModel):
     """The pointer to the default model of one type: one item per type, so never two."""
 
     Meta = table_meta("ai_model_defaults")
+    site_scope = PLATFORM
     scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
     model_type = UnicodeAttribute(range_key=True)
     model_name = UnicodeAttribute()
@@ -100,6 +104,7 @@ class SystemAISettings(TimestampedModel):
     """Platform-wide AI defaults: one item (the partition ``global``)."""
 
     Meta = table_meta("system_ai_settings")
+    site_scope = PLATFORM
     scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
     temperature = NumberAttribute(default=0.7)
     max_tokens = NumberAttribute(default=8192)
@@ -114,6 +119,7 @@ class AccountSettings(TimestampedModel):
     """One account override of a system default, e.g. ``ai.temperature`` -> 0.4."""
 
     Meta = table_meta("account_settings")
+    site_scope = ACCOUNT
     account_id = UnicodeAttribute(hash_key=True)
     key = UnicodeAttribute(range_key=True)
     value = JSONAttribute()
@@ -124,6 +130,7 @@ class CreditCostConfig(TimestampedModel):
     """Fixed credits per operation type (token and image pricing is on AIModelConfig)."""
 
     Meta = table_meta("credit_costs")
+    site_scope = PLATFORM
     scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
     operation_type = UnicodeAttribute(range_key=True)
     display_name = UnicodeAttribute()
@@ -135,6 +142,7 @@ class CreditCostConfig(TimestampedModel):
 
 class GlobalAIPrompt(TimestampedModel):
     Meta = table_meta("global_prompts")
+    site_scope = PLATFORM
     scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
     prompt_type = UnicodeAttribute(range_key=True)  # clustering, ideas, content_generation, ...
     prompt_value = UnicodeAttribute()
@@ -148,6 +156,7 @@ class AIPrompt(TimestampedModel):
     """An account's own version of a prompt; it wins over the global one."""
 
     Meta = table_meta("account_prompts")
+    site_scope = ACCOUNT
     account_id = UnicodeAttribute(hash_key=True)
     prompt_type = UnicodeAttribute(range_key=True)
     prompt_value = UnicodeAttribute()
@@ -158,6 +167,7 @@ class AIPrompt(TimestampedModel):
 
 class GlobalAuthorProfile(TimestampedModel):
     Meta = table_meta("global_author_profiles")
+    site_scope = PLATFORM
     scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
     profile_id = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
@@ -171,6 +181,7 @@ class GlobalAuthorProfile(TimestampedModel):
 
 class AuthorProfile(TimestampedModel):
     Meta = table_meta("author_profiles")
+    site_scope = ACCOUNT
     account_id = UnicodeAttribute(hash_key=True)
     profile_id = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
@@ -186,6 +197,7 @@ class GlobalStrategy(TimestampedModel):
     """A reusable content strategy (e.g. "pillar and cluster") that staff curate."""
 
     Meta = table_meta("global_strategies")
+    site_scope = PLATFORM
     scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
     strategy_id = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
@@ -200,6 +212,7 @@ class GlobalModuleSettings(TimestampedModel):
     """Which modules the platform offers at all (one item); accounts switch within these."""
 
     Meta = table_meta("global_module_settings")
+    site_scope = PLATFORM
     scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
     planner_enabled = BooleanAttribute(default=True)
     writer_enabled = BooleanAttribute(default=True)

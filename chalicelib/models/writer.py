@@ -15,7 +15,6 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
-    JSONAttribute,
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -23,9 +22,10 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import KeysOnlyProjection
 
-from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.base import FigureMapAttribute, TimestampedModel, table_meta
 from chalicelib.models.planner import intent_key
 from chalicelib.models.site_records import SiteRecord, gsi, join_key
+from chalicelib.models.site_scope import ChildOf, Partition
 
 TASK_STATUSES = ("pending", "in_progress", "completed", "cancelled")
 TASK_PRIORITIES = ("low", "medium", "high")
@@ -113,7 +113,9 @@ class Content(SiteRecord):
     created_by = UnicodeAttribute(null=True)
     keywords = ListAttribute(of=UnicodeAttribute, default=list)  # primary first; WordPress tags
     # What generating it cost: the article, its image prompts and its images.
-    cost = JSONAttribute(default=dict)  # {credits, input_tokens, output_tokens, cached_tokens, images}
+    # {credits, input_tokens, output_tokens, cached_tokens, images, provider, model}; the counted figures move
+    # in the transaction of the charge they describe (services.stages).
+    cost = FigureMapAttribute(default=dict)
     # Publishing: the claim of the worker publishing it, and why the last attempt failed.
     publish_lease_until = UTCDateTimeAttribute(null=True)
     publish_attempt_id = UnicodeAttribute(null=True)
@@ -171,6 +173,8 @@ class ContentBody(TimestampedModel):
     """The article HTML (sanitised) of the Content item with the same key."""
 
     Meta = table_meta("content_bodies")
+    site_scope = Partition(lambda account_id, site_id: join_key(account_id, site_id))
+    sector_scope = ChildOf(Content, lambda content: (content.site_key, content.content_id))
     site_key = UnicodeAttribute(hash_key=True)
     content_id = UnicodeAttribute(range_key=True)
     body_html = UnicodeAttribute(default="")
@@ -193,6 +197,7 @@ class ContentImage(SiteRecord):
     provider = UnicodeAttribute(null=True)
     storage_key = UnicodeAttribute(null=True)  # the file in the media bucket
     external_media_id = UnicodeAttribute(null=True)  # WordPress media id, once uploaded
+    external_media_key = UnicodeAttribute(null=True)  # the key of the upload, stored before it is sent
     external_media_url = UnicodeAttribute(null=True)
     status = UnicodeAttribute(default="pending")
     created_by = UnicodeAttribute(null=True)

@@ -17,9 +17,10 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.api.errors import Conflict, NotFound, UnprocessableEntity
+from chalicelib.errors import Conflict, NotFound, UnprocessableEntity
 from chalicelib.models.accounts import GLOBAL_SCOPE
-from chalicelib.models.base import failed_positions, is_condition_failure
+from chalicelib.models.base import failed_positions
+from chalicelib.models.conditions import is_condition_failure
 from chalicelib.models.system import AIModelConfig, AIModelDefault, IntegrationProvider
 from chalicelib.models.transactions import transact_write
 from chalicelib.services import system_store

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.api.errors import NotFound, UnprocessableEntity
+from chalicelib.errors import NotFound, UnprocessableEntity
 from chalicelib.models.accounts import GLOBAL_SCOPE
 from chalicelib.models.system import AccountSettings, SystemAISettings
 from chalicelib.observability import logger

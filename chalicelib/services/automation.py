@@ -15,7 +15,6 @@ Only one run per site is active (running or paused): starting one sets the confi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,8 +22,8 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
-from chalicelib import aws, registry
-from chalicelib.api.errors import ApiError, Conflict, NotFound, UnprocessableEntity
+from chalicelib import messages
+from chalicelib.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import site_key
 from chalicelib.models.automation import (
@@ -34,7 +33,7 @@ from chalicelib.models.automation import (
     AutomationRun,
     shard,
 )
-from chalicelib.models.base import is_condition_failure
+from chalicelib.models.conditions import is_condition_failure
 from chalicelib.models.jobs import Job, JobItem, job_key
 from chalicelib.models.transactions import transact_write
 from chalicelib.observability import logger
@@ -196,12 +195,8 @@ def _active(run_id: str) -> Conflict:
 
 
 def _send(body: dict[str, Any], run: AutomationRun, *, delay: int = 0) -> None:
-    message = {"v": 1, "account_id": run.account_id, "site_id": run.site_id, **body}
-    kwargs: dict[str, Any] = {}
-    if delay > 0:
-        kwargs["DelaySeconds"] = min(MAX_DELAY_SECONDS, int(delay))
-    aws.client("sqs").send_message(QueueUrl=aws.queue_url(registry.queue("automation_events").name),
-                                   MessageBody=json.dumps(message), **kwargs)
+    messages.send("automation_events", [{"account_id": run.account_id, "site_id": run.site_id, **body}],
+                  delay_seconds=min(MAX_DELAY_SECONDS, int(delay)) if delay > 0 else 0)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -369,7 +364,14 @@ def _illegal(run: AutomationRun, wanted: str) -> Conflict:
 # --- events: start a stage, a job finished, an item failed --------------------------------
 
 def handle_event(message: dict[str, Any]) -> str:
+    from chalicelib.services.activity import site_gate
+
     kind = message.get("type")
+    gate = site_gate(message["account_id"], message["site_id"])
+    if gate.gone:
+        return "site_gone"  # being deleted: its runs go with it
+    if not gate.open:
+        return "held"  # deactivated: the run waits; the tick mends it once the site is active
     try:
         run = get_run(message["account_id"], message["site_id"], message["run_id"], consistent=True)
     except NotFound:
@@ -386,11 +388,7 @@ def handle_event(message: dict[str, Any]) -> str:
 
 
 def parse_message(body: str) -> dict[str, Any]:
-    data = json.loads(body)
-    for name in ("type", "account_id", "site_id", "run_id"):
-        if not isinstance(data.get(name), str) or not data[name]:
-            raise ValueError(f"message lacks {name}")
-    return data
+    return messages.parse(body, ("type", "account_id", "site_id", "run_id"))
 
 
 def start_stage(run: AutomationRun, index: int) -> str:
@@ -431,7 +429,8 @@ def _create_stage_job(run: AutomationRun, index: int) -> str:
         job = jobs.create_job(run.account_id, run.site_id, stage.job_stage, selection, run_id=run.run_id,
                               check_credits=False, job_id=run.stage_job_id, user_id=run.created_by)
     except ApiError as exc:
-        if exc.code == "nothing_to_do":
+        # items_claimed: other jobs (a person's) already work on everything this stage would take
+        if exc.code in ("nothing_to_do", "items_claimed"):
             _advance(run, index, run.stage_job_id, {"status": "skipped", "note": exc.message})
             return "skipped"
         # Not a passing fault (a record gone, a module switched off...): retrying cannot help.
@@ -655,8 +654,12 @@ def tick(now: datetime | None = None) -> dict[str, Any]:
 
 def _start_due(account_id: str, site_id: str, now: datetime) -> str:
     """Claim this occurrence (move next_run_at on, conditionally), then start: one tick wins."""
+    from chalicelib.services.activity import site_gate
     from chalicelib.services.sites import get_site
 
+    gate = site_gate(account_id, site_id)
+    if gate.gone:
+        return "stale"  # being deleted: no more runs
     config = AutomationConfig.get(account_id, site_id, consistent_read=True)
     if not config.is_active or config.next_run_at is None or config.next_run_at > now:
         return "stale"
@@ -670,6 +673,8 @@ def _start_due(account_id: str, site_id: str, now: datetime) -> str:
             return "stale"  # another tick claimed this occurrence
         raise
     try:
+        if not gate.open:
+            raise Conflict(f"Skipped: {gate.message}", code=gate.code or "site_inactive")
         start_run(account_id, site_id, trigger="schedule", config=config)
     except ApiError as exc:
         reason = exc.message
@@ -685,6 +690,11 @@ def _start_due(account_id: str, site_id: str, now: datetime) -> str:
 
 
 def _check_active(run: AutomationRun, now: datetime) -> str:
+    from chalicelib.services.activity import site_gate
+
+    gate = site_gate(run.account_id, run.site_id)
+    if gate.gone:
+        return "stale"  # being deleted: the run goes with the site
     run = get_run(run.account_id, run.site_id, run.run_id, consistent=True)
     if run.status not in ACTIVE_STATUSES:
         return "stale"
@@ -695,8 +705,8 @@ def _check_active(run: AutomationRun, now: datetime) -> str:
             _stop_job(run)
             return "timed_out"
         return "stale"
-    if run.status != "running" or int(run.stage_index) >= len(RUN_STAGES):
-        return "stale"
+    if run.status != "running" or int(run.stage_index) >= len(RUN_STAGES) or not gate.open:
+        return "stale"  # a deactivated site's run waits: mended once it is active again
     # Mend what lost messages would leave stuck: a stage never started, a finish never told.
     if not run.stage_job_id:
         if run.updated_at and now - run.updated_at > STALL_AFTER:

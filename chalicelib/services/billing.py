@@ -29,12 +29,12 @@ from typing import Any
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
 from chalicelib import config
-from chalicelib.api.errors import ApiError, Conflict, UnprocessableEntity
 from chalicelib.auth.context import Tenant
+from chalicelib.errors import ApiError, Conflict, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import Account
-from chalicelib.models.base import is_condition_failure
 from chalicelib.models.billing import BALANCE_KEY, CREDIT_TYPES, CreditBalance, CreditLedgerEntry, amounts
+from chalicelib.models.conditions import is_condition_failure
 from chalicelib.models.payments import InvoiceRecord, PackPurchase, StripeCustomer, Subscription
 from chalicelib.models.transactions import transact_write
 from chalicelib.services import credit_periods, credits, plans

@@ -10,6 +10,9 @@ Rules (README, "Credits"):
 - A change to the balance and its ledger entry are one transaction; the entry's key is the
   operation's idempotency key, so a retry changes nothing, and the balance condition
   (``available >= amount``) means no race can overdraw it.
+- The figures that describe a charge (a job's ``credits_spent``, an article's ``cost``) are
+  ``Tally`` updates in that same transaction: a retried charge does not count twice, and a
+  crash right after it loses nothing.
 """
 
 from __future__ import annotations
@@ -17,13 +20,16 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 
-from chalicelib.api.errors import PaymentRequired, UnprocessableEntity
+from chalicelib.errors import NotFound, PaymentRequired, UnprocessableEntity
 from chalicelib.models.accounts import site_key
 from chalicelib.models.base import failed_positions
 from chalicelib.models.billing import BALANCE_KEY, CREDIT_TYPES, CreditBalance, CreditLedgerEntry
@@ -164,6 +170,21 @@ def estimate_operation(operation: str, count: int, model_name: str | None) -> di
 
 # --- writing -----------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Tally:
+    """A figure that describes a charge, moved in the charge's own transaction.
+
+    ``item`` is a key-only instance of the record (a Job, a JobItem, a Content); its
+    ``condition`` should require that the record exists, or an update would create a stub.
+    ``what`` names the record in the 404 raised when the condition fails (it was deleted).
+    """
+
+    item: Model
+    actions: Sequence[Action]
+    condition: Condition | None
+    what: str
+
+
 @dataclass
 class LedgerResult:
     applied: bool  # False: this key was already recorded; nothing changed
@@ -194,10 +215,13 @@ def existing_entry(account_id: str, kind: str, key: str) -> CreditLedgerEntry | 
 
 def charge(account_id: str, *, operation: str, amount: int, key: str, site_id: str | None = None,
            usage: Usage | None = None, user_id: str | None = None, job_id: str | None = None,
-           related_object_id: str | None = None, note: str | None = None) -> LedgerResult:
-    """Debit ``amount`` credits of the operation's type, once per ``key``.
+           related_object_id: str | None = None, note: str | None = None,
+           tallies: Sequence[Tally] = ()) -> LedgerResult:
+    """Debit ``amount`` credits of the operation's type, once per ``key``, and apply ``tallies``
+    in the same transaction (so they move exactly when the debit is written, never twice).
 
-    Raises InsufficientCredits when the balance cannot pay: nothing is written then.
+    Raises InsufficientCredits when the balance cannot pay, NotFound when a tallied record
+    is gone: nothing is written then. A charge of 0 writes nothing, tallies included.
     """
     credit_type = credit_type_of(operation)
     if amount < 0:
@@ -233,10 +257,15 @@ def charge(account_id: str, *, operation: str, amount: int, key: str, site_id: s
                 tx.save(entry, condition=CreditLedgerEntry.entry_key.does_not_exist())
                 tx.update(CreditBalance(account_id, BALANCE_KEY), actions=[attr.add(-n) for attr, n in parts],
                           condition=condition)
+                for tally in tallies:
+                    tx.update(tally.item, actions=list(tally.actions), condition=tally.condition)
         except TransactWriteError as exc:
             failed = failed_positions(exc)
             if not failed and "TransactionConflict" not in str(exc):
                 raise
+            gone = sorted(i - 2 for i in failed if i >= 2)  # after the entry (0) and the balance (1)
+            if gone and 0 not in failed:
+                raise NotFound(tallies[gone[0]].what) from None
             # 0 = the entry exists (a retry: loop returns it); 1 = the balance moved under us.
             time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
             continue

@@ -11,7 +11,10 @@ from datetime import timedelta
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from chalicelib import config
-from chalicelib.api.errors import (
+from chalicelib.auth import passwords, tokens
+from chalicelib.auth.context import Tenant
+from chalicelib.auth.roles import Role
+from chalicelib.errors import (
     Conflict,
     Forbidden,
     NotFound,
@@ -19,18 +22,21 @@ from chalicelib.api.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from chalicelib.auth import passwords, tokens
-from chalicelib.auth.context import Tenant
-from chalicelib.auth.roles import Role
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import Account, EmailLogin, Session, User
-from chalicelib.models.base import failed_positions, is_condition_failure
+from chalicelib.models.base import failed_positions
+from chalicelib.models.conditions import is_condition_failure
 from chalicelib.models.transactions import transact_write
 from chalicelib.services.plans import DEFAULT_PLAN_ID, get_plan
 from chalicelib.timeutil import utcnow
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
+
+
+def _account_inactive() -> Forbidden:
+    return Forbidden("This account is deactivated; contact support to have it reactivated.",
+                     code="account_inactive")
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,8 @@ def authenticate_bearer(token: str) -> Tenant:
         raise Unauthorized() from None
     if not user.is_active or claims.session_id in (user.revoked_sessions or {}):
         raise Unauthorized("This session has ended; sign in again.")
+    if user.account_inactive:  # also for tokens issued before the account was deactivated
+        raise _account_inactive()
     return Tenant(account_id=user.account_id, user_id=user.user_id, role=Role(user.role),
                   session_id=claims.session_id, is_staff=bool(user.is_staff))
 
@@ -116,6 +124,8 @@ def refresh(refresh_token: str) -> TokenPair:
         raise invalid from None
     if not user.is_active:
         raise invalid
+    if user.account_inactive:
+        raise _account_inactive()
     return TokenPair(
         access_token=tokens.issue_access_token(account_id=account_id, user_id=user.user_id, session_id=session_id),
         refresh_token=tokens.format_refresh_token(account_id, session_id, new_secret),
@@ -199,6 +209,8 @@ def login(email: str, password: str) -> TokenPair:
     if not user.is_active:
         raise Forbidden("This user has been deactivated; ask an admin of your account.",
                         code="user_inactive")
+    if user.account_inactive or not get_account(user.account_id).is_active:
+        raise _account_inactive()
     if entry.failed_attempts or entry.locked_until:
         entry.update(actions=[EmailLogin.failed_attempts.set(0), EmailLogin.locked_until.remove()])
     return _start_session(user.account_id, user.user_id)
@@ -235,13 +247,16 @@ def create_user(tenant: Tenant, *, email: str, password: str, role: Role, first_
                 role=role.value, password_hash=passwords.hash_password(password))
     try:
         with transact_write() as tx:
+            # is_active: a user added while the account is being deactivated would miss its flag
             tx.update(account, actions=[Account.user_count.add(1)],
-                      condition=Account.user_count < int(plan.max_users))
+                      condition=(Account.user_count < int(plan.max_users)) & (Account.is_active == True))  # noqa: E712
             tx.save(EmailLogin(email, account_id=tenant.account_id, user_id=user.user_id),
                     condition=EmailLogin.email.does_not_exist())
             tx.save(user)
     except TransactWriteError as exc:
         failed = failed_positions(exc)  # puts [login, user], then the update [account]
+        if 2 in failed and not get_account(tenant.account_id).is_active:
+            raise _account_inactive() from None
         if 2 in failed:
             raise PaymentRequired(
                 f"Your plan allows {int(plan.max_users)} users; upgrade the plan or deactivate a user.",
@@ -288,3 +303,35 @@ def deactivate_user(tenant: Tenant, user_id: str) -> User:
             raise
     user.refresh()
     return user
+
+
+# --- accounts (platform staff) ----------------------------------------------------------------
+
+def set_account_active(account_id: str, active: bool, *, by: Tenant | None = None) -> Account:
+    """Deactivate or reactivate an account.
+
+    Deactivated: nobody of it signs in or calls the API (403 ``account_inactive``, also with
+    tokens issued before: each user carries a copy of the flag, read by the one GetItem every
+    request makes), and no work of its sites runs (workers, ticks and automation hold it).
+    Reactivated: the held work goes on. Repeating either is harmless (it finishes a half-done one).
+    """
+    if by is not None and by.account_id == account_id and not active:
+        raise Forbidden("You cannot deactivate your own account.", code="self_change")
+    account = get_account(account_id)
+    account.update(actions=[Account.is_active.set(active), Account.updated_at.set(utcnow())],
+                   condition=Account.account_id.exists())
+    flag = User.account_inactive.remove() if active else User.account_inactive.set(True)
+    for user in User.query(account_id):
+        try:
+            user.update(actions=[flag], condition=User.user_id.exists())
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise
+    if active:
+        from chalicelib.models.accounts import Site
+        from chalicelib.services.sites import resume_held_work
+
+        for site in Site.query(account_id):
+            if site.deleting_since is None:
+                resume_held_work(account_id, site.site_id)
+    return account

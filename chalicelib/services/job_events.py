@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from chalicelib import aws, registry
+from chalicelib import messages
 from chalicelib.models.jobs import Job
 
 
 def _send(body: dict[str, Any]) -> None:
-    aws.client("sqs").send_message(QueueUrl=aws.queue_url(registry.queue("automation_events").name),
-                                   MessageBody=json.dumps(body))
+    messages.send("automation_events", [body])
 
 
 def job_finished(job: Job) -> None:

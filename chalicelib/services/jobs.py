@@ -17,15 +17,17 @@ from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 
-from chalicelib import aws, registry
-from chalicelib.api.errors import ApiError, Conflict, NotFound, UnprocessableEntity
+from chalicelib import messages, registry
+from chalicelib.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import site_key
-from chalicelib.models.base import is_condition_failure
+from chalicelib.models.conditions import is_condition_failure
 from chalicelib.models.jobs import Job, JobItem, job_key
 from chalicelib.models.transactions import transact_write
 from chalicelib.observability import logger
+from chalicelib.services.activity import Gate, Gates
 from chalicelib.timeutil import utcnow
 
 MAX_ITEMS_PER_JOB = 1000
@@ -48,10 +50,16 @@ class ItemBusy(Exception):
     """Another worker holds the item's lease: let SQS deliver it again later."""
 
 
+class ItemHeld(Exception):
+    """The item's account, site or sector is deactivated: the item waits, queued, unchanged;
+    ``requeue_held_items`` sends it again once it is active."""
+
+
 @dataclass
 class ItemSpec:
     item_id: str
     payload: dict[str, Any] = field(default_factory=dict)
+    sector_id: str | None = None  # the sector of the record the item works on
 
 
 @dataclass
@@ -60,17 +68,28 @@ class ItemContext:
     site_id: str
     job: Job
     item: JobItem
+    gates: Gates = field(default_factory=Gates)
+    records: list[str] = field(default_factory=list)  # the records this delivery holds (services.claims)
 
     @property
     def charge_key(self) -> str:
         """Idempotency key of this item's credit charge: the business key, not the message."""
         return f"{self.job.job_id}#{self.item.item_id}"
 
+    def require_open_sector(self, sector_id: str | None) -> None:
+        """Before a stage works on a record: its sector deactivated -> held; being deleted -> skipped."""
+        gate = self.gates.sector(self.account_id, self.site_id, sector_id)
+        if gate.gone:
+            raise ItemSkipped(gate.message)
+        if not gate.open:
+            raise ItemHeld(gate.message)
+
 
 @dataclass
 class ItemOutcome:
+    """What a stage made of one item. Its credits are counted by the charge itself (stages._charge)."""
+
     result: dict[str, Any] = field(default_factory=dict)
-    credits: int = 0
 
 
 @dataclass
@@ -82,6 +101,15 @@ class StageDef:
     run: Callable[[ItemContext], ItemOutcome]
     estimate: Callable[[str, str, list[ItemSpec]], dict[str, int]] = lambda *_: {}
     description: str = ""
+    # What an item works on, claimed for its job (services.claims): the kind of record, and
+    # the records of an item (by default the item itself; clustering: its keywords).
+    record_kind: str = "record"
+    records: Callable[[ItemSpec], list[str]] = lambda spec: [spec.item_id]
+    # The payload changes for an item left with only some of its records (the others are held elsewhere).
+    narrow: Callable[[ItemSpec, list[str]], dict[str, Any]] = lambda spec, records: {}
+
+    def records_of(self, item: JobItem) -> list[str]:
+        return self.records(ItemSpec(item.item_id, dict(item.payload or {})))
 
 
 STAGES: dict[str, StageDef] = {}
@@ -130,7 +158,7 @@ def create_job(account_id: str, site_id: str, stage_name: str, selection: dict[s
             if queued and existing.status == "running":
                 send_items(stage, account_id, site_id, job_id, queued)
             return existing
-    items = stage.select(account_id, site_id, selection)
+    items = _in_open_sectors(account_id, site_id, selection, stage.select(account_id, site_id, selection))
     if not items:
         raise UnprocessableEntity(f"There is nothing to {stage.description or stage.name} for this selection.",
                                   code="nothing_to_do")
@@ -140,12 +168,29 @@ def create_job(account_id: str, site_id: str, stage_name: str, selection: dict[s
     estimate = stage.estimate(account_id, site_id, items)
     if check_credits and estimate:
         credits.require_credits(account_id, estimate)
-    # Items first, the job last: until the job exists no message is acted on (a message for a
-    # missing job is dropped), so a crash in between leaves nothing half-started.
+    # Claims, then items, then the job last: until the job exists no message is acted on (a
+    # message for a missing job is dropped), so a crash in between leaves nothing half-started
+    # (claims whose job item does not exist count as free).
     reserved = job_id is not None
     job_id = job_id or new_id()
-    new_items = [JobItem(job_key(account_id, job_id), spec.item_id, account_id=account_id, site_id=site_id,
-                         job_id=job_id, stage=stage.name, payload=spec.payload) for spec in items]
+    runnable, held_elsewhere = _claim_records(stage, account_id, site_id, job_id, items)
+    if not runnable:
+        holders = sorted({h for spec_holders in held_elsewhere.values() for h in spec_holders})
+        raise Conflict(f"Other jobs are already working on every item of this selection ({', '.join(holders)}); "
+                       "wait for them to finish.", code="items_claimed",
+                       details={"held_by": [{"job_id": h} for h in holders]})
+    new_items = []
+    for spec in items:
+        item = JobItem(job_key(account_id, job_id), spec.item_id, account_id=account_id, site_id=site_id,
+                       job_id=job_id, stage=stage.name, payload=spec.payload)
+        if spec.item_id not in runnable:
+            holders = ", ".join(held_elsewhere[spec.item_id])
+            item.status, item.finished_at = "skipped", utcnow()
+            item.error, item.error_code = f"Job {holders} is already working on it.", "items_claimed"
+        elif held_elsewhere.get(spec.item_id):
+            item.payload = {**spec.payload, **runnable[spec.item_id],
+                            "held_elsewhere": held_elsewhere[spec.item_id]}
+        new_items.append(item)
     if reserved:
         # Two deliveries may create a reserved job at once: never overwrite an item the other's
         # job has started on (small jobs: automation stages are bounded by their limits).
@@ -160,15 +205,57 @@ def create_job(account_id: str, site_id: str, stage_name: str, selection: dict[s
             for item in new_items:
                 batch.save(item)
     job = Job(site_key(account_id, site_id), job_id, account_id=account_id, site_id=site_id, stage=stage.name,
-              total=len(items), estimate=estimate, params=_json_safe(selection), created_by=user_id, run_id=run_id)
+              total=len(items), skipped=len(items) - len(runnable), estimate=estimate, params=_json_safe(selection),
+              created_by=user_id, run_id=run_id)
     try:
         job.save(condition=Job.job_id.does_not_exist())
     except PutError as exc:
         if is_condition_failure(exc):  # a concurrent creation of the same reserved job won
             return Job.get(job.site_key, job_id, consistent_read=True)
         raise
-    send_items(stage, account_id, site_id, job_id, [s.item_id for s in items])
+    send_items(stage, account_id, site_id, job_id, [s.item_id for s in items if s.item_id in runnable])
     return job
+
+
+def _in_open_sectors(account_id: str, site_id: str, selection: dict[str, Any],
+                     items: list[ItemSpec]) -> list[ItemSpec]:
+    """No job works on a deactivated sector (or one being deleted): records a client chose there
+    are a 409; records a filter found there are left out (they wait for their sector)."""
+    gates = Gates()
+    closed: dict[str, Gate] = {}
+    for spec in items:
+        if spec.sector_id and spec.sector_id not in closed:
+            gate = gates.sector(account_id, site_id, spec.sector_id)
+            if not gate.open:
+                closed[spec.sector_id] = gate
+    chosen = any(name.endswith("_ids") and selection.get(name) for name in selection)
+    if closed and (chosen or selection.get("sector_id") in closed):
+        sector_id, gate = next(iter(closed.items()))
+        raise Conflict(f"Sector {sector_id}: {gate.message} Leave its records out of the job.",
+                       code=gate.code or "sector_inactive", details={"sector_ids": sorted(closed)})
+    return [spec for spec in items if spec.sector_id not in closed]
+
+
+def _claim_records(stage: StageDef, account_id: str, site_id: str, job_id: str,
+                   items: list[ItemSpec]) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+    """Claim every item's records for the job. Returns (item id -> payload changes, for the items
+    left with something to do; item id -> ids of the jobs holding some of its records)."""
+    from chalicelib.services import claims
+
+    records = {spec.item_id: stage.records(spec) for spec in items}
+    claimed = claims.claim(account_id, site_id, stage.record_kind,
+                           {r: item_id for item_id, rs in records.items() for r in rs}, job_id)
+    held = set(claimed.held)
+    runnable: dict[str, dict[str, Any]] = {}
+    elsewhere: dict[str, list[str]] = {}
+    for spec in items:
+        mine = [r for r in records[spec.item_id] if r in held]
+        jobs = sorted({claimed.taken[r].job_id for r in records[spec.item_id] if r in claimed.taken})
+        if jobs:
+            elsewhere[spec.item_id] = jobs
+        if mine:
+            runnable[spec.item_id] = stage.narrow(spec, mine) if len(mine) < len(records[spec.item_id]) else {}
+    return runnable, elsewhere
 
 
 def _existing_job(account_id: str, site_id: str, job_id: str) -> Job | None:
@@ -179,16 +266,8 @@ def _existing_job(account_id: str, site_id: str, job_id: str) -> Job | None:
 
 
 def send_items(stage: StageDef, account_id: str, site_id: str, job_id: str, item_ids: list[str]) -> None:
-    url = aws.queue_url(registry.queue(stage.queue_key).name)
-    sqs = aws.client("sqs")
-    for start in range(0, len(item_ids), 10):
-        chunk = item_ids[start:start + 10]
-        entries = [{"Id": str(i), "MessageBody": json.dumps(
-            {"v": 1, "stage": stage.name, "account_id": account_id, "site_id": site_id, "job_id": job_id,
-             "item_id": item_id})} for i, item_id in enumerate(chunk)]
-        response = sqs.send_message_batch(QueueUrl=url, Entries=entries)
-        if response.get("Failed"):
-            raise RuntimeError(f"SQS refused {len(response['Failed'])} messages: {response['Failed'][0]}")
+    messages.send(stage.queue_key, [{"stage": stage.name, "account_id": account_id, "site_id": site_id,
+                                     "job_id": job_id, "item_id": item_id} for item_id in item_ids])
 
 
 def _json_safe(value: Any) -> Any:
@@ -198,11 +277,7 @@ def _json_safe(value: Any) -> Any:
 # --- processing --------------------------------------------------------------------------
 
 def parse_message(body: str) -> dict[str, str]:
-    data = json.loads(body)
-    for name in ("stage", "account_id", "site_id", "job_id", "item_id"):
-        if not isinstance(data.get(name), str) or not data[name]:
-            raise ValueError(f"message lacks {name}")
-    return data
+    return messages.parse(body, ("stage", "account_id", "site_id", "job_id", "item_id"))
 
 
 _OUTCOME_METRIC = {"done": "ItemsProcessed", "failed": "ItemsFailed", "skipped": "ItemsSkipped"}
@@ -223,6 +298,12 @@ def _process(message: dict[str, str], *, receive_count: int, max_receives: int) 
     account_id, site_id = message["account_id"], message["site_id"]
     job_id, item_id = message["job_id"], message["item_id"]
     stage = get_stage(message["stage"])
+    gates = Gates()
+    gate = gates.site(account_id, site_id)
+    if gate.gone:
+        return "site_gone"  # the site is being deleted: the job goes with it
+    if not gate.open:
+        return "held"  # stays queued; requeue_held_items sends it when the site is active again
     try:
         item = JobItem.get(job_key(account_id, job_id), item_id, consistent_read=True)
         job = Job.get(site_key(account_id, site_id), job_id)
@@ -237,9 +318,14 @@ def _process(message: dict[str, str], *, receive_count: int, max_receives: int) 
     if job.status == "paused":
         return "paused"  # the item stays queued; resume_job sends it again
     _claim(item, stage)
-    ctx = ItemContext(account_id, site_id, job, item)
+    ctx = ItemContext(account_id, site_id, job, item, gates)
+    if not _hold_records(stage, ctx):
+        return "skipped"
     try:
         outcome = stage.run(ctx)
+    except ItemHeld:
+        _hold(item)
+        return "held"
     except ItemSkipped as exc:
         _finish(item, job, "skipped", error=str(exc) or None, error_code="skipped")
         return "skipped"
@@ -256,7 +342,7 @@ def _process(message: dict[str, str], *, receive_count: int, max_receives: int) 
             return "failed"
         _release(item, reason, code)
         raise
-    _finish(item, job, "done", result=outcome.result, credits=outcome.credits)
+    _finish(item, job, "done", result=outcome.result)
     return "done"
 
 
@@ -283,6 +369,40 @@ def _claim(item: JobItem, stage: StageDef) -> None:
         raise
 
 
+def _hold(item: JobItem) -> None:
+    """Back to queued, attempt not counted against it: the item waits for its sector."""
+    try:
+        item.update(actions=[JobItem.status.set("queued"), JobItem.lease_until.remove(), JobItem.attempts.add(-1),
+                             JobItem.updated_at.set(utcnow())], condition=JobItem.status == "running")
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
+def _hold_records(stage: StageDef, ctx: ItemContext) -> bool:
+    """Before planning or charging: claim the item's records again (renew, or take over a claim
+    nobody holds). Records another live job item holds are left out; none left: skipped, naming it."""
+    from chalicelib.services import claims
+
+    records = stage.records_of(ctx.item)
+    claimed = claims.claim(ctx.account_id, ctx.site_id, stage.record_kind,
+                           dict.fromkeys(records, ctx.item.item_id), ctx.job.job_id)
+    held = set(claimed.held)
+    ctx.records = [r for r in records if r in held]
+    if ctx.records:
+        return True
+    holders = ", ".join(sorted(claimed.holders())) or "another job"
+    _finish(ctx.item, ctx.job, "skipped", error=f"Job {holders} is already working on it.", error_code="items_claimed")
+    return False
+
+
+def _release_records(job: Job, item: JobItem) -> None:
+    from chalicelib.services import claims
+
+    stage = get_stage(job.stage)
+    claims.release(job.account_id, job.site_id, stage.record_kind, stage.records_of(item), job.job_id)
+
+
 def _release(item: JobItem, reason: str, code: str) -> None:
     """Give a failed attempt back to the queue: visible as queued with its last error."""
     try:
@@ -297,31 +417,31 @@ def _release(item: JobItem, reason: str, code: str) -> None:
 _COUNTER = {"done": Job.done, "failed": Job.failed, "skipped": Job.skipped}
 
 
-def _finish(item: JobItem, job: Job, status: str, *, result: dict | None = None, credits: int = 0,
-            error: str | None = None, error_code: str | None = None) -> bool:
-    """Move the item to a final status and count it on the job, once."""
+def _finish(item: JobItem, job: Job, status: str, *, result: dict | None = None,
+            error: str | None = None, error_code: str | None = None, only_if: Condition | None = None) -> bool:
+    """Move the item to a final status and count it on the job, once. (Credits are not counted
+    here: the charge counts them on the job and the item in its own transaction.)"""
     now = utcnow()
     item_actions = [JobItem.status.set(status), JobItem.finished_at.set(now), JobItem.updated_at.set(now),
                     JobItem.lease_until.remove()]
     if result is not None:
         item_actions.append(JobItem.result.set(result))
-    if credits:
-        item_actions.append(JobItem.credits.set(credits))
     if error:
         item_actions += [JobItem.error.set(error[:1000]), JobItem.error_code.set(error_code or "error")]
     elif status == "done":
         item_actions += [JobItem.error.remove(), JobItem.error_code.remove()]
     job_actions = [_COUNTER[status].add(1), Job.updated_at.set(now)]
-    if credits:
-        job_actions.append(Job.credits_spent.add(credits))
     try:
         with transact_write() as tx:
-            tx.update(item, actions=item_actions, condition=JobItem.status.is_in("running", "queued"))
+            condition = JobItem.status.is_in("running", "queued")
+            tx.update(item, actions=item_actions, condition=condition if only_if is None else condition & only_if)
             tx.update(Job(job.site_key, job.job_id), actions=job_actions, condition=Job.job_id.exists())
     except TransactWriteError as exc:
         if is_condition_failure(exc):
             return False  # another delivery finished it first
         raise
+    # A crash before this leaves claims whose item is final: they count as free (services.claims).
+    _release_records(job, item)
     if status == "failed" and job.run_id:
         from chalicelib.services import job_events
 
@@ -346,6 +466,44 @@ def _maybe_complete(site_key_value: str, job_id: str) -> None:
         from chalicelib.services import job_events
 
         job_events.job_finished(job)
+
+
+# --- dead letters ------------------------------------------------------------------------
+
+WORKER_DIED = "worker_died"
+
+
+def fail_dead_letter(message: dict[str, str], *, deliveries: int) -> str:
+    """Account for a dead letter of a stage queue: its worker died on every delivery.
+
+    The item is failed with the reason ``worker_died`` (its job can then complete, and an
+    automation run waiting on it moves on; the retry route brings it back). An item that is
+    final already is left as it is; one another worker holds with a live lease raises
+    ItemBusy, so the dead letter comes back later. Safe to run twice: the failure is a
+    conditional write on the state that was read.
+    """
+    account_id, site_id, job_id, item_id = (message["account_id"], message["site_id"], message["job_id"],
+                                            message["item_id"])
+    try:
+        item = JobItem.get(job_key(account_id, job_id), item_id, consistent_read=True)
+        job = Job.get(site_key(account_id, site_id), job_id)
+    except (JobItem.DoesNotExist, Job.DoesNotExist):
+        return "missing"
+    if item.status in FINAL:
+        return "final"
+    now = utcnow()
+    if item.status == "running" and item.lease_until is not None and item.lease_until > now:
+        raise ItemBusy(f"item {item_id} is held by a worker until {item.lease_until.isoformat()}")
+    expired = (JobItem.status == "queued") | (JobItem.lease_until.does_not_exist() | (JobItem.lease_until <= now))
+    reason = (f"The worker stopped on each of its {deliveries} deliveries (it timed out or crashed) before it "
+              f"recorded an outcome. Retry the item: POST /v1/sites/{site_id}/jobs/{job_id}/retry.")
+    if _finish(item, job, "failed", error=reason, error_code=WORKER_DIED, only_if=expired):
+        logger.warning("dead letter: item failed", extra={"job_id": job_id, "item_id": item_id})
+        return "failed"
+    item.refresh(consistent_read=True)
+    if item.status in FINAL:
+        return "final"
+    raise ItemBusy(f"item {item_id} was claimed again meanwhile")
 
 
 # --- reading and retrying ----------------------------------------------------------------
@@ -389,6 +547,20 @@ def retry_failed(account_id: str, site_id: str, job_id: str, item_ids: list[str]
     if requeued:
         send_items(get_stage(job.stage), account_id, site_id, job_id, requeued)
     return requeued
+
+
+def requeue_held_items(account_id: str, site_id: str) -> int:
+    """Send the queued items of the site's running jobs again (after the site, a sector or the
+    account is active again): what the workers held goes on. Items queued for another reason
+    are sent twice at worst, which changes nothing (each item is claimed once)."""
+    sent = 0
+    for job in Job.query(site_key(account_id, site_id), filter_condition=Job.status == "running"):
+        queued = [i.item_id for i in JobItem.query(job_key(account_id, job.job_id), consistent_read=True,
+                                                   filter_condition=JobItem.status == "queued")]
+        if queued:
+            send_items(get_stage(job.stage), account_id, site_id, job.job_id, queued)
+            sent += len(queued)
+    return sent
 
 
 def pause_job(account_id: str, site_id: str, job_id: str) -> bool:

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.api.errors import BadRequest, PayloadTooLarge, UnprocessableEntity
+from chalicelib.errors import BadRequest, PayloadTooLarge, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import Sector, site_key
 from chalicelib.models.planner import Keyword, KeywordName, keyword_name_scope
@@ -255,12 +255,22 @@ def rows_from_csv(raw: bytes, default_sector: str | None) -> list[Row | Rejected
 
 # --- the import -------------------------------------------------------------------------
 
-def _known_sectors(account_id: str, site_id: str, sector_ids: Iterable[str]) -> set[str]:
+def _known_sectors(account_id: str, site_id: str, sector_ids: Iterable[str]) -> dict[str, Sector]:
     wanted = list(dict.fromkeys(sector_ids))
     if len(wanted) > MAX_SECTORS_PER_IMPORT:
         raise UnprocessableEntity(f"An import may touch at most {MAX_SECTORS_PER_IMPORT} sectors.")
     key = site_key(account_id, site_id)
-    return {s.sector_id for s in Sector.batch_get([(key, sid) for sid in wanted])} if wanted else set()
+    return {s.sector_id: s for s in Sector.batch_get([(key, sid) for sid in wanted])} if wanted else {}
+
+
+def _sector_refusal(sector_id: str, known: dict[str, Sector]) -> str | None:
+    """Why a row cannot go into this sector (a deactivated one, or one being deleted, takes no keywords)."""
+    sector = known.get(sector_id)
+    if sector is None:
+        return f"sector {sector_id!r} is not a sector of this site"
+    if sector.status != "active":
+        return f"sector {sector_id!r} is {sector.status}: it takes no keywords"
+    return None
 
 
 def new_keyword(account_id: str, site_id: str, row: Row, created_by: str | None) -> Keyword:
@@ -291,11 +301,11 @@ def import_rows(account_id: str, site_id: str, parsed: list[Row | Rejected], *,
     known = _known_sectors(account_id, site_id, (r.sector_id for r in rows))
     valid: list[Row] = []
     for r in rows:
-        if r.sector_id in known:
+        refusal = _sector_refusal(r.sector_id, known)
+        if refusal is None:
             valid.append(r)
         else:
-            result.rejected_rows.append(Rejected(row=r.row, line=r.line, keyword=r.keyword,
-                                                 reason=f"sector {r.sector_id!r} is not a sector of this site"))
+            result.rejected_rows.append(Rejected(row=r.row, line=r.line, keyword=r.keyword, reason=refusal))
 
     first_seen: dict[tuple[str, str], Row] = {}
     candidates: list[Row] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.errors import Forbidden
+from chalicelib.errors import Forbidden
 from chalicelib.models.modules import MODULE_DEFAULTS, ModuleEnableSettings
 from chalicelib.observability import logger
 from chalicelib.timeutil import utcnow

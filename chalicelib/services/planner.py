@@ -20,10 +20,10 @@ from typing import Any
 
 from pynamodb.exceptions import DeleteError, PutError
 
-from chalicelib.api.errors import ApiError, Conflict, NotFound, UnprocessableEntity
+from chalicelib.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import site_key
-from chalicelib.models.base import is_condition_failure
+from chalicelib.models.conditions import is_condition_failure
 from chalicelib.models.planner import (
     Cluster,
     ContentIdea,

@@ -12,9 +12,9 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
-from chalicelib.api.errors import Conflict, NotFound, UnprocessableEntity
+from chalicelib.errors import Conflict, NotFound, UnprocessableEntity
 from chalicelib.models.accounts import GLOBAL_SCOPE, Plan
-from chalicelib.models.base import is_condition_failure
+from chalicelib.models.conditions import is_condition_failure
 from chalicelib.models.payments import CreditPack
 from chalicelib.services import system_store
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.ai.prompts import PromptError, PromptTemplate, check_template
 from chalicelib.ai.stages import STAGES
-from chalicelib.api.errors import NotFound, UnprocessableEntity
+from chalicelib.errors import NotFound, UnprocessableEntity
 from chalicelib.models.accounts import GLOBAL_SCOPE
 from chalicelib.models.system import AIPrompt, GlobalAIPrompt
 from chalicelib.services import system_store

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.errors import ApiError, Conflict, UnprocessableEntity
+from chalicelib.errors import ApiError, Conflict, UnprocessableEntity
 from chalicelib.models.accounts import GLOBAL_SCOPE
 from chalicelib.models.system import AIModelConfig, IntegrationProvider
 from chalicelib.services import secrets, system_store

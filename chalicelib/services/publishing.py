@@ -14,13 +14,13 @@ attempt id, and a PublishingRecord written before any request). The WordPress po
 stored as soon as WordPress returns it. A retry -- after any failure, including a crash
 between WordPress's answer and our write -- first looks for the post it may have made
 (the companion plugin's content-id meta, or the hidden marker in the post body) and
-updates it instead of creating another. A publish that cannot succeed leaves the content
+updates it instead of creating another; likewise each image it may have uploaded (by the
+key each upload carries). A publish that cannot succeed leaves the content
 ``failed`` with the reason; it can be retried (it keeps its slot and counters).
 """
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import secrets as pysecrets
@@ -36,11 +36,12 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from chalicelib import aws, config, registry
-from chalicelib.api.errors import ApiError, Conflict, NotFound, Unauthorized, UnprocessableEntity
+from chalicelib import config, messages
+from chalicelib.errors import ApiError, Conflict, NotFound, Unauthorized, UnprocessableEntity
 from chalicelib.ids import new_id
-from chalicelib.models.accounts import Site, site_key
-from chalicelib.models.base import failed_positions, is_condition_failure
+from chalicelib.models.accounts import Account, Sector, Site, site_key
+from chalicelib.models.base import failed_positions
+from chalicelib.models.conditions import is_condition_failure
 from chalicelib.models.publisher import (
     PublishCounter,
     PublishingRecord,
@@ -55,6 +56,7 @@ from chalicelib.models.transactions import transact_write
 from chalicelib.models.writer import DUE_SHARDS, READY_SHARDS, Content, ContentImage
 from chalicelib.observability import logger, metric
 from chalicelib.services import slots as slotlib
+from chalicelib.services.activity import Gates
 from chalicelib.services.sites import get_site
 from chalicelib.services.state_machines import state_condition, transition_ops
 from chalicelib.services.writer import find_content, get_content
@@ -302,7 +304,8 @@ def _next_slot(content: Content, settings: PublishingSettings, site: Site, *, af
 
 
 def schedule_content(account_id: str, site_id: str, content_id: str, *, not_before: datetime | None = None,
-                     settings: PublishingSettings | None = None, site: Site | None = None) -> Content | None:
+                     settings: PublishingSettings | None = None, site: Site | None = None,
+                     gates: Gates | None = None) -> Content | None:
     """Give approved, unscheduled content the next free slot. None: no slot within the horizon.
 
     Content that is already scheduled is returned as it is (a repeated request changes nothing).
@@ -315,6 +318,9 @@ def schedule_content(account_id: str, site_id: str, content_id: str, *, not_befo
                        details={"current_status": content.status})
     if content.site_status == "scheduled":
         return content
+    gate = (gates or Gates()).sector(account_id, site_id, content.sector_id)
+    if not gate.open:  # slotting it would take a slot it cannot use until its sector is back
+        raise Conflict(gate.message, code=gate.code or "sector_inactive")
     if content.site_status != "not_published":
         raise Conflict(f"This content is {content.site_status}; only content that is not published can be given "
                        "a slot.", code="content_not_schedulable", details={"site_status": content.site_status})
@@ -382,6 +388,17 @@ def release(content: Content) -> None:
     if _transact(writes):
         raise Conflict("The content changed meanwhile (it may be publishing now); reload it.",
                        code="concurrent_change")
+
+
+def release_for_deletion(content: Content) -> bool:
+    """A content of a sector being deleted gives back its slot and counters, unless it was published
+    (then the slot was used: the post stays in WordPress and the limits count it). Idempotent."""
+    claim = _claim_of(content)
+    if claim is None or claim.state == "published" or content.site_status == "published":
+        return False
+    writes = [_Write("claim", "delete", claim, SlotClaim.content_id == content.content_id)]
+    writes += [_count(content.site_key, period, -1, label=period) for period in claim.periods]
+    return not _transact(writes)
 
 
 def _claim_of(content: Content) -> SlotClaim | None:
@@ -492,9 +509,11 @@ def on_content_approved(content: Content) -> None:
         logger.warning("auto scheduling failed", extra={"content_id": content.content_id, "error": str(exc)[:300]})
 
 
-def schedule_ready(account_id: str, site_id: str, content_ids: list[str] | None = None) -> dict[str, int]:
+def schedule_ready(account_id: str, site_id: str, content_ids: list[str] | None = None, *,
+                   gates: Gates | None = None) -> dict[str, int]:
     """Slot the site's approved, unscheduled content, oldest first (auto publish sites only)."""
-    if not auto_publishes(account_id, site_id):
+    gates = gates or Gates()
+    if not gates.site(account_id, site_id).open or not auto_publishes(account_id, site_id):
         return {"scheduled": 0, "unslotted": 0, "skipped": len(content_ids or [])}
     site = get_site(account_id, site_id)
     settings = get_settings(account_id, site_id)
@@ -504,7 +523,7 @@ def schedule_ready(account_id: str, site_id: str, content_ids: list[str] | None 
     scheduled = unslotted = 0
     for content_id in sorted(content_ids):
         try:
-            if schedule_content(account_id, site_id, content_id, settings=settings, site=site) is None:
+            if schedule_content(account_id, site_id, content_id, settings=settings, site=site, gates=gates) is None:
                 unslotted += 1
                 break  # no slot for this one means none for the rest either
             scheduled += 1
@@ -520,9 +539,10 @@ def schedule_ready_everywhere(*, per_shard: int = 1000) -> dict[str, int]:
         for item in Content.ready_any_site.query(f"ready#{shard}", limit=per_shard):
             by_site.setdefault((item.account_id, item.site_id), []).append(item.content_id)
     totals = {"sites": len(by_site), "scheduled": 0, "unslotted": 0, "skipped": 0, "errors": 0}
+    gates = Gates()
     for (account_id, site_id), content_ids in by_site.items():
         try:
-            done = schedule_ready(account_id, site_id, content_ids)
+            done = schedule_ready(account_id, site_id, content_ids, gates=gates)
         except Exception as exc:  # noqa: BLE001 - one broken site must not stop the others
             totals["errors"] += 1
             logger.warning("slotting a site failed", extra={"site_id": site_id, "error": str(exc)[:300]})
@@ -603,28 +623,23 @@ def calendar_range(start_text: str, end_text: str | None, time_zone: str) -> tup
 # --- the publish queue -------------------------------------------------------------------
 
 def enqueue_publish(account_id: str, site_id: str, content_id: str) -> None:
-    body = {"account_id": account_id, "site_id": site_id, "content_id": content_id}
-    aws.client("sqs").send_message(QueueUrl=aws.queue_url(registry.queue("publish_content").name),
-                                   MessageBody=json.dumps(body))
+    messages.send("publish_content", [{"account_id": account_id, "site_id": site_id, "content_id": content_id}])
 
 
 def enqueue_due(now: datetime | None = None, *, per_shard: int = 500) -> int:
     """Queue a publish for every item that is due, across all sites: scheduled ones whose time
     has come, and ones whose publishing worker died (lease expired)."""
     now = now or utcnow()
-    bodies: list[str] = []
+    due: list[dict[str, str]] = []
+    gates = Gates()
     for shard in range(DUE_SHARDS):
         for item in Content.due.query(f"due#{shard}", Content.scheduled_publish_at <= now, limit=per_shard):
             if item.site_status == "publishing" and item.publish_lease_until and item.publish_lease_until > now:
                 continue  # a worker is on it
-            bodies.append(json.dumps({"account_id": item.account_id, "site_id": item.site_id,
-                                      "content_id": item.content_id}))
-    url = aws.queue_url(registry.queue("publish_content").name)
-    sqs = aws.client("sqs")
-    for start in range(0, len(bodies), 10):
-        chunk = bodies[start:start + 10]
-        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": b} for n, b in enumerate(chunk)])
-    return len(bodies)
+            if not gates.sector(item.account_id, item.site_id, item.sector_id).open:
+                continue  # deactivated: it waits (due again when active); being deleted: it goes
+            due.append({"account_id": item.account_id, "site_id": item.site_id, "content_id": item.content_id})
+    return messages.send("publish_content", due)
 
 
 class PublishRetryable(Exception):
@@ -632,10 +647,7 @@ class PublishRetryable(Exception):
 
 
 def parse_message(body: str) -> dict[str, str]:
-    data = json.loads(body)
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data.get(k)
-                                             for k in ("account_id", "site_id", "content_id")):
-        raise ValueError("a publish message needs account_id, site_id and content_id")
+    data = messages.parse(body, ("account_id", "site_id", "content_id"))
     return {k: data[k] for k in ("account_id", "site_id", "content_id")}
 
 
@@ -679,6 +691,11 @@ def process_publish(message: dict[str, str], *, receive_count: int, max_receives
     content = find_content(account_id, site_id, content_id, with_body=True)
     if content is None:
         return "missing"
+    gate = Gates().sector(account_id, site_id, content.sector_id)
+    if not gate.open:
+        # Deactivated: left as it is, not failed (the tick queues it again once active);
+        # being deleted: dropped, the deletion removes it.
+        return "site_gone" if gate.gone else "held"
     now = utcnow()
     if content.site_status == "published":
         return "duplicate"
@@ -691,11 +708,16 @@ def process_publish(message: dict[str, str], *, receive_count: int, max_receives
     attempt_id = _claim_publish(content, now)
     if attempt_id is None:
         return "in_progress"
+    if attempt_id == HELD:
+        return "held"
     record = PublishingRecord(join_key(account_id, content_id), attempt_id, account_id=account_id, site_id=site_id,
                               content_id=content_id)
     record.save()
     try:
         post, action = _publish_to_wordpress(content)
+    except PublishHeld as exc:
+        _give_back(content, attempt_id, str(exc), record, error=False)
+        return "held"
     except (WPError, ApiError) as exc:
         reason = _reason(exc)
         if isinstance(exc, WPError) and exc.retryable and receive_count < max_receives:
@@ -722,8 +744,28 @@ def _held(attempt_id: str) -> Condition:
     return (Content.site_status == "publishing") & (Content.publish_attempt_id == attempt_id)
 
 
+HELD = "held"
+
+
+class PublishHeld(Exception):
+    """The site (or its sector, or account) stopped while this publish was being prepared."""
+
+
+def _open_conditions(tx: Any, content: Content) -> None:
+    """Condition checks: the account, the site and the content's sector may publish now.
+
+    In the claim's transaction, so no publish starts once a deletion or a deactivation is written.
+    """
+    tx.condition_check(Account, content.account_id, condition=Account.is_active == True)  # noqa: E712
+    tx.condition_check(Site, content.account_id, content.site_id,
+                       condition=(Site.is_active == True) & Site.deleting_since.does_not_exist())  # noqa: E712
+    tx.condition_check(Sector, content.site_key, content.sector_id,
+                       condition=(Sector.is_active == True) & Sector.deleting_since.does_not_exist())  # noqa: E712
+
+
 def _claim_publish(content: Content, now: datetime) -> str | None:
-    """scheduled -> publishing (or take over an expired lease). None: someone else has it."""
+    """scheduled -> publishing (or take over an expired lease). None: someone else has it;
+    ``HELD``: the account, site or sector may not publish now."""
     attempt_id = new_id()
     lease = [Content.publish_lease_until.set(now + PUBLISH_LEASE), Content.publish_attempt_id.set(attempt_id)]
     previous = content.publish_attempt_id if content.site_status == "publishing" else None
@@ -737,9 +779,14 @@ def _claim_publish(content: Content, now: datetime) -> str | None:
         actions, condition = transition_ops(content, {"site_status": "publishing"},
                                             extra_actions=[*lease, Content.site_status_updated_at.set(now)])
     try:
-        content.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
+        with transact_write() as tx:
+            _open_conditions(tx, content)
+            tx.update(content, actions=actions, condition=condition)
+    except TransactWriteError as exc:
+        failed = failed_positions(exc)
+        if failed & {0, 1, 2}:  # the condition checks come first
+            return HELD
+        if failed:
             return None
         raise
     if previous:
@@ -769,6 +816,9 @@ def _publish_to_wordpress(content: Content) -> tuple[Any, str]:
         featured_id, inline = _upload_images(wp, content, images)
         body = _body_with_images(content.body_html, inline)
         terms = _terms(wp, content)
+        gate = Gates().sector(content.account_id, content.site_id, content.sector_id)
+        if not gate.open:  # stopped while the images went up: no post now
+            raise PublishHeld(gate.message)
         now = utcnow()
         when = content.scheduled_publish_at
         if when is None or when > now or now - when > LATE_TOLERANCE:
@@ -802,26 +852,47 @@ def _remember_post(content: Content, post_id: str, *, replacing: str | None = No
 
 def _upload_images(wp: Any, content: Content,
                    images: list[ContentImage]) -> tuple[int | None, list[tuple[int, str, str]]]:
-    from chalicelib.services import media
-
     featured: int | None = None
     inline: list[tuple[int, str, str]] = []
     for image in images:
         if image.status != "generated" or not (image.storage_key or image.external_media_id):
             continue
         if not image.external_media_id:
-            data, mime = media.read(image.storage_key)
-            extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(mime, "png")
-            uploaded = wp.upload_media(data, f"{content.content_id}-{int(image.position)}.{extension}", mime,
-                                       alt_text=image.alt_text or None, caption=image.caption or None)
-            # Written right after the upload: a retry reuses it instead of uploading again.
-            image.update(actions=[ContentImage.external_media_id.set(str(uploaded.id)),
-                                  ContentImage.external_media_url.set(uploaded.url)])
+            _upload_image(wp, content, image)
         if image.is_featured and featured is None:
             featured = int(image.external_media_id)
         else:
             inline.append((int(image.position), image.external_media_url or "", image.alt_text or ""))
     return featured, sorted(inline)
+
+
+def _upload_image(wp: Any, content: Content, image: ContentImage) -> None:
+    """Put the image in the media library once, whatever failed on the way.
+
+    The upload carries a key (the image id and a digest of its bytes) that WordPress stores
+    with the attachment; the key is written here before the upload is sent. A later attempt
+    that finds its key already written may have uploaded the file already (the answer was lost,
+    or the worker died before storing the id): it looks the attachment up by that key and
+    uploads only if there is none. The media id is stored right after either.
+    """
+    from chalicelib.integrations.wordpress import media_key
+    from chalicelib.services import media
+
+    data, mime = media.read(image.storage_key)
+    key = media_key(image.image_id, data)
+    found = wp.find_media_by_key(key) if image.external_media_key == key else None
+    if found is not None:
+        if image.alt_text and found.alt_text != image.alt_text:  # the attempt died before WordPress set it
+            found = wp.update_media(found.id, alt_text=image.alt_text)
+        uploaded = found
+    else:
+        if image.external_media_key != key:
+            image.update(actions=[ContentImage.external_media_key.set(key)])
+        extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(mime, "png")
+        uploaded = wp.upload_media(data, f"{content.content_id}-{int(image.position)}.{extension}", mime,
+                                   alt_text=image.alt_text or None, caption=image.caption or None, media_key=key)
+    image.update(actions=[ContentImage.external_media_id.set(str(uploaded.id)),
+                          ContentImage.external_media_url.set(uploaded.url)])
 
 
 def _body_with_images(body: str, inline: list[tuple[int, str, str]]) -> str:
@@ -890,17 +961,19 @@ def _succeed(content: Content, attempt_id: str, post: Any, action: str, record: 
     return True
 
 
-def _give_back(content: Content, attempt_id: str, reason: str, record: PublishingRecord) -> None:
-    """A transient failure: back to scheduled (due now) so the next delivery can claim it."""
+def _give_back(content: Content, attempt_id: str, reason: str, record: PublishingRecord, *,
+               error: bool = True) -> None:
+    """A transient failure (or a hold): back to scheduled (due now) so a later delivery can claim it."""
+    note = Content.publish_error.set(reason[:1000]) if error else Content.publish_error.remove()
     actions, _ = transition_ops(content, {"site_status": "scheduled"}, check=False, extra_actions=[
-        Content.publish_lease_until.remove(), Content.publish_error.set(reason[:1000])])
+        Content.publish_lease_until.remove(), note])
     try:
         content.update(actions=actions, condition=_held(attempt_id))
     except UpdateError as exc:
         if not is_condition_failure(exc):
             raise
-    record.update(actions=[PublishingRecord.status.set("failed"),
-                           PublishingRecord.error.set(f"will retry: {reason}"[:1000])])
+    status, text = ("failed", f"will retry: {reason}") if error else ("held", reason)
+    record.update(actions=[PublishingRecord.status.set(status), PublishingRecord.error.set(text[:1000])])
 
 
 def _fail(content: Content, attempt_id: str, reason: str, record: PublishingRecord) -> bool:
@@ -918,6 +991,58 @@ def _fail(content: Content, attempt_id: str, reason: str, record: PublishingReco
     _set_claim_state(content, "failed")
     logger.warning("publish failed", extra={"content_id": content.content_id, "reason": reason[:300]})
     return True
+
+
+class PublishInProgress(Exception):
+    """Another worker holds the publish with a live lease: deliver the dead letter again later."""
+
+
+WORKER_DIED = "worker_died"
+
+
+def fail_dead_letter(message: dict[str, str], *, deliveries: int) -> str:
+    """Account for a dead letter of the publish queue: its worker died on every delivery.
+
+    Content left ``publishing`` with an expired lease is failed with its reason (``worker_died:
+    ...``), keeps its slot, and comes back through POST .../publish/retry. Content in any other
+    state needs nothing (scheduled content is queued again by the tick when due); content
+    another worker holds raises PublishInProgress. Safe to run twice.
+    """
+    account_id, site_id, content_id = message["account_id"], message["site_id"], message["content_id"]
+    content = find_content(account_id, site_id, content_id)
+    if content is None:
+        return "missing"
+    if content.site_status != "publishing":
+        return "not_publishing"
+    now = utcnow()
+    if content.publish_lease_until is not None and content.publish_lease_until > now:
+        raise PublishInProgress(f"content {content_id} is held by a publishing worker")
+    attempt_id = content.publish_attempt_id
+    reason = (f"{WORKER_DIED}: the publishing worker stopped on each of its {deliveries} deliveries (it timed out "
+              f"or crashed) before it recorded an outcome. Check WordPress for a post, then retry: "
+              f"POST /v1/sites/{site_id}/content/{content_id}/publish/retry.")
+    actions, _ = transition_ops(content, {"site_status": "failed"}, check=False, extra_actions=[
+        Content.publish_lease_until.remove(), Content.publish_error.set(reason),
+        Content.site_status_updated_at.set(now)])
+    if attempt_id:
+        held = _held(attempt_id)
+    else:
+        held = (Content.site_status == "publishing") & Content.publish_attempt_id.does_not_exist()
+    expired = Content.publish_lease_until.does_not_exist() | (Content.publish_lease_until <= now)
+    try:
+        content.update(actions=actions, condition=held & expired)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
+        content.refresh(consistent_read=True)
+        if content.site_status == "publishing":
+            raise PublishInProgress(f"content {content_id} was claimed again meanwhile") from None
+        return "not_publishing"
+    if attempt_id:
+        _close_record(content, attempt_id, "failed", reason)
+    _set_claim_state(content, "failed")
+    logger.warning("dead letter: publish failed", extra={"content_id": content_id})
+    return "failed"
 
 
 def retry_publish(account_id: str, site_id: str, content_id: str) -> Content:
@@ -1111,6 +1236,8 @@ def handle_wordpress_webhook(site_id: str, raw_body: bytes, headers: dict[str, s
         route = WebhookRoute.get(site_id)
     except WebhookRoute.DoesNotExist:
         raise rejected from None
+    if Gates().site(route.account_id, site_id).gone:
+        raise rejected  # the site is being deleted: nothing of it is written any more (not even a nonce)
     secret = secrets.decrypt(route.secret_enc, _secret_context(route.account_id, site_id))
     try:
         event = verify_webhook(raw_body, headers, secret=secret, site_id=site_id, replay_guard=_NonceGuard())

@@ -13,11 +13,12 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.api.errors import ApiError, Conflict, NotFound, UnprocessableEntity
-from chalicelib.api.pagination import Page, paginate
+from chalicelib.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from chalicelib.models.accounts import Sector, site_key
-from chalicelib.models.base import is_condition_failure
+from chalicelib.models.conditions import is_condition_failure
+from chalicelib.models.pages import Page, paginate
 from chalicelib.models.site_records import SiteRecord, join_key
+from chalicelib.services import sites
 from chalicelib.timeutil import utcnow
 
 KeyFn = Callable[[str, dict[str, Any]], str]
@@ -53,9 +54,11 @@ def by(*names: str) -> KeyFn:
 
 def get(kind: Kind, account_id: str, site_id: str, record_id: str, *, consistent: bool = False) -> Any:
     try:
-        return kind.model.get(site_key(account_id, site_id), record_id, consistent_read=consistent)
+        item = kind.model.get(site_key(account_id, site_id), record_id, consistent_read=consistent)
     except kind.model.DoesNotExist:
         raise NotFound(kind.title) from None
+    sites.check_writable([item])  # a writing request: 409 if the record's sector is deactivated
+    return item
 
 
 def list_page(kind: Kind, account_id: str, site_id: str, filters: dict[str, Any], *, limit: int,
@@ -76,12 +79,14 @@ def list_page(kind: Kind, account_id: str, site_id: str, filters: dict[str, Any]
 
 
 def require_sector(account_id: str, site_id: str, sector_id: str) -> Sector:
+    """The sector new or moved records go into: 422 if unknown, 409 if deactivated or being deleted."""
     try:
-        return Sector.get(site_key(account_id, site_id), sector_id)
-    except Sector.DoesNotExist:
+        sector = sites.get_sector(account_id, site_id, sector_id)
+    except NotFound:
         raise UnprocessableEntity("There is no such sector in this site; see GET /v1/sites/{site_id}/sectors.",
                                   code="unknown_sector",
                                   details=[{"field": "sector_id", "message": "not a sector of this site"}]) from None
+    return sites.require_open_sector(sector)
 
 
 def set_fields(item: SiteRecord, changes: dict[str, Any], kind: Kind) -> SiteRecord:
@@ -129,7 +134,9 @@ def _exists(item: SiteRecord, kind: Kind) -> bool:
 def batch_get(kind: Kind, account_id: str, site_id: str, ids: Iterable[str]) -> dict[str, Any]:
     sk = site_key(account_id, site_id)
     wanted = list(dict.fromkeys(ids))
-    return {getattr(i, kind.id_attr): i for i in kind.model.batch_get([(sk, rid) for rid in wanted])}
+    found = {getattr(i, kind.id_attr): i for i in kind.model.batch_get([(sk, rid) for rid in wanted])}
+    sites.check_writable(found.values())
+    return found
 
 
 @dataclass

@@ -19,11 +19,11 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.api.errors import NotFound, UnprocessableEntity
+from chalicelib.errors import NotFound, UnprocessableEntity
 from chalicelib.ids import derived_id
 from chalicelib.models.accounts import site_key
-from chalicelib.models.base import is_condition_failure
-from chalicelib.models.jobs import JobItem
+from chalicelib.models.conditions import is_condition_failure
+from chalicelib.models.jobs import Job, JobItem
 from chalicelib.models.planner import Cluster, ContentIdea, Keyword, intent_key
 from chalicelib.models.site_records import join_key
 from chalicelib.models.writer import Content, ContentImage, Task
@@ -94,11 +94,15 @@ def _require_balance(ctx: ItemContext, operation: str, model: str | None, count:
 
 
 def _charge(ctx: ItemContext, operation: str, usage: dict[str, Any] | list[dict[str, Any]], *,
-            key: str | None = None, related: str | None = None) -> int:
+            key: str | None = None, related: str | None = None, article: str | None = None,
+            figures: dict[str, int] | None = None) -> int:
     """Charge the stored usage once per business key; returns the credits it cost.
 
     ``usage`` may list the usage of several models (clustering embeds, then names with a
-    text model): each is priced at its own model's rate, and the sum is one charge.
+    text model): each is priced at its own model's rate, and the sum is one charge. The job's
+    ``credits_spent``, the item's ``credits`` and, with ``article``, that content's ``cost``
+    (credits plus ``figures``) move in the charge's own transaction: counted exactly once,
+    whatever crashes or is delivered again.
     """
     parts = [u for u in (usage if isinstance(usage, list) else [usage]) if u]
     if not parts:
@@ -115,10 +119,21 @@ def _charge(ctx: ItemContext, operation: str, usage: dict[str, Any] | list[dict[
                            cached_tokens=sum(p["cached_tokens"] for p in parts),
                            images=sum(p["images"] for p in parts),
                            model="+".join(dict.fromkeys(p["model"] for p in parts)), provider=last["provider"])
-    credits.charge(ctx.account_id, operation=operation, amount=amount, key=key or ctx.charge_key,
-                   site_id=ctx.site_id, usage=billed, job_id=ctx.job.job_id,
-                   related_object_id=related or ctx.item.item_id)
-    return amount
+    tallies = [
+        credits.Tally(Job(ctx.job.site_key, ctx.job.job_id), [Job.credits_spent.add(amount)], Job.job_id.exists(),
+                      "Job"),
+        credits.Tally(JobItem(ctx.item.job_key, ctx.item.item_id), [JobItem.credits.add(amount)],
+                      JobItem.item_id.exists(), "Job item"),
+    ]
+    if article is not None:
+        cost = {"credits": amount, **(figures or {})}
+        tallies.append(credits.Tally(Content(site_key(ctx.account_id, ctx.site_id), article),
+                                     [Content.cost[name].add(value) for name, value in cost.items() if value],
+                                     Content.content_id.exists(), "Content"))
+    result = credits.charge(ctx.account_id, operation=operation, amount=amount, key=key or ctx.charge_key,
+                            site_id=ctx.site_id, usage=billed, job_id=ctx.job.job_id,
+                            related_object_id=related or ctx.item.item_id, tallies=tallies)
+    return result.amount if result.entry is not None else amount
 
 
 def _save_plan(ctx: ItemContext, plan: dict[str, Any]) -> None:
@@ -210,7 +225,8 @@ def _select_keywords(account_id: str, site_id: str, selection: dict[str, Any]) -
     by_sector: dict[str, list[str]] = defaultdict(list)
     for kw in keywords[:limit]:
         by_sector[kw.sector_id].append(kw.keyword_id)
-    return [ItemSpec(sector_id, {"keyword_ids": sorted(kw_ids)}) for sector_id, kw_ids in sorted(by_sector.items())]
+    return [ItemSpec(sector_id, {"keyword_ids": sorted(kw_ids)}, sector_id=sector_id)
+            for sector_id, kw_ids in sorted(by_sector.items())]
 
 
 def _estimate_clustering(account_id: str, site_id: str, items: list[ItemSpec]) -> dict[str, int]:
@@ -232,9 +248,10 @@ def _run_clustering(ctx: ItemContext) -> ItemOutcome:
 
     skey = site_key(ctx.account_id, ctx.site_id)
     sector_id = ctx.item.item_id
+    ctx.require_open_sector(sector_id)
     plan = _plan(ctx)
     if plan is None:
-        found = _batch_get(Keyword, skey, ctx.item.payload["keyword_ids"])
+        found = _batch_get(Keyword, skey, ctx.records)  # the keywords this job holds
         keywords = sorted((k for k in found.values() if k.status == "pending" and k.sector_id == sector_id),
                           key=lambda k: k.keyword_id)
         if not keywords:
@@ -281,7 +298,7 @@ def _run_clustering(ctx: ItemContext) -> ItemOutcome:
                 "usage": [u for u in (embed_usage, naming_usage) if u], "model": model_tag}
         _save_plan(ctx, plan)
 
-    spent = _charge(ctx, "cluster_keywords", plan["usage"])
+    _charge(ctx, "cluster_keywords", plan["usage"])
     created = 0
     for spec in plan["new"]:
         try:
@@ -299,7 +316,7 @@ def _run_clustering(ctx: ItemContext) -> ItemOutcome:
     clustered = sum(len(s["keyword_ids"]) for s in plan["new"]) + joined
     return ItemOutcome({"clusters_created": created, "clusters_planned": len(plan["new"]),
                         "keywords_clustered": clustered, "joined_existing": joined,
-                        "outliers": len(plan["outliers"])}, spent)
+                        "outliers": len(plan["outliers"])})
 
 
 # --- 2. generate ideas -------------------------------------------------------------------
@@ -319,7 +336,7 @@ def _select_clusters(account_id: str, site_id: str, selection: dict[str, Any]) -
         clusters = list(Cluster.without_ideas_by_sector.query(join_key(skey, selection["sector_id"]), limit=limit))
     else:
         clusters = list(Cluster.without_ideas.query(skey, limit=limit))
-    return [ItemSpec(c.cluster_id, {"count": count}) for c in clusters[:limit]]
+    return [ItemSpec(c.cluster_id, {"count": count}, sector_id=c.sector_id) for c in clusters[:limit]]
 
 
 def _estimate_ideas(account_id: str, site_id: str, items: list[ItemSpec]) -> dict[str, int]:
@@ -381,6 +398,7 @@ def _run_ideas(ctx: ItemContext) -> ItemOutcome:
         cluster = planner.get_cluster(ctx.account_id, ctx.site_id, cluster_id)
     except NotFound:
         raise ItemFailed("The cluster no longer exists.", code="cluster_missing") from None
+    ctx.require_open_sector(cluster.sector_id)
     plan = _plan(ctx)
     if plan is None:
         keywords = list(Keyword.by_cluster.query(join_key(skey, cluster_id)))
@@ -414,7 +432,7 @@ def _run_ideas(ctx: ItemContext) -> ItemOutcome:
         plan = {"ideas": ideas, "duplicates": duplicates, "usage": _usage_dict(answer.usage)}
         _save_plan(ctx, plan)
 
-    spent = _charge(ctx, "generate_ideas", plan["usage"])
+    _charge(ctx, "generate_ideas", plan["usage"])
     created = 0
     for spec in plan["ideas"]:
         if _exists(planner.get_idea, ctx.account_id, ctx.site_id, spec["idea_id"]):
@@ -424,7 +442,7 @@ def _run_ideas(ctx: ItemContext) -> ItemOutcome:
                             record_id=spec["idea_id"])
         created += 1
     return ItemOutcome({"ideas_created": created, "ideas_planned": len(plan["ideas"]),
-                        "duplicates": plan["duplicates"]}, spent)
+                        "duplicates": plan["duplicates"]})
 
 
 # --- 3. create tasks (no AI) -------------------------------------------------------------
@@ -438,7 +456,7 @@ def _select_ideas(account_id: str, site_id: str, selection: dict[str, Any]) -> l
         ideas = [found[i] for i in ids if found[i].status == "approved"]
     else:
         ideas = _by_status(ContentIdea, skey, "approved", selection.get("sector_id"), limit)
-    return [ItemSpec(i.idea_id) for i in ideas[:limit]]
+    return [ItemSpec(i.idea_id, sector_id=i.sector_id) for i in ideas[:limit]]
 
 
 def _brief(idea: ContentIdea) -> str:
@@ -456,6 +474,7 @@ def _run_tasks(ctx: ItemContext) -> ItemOutcome:
         idea = planner.get_idea(ctx.account_id, ctx.site_id, ctx.item.item_id)
     except NotFound:
         raise ItemFailed("The idea no longer exists.", code="idea_missing") from None
+    ctx.require_open_sector(idea.sector_id)
     task_id = derived_id(ctx.job.job_id, idea.idea_id)
     try:
         writer.get_task(ctx.account_id, ctx.site_id, task_id)
@@ -480,7 +499,7 @@ def _select_tasks(account_id: str, site_id: str, selection: dict[str, Any]) -> l
         tasks = [found[i] for i in ids if found[i].status == "pending"]
     else:
         tasks = _by_status(Task, skey, "pending", selection.get("sector_id"), limit)
-    return [ItemSpec(t.task_id) for t in tasks[:limit]]
+    return [ItemSpec(t.task_id, sector_id=t.sector_id) for t in tasks[:limit]]
 
 
 def _estimate_content(account_id: str, site_id: str, items: list[ItemSpec]) -> dict[str, int]:
@@ -500,6 +519,7 @@ def _run_content(ctx: ItemContext) -> ItemOutcome:
         task = writer.get_task(ctx.account_id, ctx.site_id, ctx.item.item_id)
     except NotFound:
         raise ItemFailed("The task no longer exists.", code="task_missing") from None
+    ctx.require_open_sector(task.sector_id)
     content_id = derived_id(ctx.job.job_id, task.task_id)
     plan = _plan(ctx)
     if plan is None:
@@ -548,7 +568,7 @@ def _run_content(ctx: ItemContext) -> ItemOutcome:
         transition(task, "status", "in_progress")
     if task.status == "in_progress":
         transition(task, "status", "completed")
-    return ItemOutcome({"content_id": content_id, "offline": plan.get("offline", False)}, spent)
+    return ItemOutcome({"content_id": content_id, "offline": plan.get("offline", False)})
 
 
 # --- 5. image prompts --------------------------------------------------------------------
@@ -564,20 +584,13 @@ def _select_content(status_filter: str) -> Any:
         else:
             statuses = selection.get("status") or status_filter
             items = _by_status(Content, skey, statuses, selection.get("sector_id"), limit)
-        return [ItemSpec(c.content_id) for c in items[:limit]]
+        return [ItemSpec(c.content_id, sector_id=c.sector_id) for c in items[:limit]]
 
     return select
 
 
 def _images_of(skey: str, content_id: str) -> list[ContentImage]:
     return list(ContentImage.by_content.query(join_key(skey, content_id)))
-
-
-def _add_cost(content: Content, **amounts: int) -> None:
-    cost = dict(content.cost or {})
-    for name, value in amounts.items():
-        cost[name] = int(cost.get(name, 0)) + int(value)
-    content.update(actions=[Content.cost.set(cost)])
 
 
 def _run_image_prompts(ctx: ItemContext) -> ItemOutcome:
@@ -588,6 +601,7 @@ def _run_image_prompts(ctx: ItemContext) -> ItemOutcome:
         content = writer.get_content(ctx.account_id, ctx.site_id, ctx.item.item_id, with_body=True)
     except NotFound:
         raise ItemFailed("The content no longer exists.", code="content_missing") from None
+    ctx.require_open_sector(content.sector_id)
     plan = _plan(ctx)
     if plan is None:
         existing = _images_of(skey, content.content_id)
@@ -610,7 +624,9 @@ def _run_image_prompts(ctx: ItemContext) -> ItemOutcome:
                            for n, p in enumerate(prompts)],
                 "usage": _usage_dict(answer.usage)}
         _save_plan(ctx, plan)
-    spent = _charge(ctx, "generate_image_prompts", plan["usage"])
+    usage = plan["usage"]
+    _charge(ctx, "generate_image_prompts", usage, article=content.content_id,
+            figures={"input_tokens": usage["input_tokens"], "output_tokens": usage["output_tokens"]})
     made = 0
     for spec in plan["images"]:
         if _exists(writer.get_image, ctx.account_id, ctx.site_id, spec["image_id"]):
@@ -620,10 +636,7 @@ def _run_image_prompts(ctx: ItemContext) -> ItemOutcome:
             "position": spec["position"], "is_featured": spec["is_featured"],
             "image_type": "featured" if spec["is_featured"] else "in_article"}, record_id=spec["image_id"])
         made += 1
-    if made:
-        usage = plan["usage"]
-        _add_cost(content, credits=spent, input_tokens=usage["input_tokens"], output_tokens=usage["output_tokens"])
-    return ItemOutcome({"image_prompts": len(plan["images"]), "created": made}, spent)
+    return ItemOutcome({"image_prompts": len(plan["images"]), "created": made})
 
 
 # --- 6. images ---------------------------------------------------------------------------
@@ -644,51 +657,58 @@ def _run_images(ctx: ItemContext) -> ItemOutcome:
         content = writer.get_content(ctx.account_id, ctx.site_id, ctx.item.item_id)
     except NotFound:
         raise ItemFailed("The content no longer exists.", code="content_missing") from None
-    pending = [i for i in _images_of(skey, content.content_id) if i.status in ("pending", "failed")]
+    ctx.require_open_sector(content.sector_id)
+    images = _images_of(skey, content.content_id)
+    pending = [i for i in images if i.status in ("pending", "failed")]
     if not pending:
+        if int(ctx.item.credits or 0):  # an earlier delivery rendered (and charged) them, then died
+            return ItemOutcome({"images_rendered": 0, "images_generated": len(images)})
         raise ItemSkipped("the article has no images waiting to be rendered")
     engine = _engine(ctx.account_id)
-    spent = rendered = 0
+    rendered = 0
     for image in pending:
         # One charge per image, keyed by the image: a retry after a crash renders (and
-        # pays for) only the images that are not stored yet.
+        # pays for) only the images that are not stored yet. The charge counts the image
+        # and its credits on the article's cost, in the same write.
         _require_balance(ctx, "generate_images", engine.image_route.model)
         result = _ai_call(lambda image=image: engine.generate_images(image.prompt, n=1))
         picture = result.images[0]
         key = media.image_key(ctx.account_id, ctx.site_id, content.content_id, image.image_id,
                               "png" if picture.mime_type == "image/png" else "jpg")
         media.store(key, picture.data, picture.mime_type)
-        cost = _charge(ctx, "generate_images", _usage_dict(result.usage), key=f"{ctx.charge_key}#{image.image_id}",
-                       related=image.image_id)
+        _charge(ctx, "generate_images", _usage_dict(result.usage), key=f"{ctx.charge_key}#{image.image_id}",
+                related=image.image_id, article=content.content_id, figures={"images": 1})
         image.update(actions=[ContentImage.storage_key.set(key), ContentImage.provider.set(result.usage.provider),
                               ContentImage.url.set(f"/v1/sites/{ctx.site_id}/images/{image.image_id}/file")])
         image.refresh()
         if image.status != "generated":
             transition(image, "status", "generated")
-        _add_cost(content, credits=cost, images=1)
-        spent += cost
         rendered += 1
-    return ItemOutcome({"images_rendered": rendered}, spent)
+    return ItemOutcome({"images_rendered": rendered, "images_generated": len(images)})
 
 
 # --- registration ------------------------------------------------------------------------
 
+# Each stage claims the records it works on (services.claims): two jobs never process one.
 register_stage(StageDef("cluster_keywords", "cluster_keywords", "cluster_keywords", _select_keywords,
-                        _run_clustering, _estimate_clustering, "cluster keywords"))
+                        _run_clustering, _estimate_clustering, "cluster keywords", record_kind="keyword",
+                        records=lambda spec: list(spec.payload["keyword_ids"]),
+                        narrow=lambda spec, records: {"keyword_ids": sorted(records)}))
 register_stage(StageDef("generate_ideas", "generate_ideas", "generate_ideas", _select_clusters, _run_ideas,
-                        _estimate_ideas, "generate ideas"))
+                        _estimate_ideas, "generate ideas", record_kind="cluster"))
 register_stage(StageDef("create_tasks", "create_tasks", None, _select_ideas, _run_tasks,
-                        description="create tasks"))
+                        description="create tasks", record_kind="idea"))
 register_stage(StageDef("generate_content", "generate_content", "generate_content", _select_tasks, _run_content,
-                        _estimate_content, "write articles"))
+                        _estimate_content, "write articles", record_kind="task"))
+# Image prompts and images both claim the article: one job at a time adds or renders its images.
 register_stage(StageDef("generate_image_prompts", "generate_image_prompts", "generate_image_prompts",
                         _select_content("draft"),
                         _run_image_prompts,
                         lambda a, s, items: credits.estimate_operation("generate_image_prompts", len(items),
                                                                        _model_name("text")),
-                        "write image prompts"))
+                        "write image prompts", record_kind="content"))
 register_stage(StageDef("generate_images", "generate_images", "generate_images", _select_content("draft"),
-                        _run_images, _estimate_images, "render images"))
+                        _run_images, _estimate_images, "render images", record_kind="content"))
 
 STAGE_MODULE = {"cluster_keywords": "planner", "generate_ideas": "planner", "create_tasks": "writer",
                 "generate_content": "writer", "generate_image_prompts": "writer", "generate_images": "writer"}

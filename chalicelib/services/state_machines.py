@@ -15,8 +15,8 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib.api.errors import Conflict
-from chalicelib.models.base import is_condition_failure
+from chalicelib.errors import Conflict
+from chalicelib.models.conditions import is_condition_failure
 from chalicelib.models.site_records import SiteRecord
 from chalicelib.timeutil import utcnow
 
@@ -162,7 +162,7 @@ def transition(item: SiteRecord, attr: str, new: str, *, also: dict[str, Any] | 
         try:
             item.refresh(consistent_read=True)
         except type(item).DoesNotExist:
-            from chalicelib.api.errors import NotFound
+            from chalicelib.errors import NotFound
 
             raise NotFound(record.capitalize()) from None
         now = getattr(item, attr)

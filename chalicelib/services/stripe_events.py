@@ -29,9 +29,9 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib.api.errors import ApiError, BadRequest, Conflict
-from chalicelib.models.base import is_condition_failure
+from chalicelib.errors import ApiError, BadRequest, Conflict
 from chalicelib.models.billing import CREDIT_TYPES
+from chalicelib.models.conditions import is_condition_failure
 from chalicelib.models.payments import StripeEvent
 from chalicelib.observability import logger
 from chalicelib.services import billing, plans

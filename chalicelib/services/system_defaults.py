@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.ai.stages import STAGES
-from chalicelib.api.errors import ApiError
+from chalicelib.errors import ApiError
 from chalicelib.models.accounts import GLOBAL_SCOPE, Industry
 from chalicelib.models.system import (
     AIModelConfig,

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.models import Model
 
-from chalicelib.api.errors import Conflict, NotFound
-from chalicelib.models.base import is_condition_failure
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.models.conditions import is_condition_failure
 from chalicelib.timeutil import utcnow
 
 M = TypeVar("M", bound=Model)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib.api.errors import Conflict, NotFound, PayloadTooLarge, UnprocessableEntity
+from chalicelib.errors import Conflict, NotFound, PayloadTooLarge, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import site_key
 from chalicelib.models.site_records import join_key
@@ -134,7 +134,7 @@ def find_content(account_id: str, site_id: str, content_id: str, *, with_body: b
 
 
 def list_content(account_id: str, site_id: str, filters: dict[str, Any], *, limit: int, cursor: str | None):
-    from chalicelib.api.pagination import paginate
+    from chalicelib.models.pages import paginate
 
     active = {k: v for k, v in filters.items() if v is not None}
     if set(active) == {"status", "site_status"}:

@@ -1,7 +1,8 @@
 """Keyword clustering quality and time on Banking77, ours against scikit-learn's TF-IDF + KMeans.
 
-Data: ``../shared/data/banking77-test.csv`` (3,080 short bank-customer queries, 77 intents
-of 40 each; see that folder's README). Rows:
+Data: ``infra/bench/data/banking77-test.csv`` (3,080 short bank-customer queries, 77 intents
+of 40 each; source, licence CC BY 4.0 and attribution in that folder's README), or the file
+``BENCH_CLUSTERING_DATA`` names. Rows:
 
 - ours: offline lexical embedder -> ``chalicelib.services.clustering.cluster`` with its
   defaults (no k: the threshold decides; outliers get -1 and count as singleton clusters
@@ -25,20 +26,22 @@ Standalone: ``PYTHONPATH=. .venv/bin/python -m infra.bench.clustering``.
 from __future__ import annotations
 
 import csv
-import os
 import random
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("BENCH_CLUSTERING_DATA", ROOT.parent / "shared" / "data" / "banking77-test.csv"))
+from infra.bench.datasets import dataset
+
+DATA_FILE = "banking77-test.csv"
+DATA_ENV = "BENCH_CLUSTERING_DATA"
 KMEANS_SEED = 0
 SUBSET = 1_000  # the size of a large keyword import: its time is the figure that matters most
 
 
-def load(path: Path = DATA) -> tuple[list[str], list[str]]:
+def load(path: Path | None = None) -> tuple[list[str], list[str]]:
+    path = path or dataset(DATA_FILE, DATA_ENV)
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     header, body = rows[0], rows[1:]

@@ -164,6 +164,15 @@ def _routes(c: _Http, backend: str) -> list[Route]:
     content = c.call("POST", f"{b}/content", {"title": "Grinders", "sector_id": sector,
                                               "body_html": "<h2>One</h2><p>" + "word " * 800 + "</p>"}, 201)
     job = c.call("POST", f"{b}/jobs", {"stage": "cluster_keywords", "filter": {"limit": 20}}, 202)["job_id"]
+    # A job claims its keywords until it finishes (nothing runs the workers here): each measured
+    # start clusters 20 keywords of a sector of their own, as a new job on new keywords would.
+    fresh_sectors = []
+    for n in range(4):
+        other = c.call("POST", f"{b}/sectors", {"name": f"Coffee {n + 2}"}, 201)["sector_id"]
+        words = bench_keywords(200 + 20 * (n + 1))[-20:]  # none of them in another sector
+        c.call("POST", f"{b}/keywords/import", {"sector_id": other, "keywords": words})
+        fresh_sectors.append(other)
+    next_sector = iter(fresh_sectors)
 
     def fresh(prefix: str) -> str:
         state["n"] += 1
@@ -216,7 +225,7 @@ def _routes(c: _Http, backend: str) -> list[Route]:
         Route("write", "POST /content (800 words)", lambda: c.call("POST", f"{b}/content", {
             "title": fresh("Article"), "sector_id": sector, "body_html": "<p>" + "word " * 800 + "</p>"}, 201)),
         Route("job", "POST /jobs (cluster 20 keywords)", lambda: c.call("POST", f"{b}/jobs", {
-            "stage": "cluster_keywords", "filter": {"limit": 20}}, 202)),
+            "stage": "cluster_keywords", "filter": {"sector_id": next(next_sector), "limit": 20}}, 202)),
         Route("job", "GET /jobs/{id}", lambda: c.call("GET", f"{b}/jobs/{job}")),
         Route("job", "GET /jobs", lambda: c.call("GET", f"{b}/jobs?limit=20")),
         Route("read", "GET /credits", lambda: c.call("GET", "/v1/credits")),

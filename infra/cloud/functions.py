@@ -61,11 +61,11 @@ def to_cfn_resource_name(name: str) -> str:
 
 
 def all_functions() -> list[FunctionSpec]:
-    from chalicelib.registry import QUEUES, SCHEDULES
+    from chalicelib.registry import SCHEDULES, consumed_queues
 
     specs = [FunctionSpec(API_FUNCTION, "api", API_TIMEOUT, API_MEMORY_MB)]
     specs += [FunctionSpec(q.handler_name, "worker", q.function_timeout, q.memory_mb, q.reserved_concurrency,
-                           queue_key=q.key) for q in QUEUES]
+                           queue_key=q.key) for q in consumed_queues()]
     specs += [FunctionSpec(s.handler_name, "schedule", s.function_timeout, SCHEDULE_MEMORY_MB,
                            SCHEDULE_RESERVED_CONCURRENCY, schedule_key=s.key) for s in SCHEDULES]
     return specs
@@ -146,11 +146,12 @@ class TableInfo:
 class QueueInfo:
     key: str
     name: str
-    dlq_name: str
+    dlq_name: str | None  # None: this is a dead-letter queue (its consumer's)
     handler_name: str
     visibility_timeout: int
     max_receive_count: int
     function_timeout: int
+    dead_letters_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -159,16 +160,22 @@ class StageNames:
     prefix: str
     app_name: str
     tables: tuple[TableInfo, ...]
-    queues: tuple[QueueInfo, ...]
+    queues: tuple[QueueInfo, ...]  # the work queues (each with its DLQ)
     kms_alias: str
     bucket_prefix: str  # the bucket is <prefix>-media-<account>-<region>: names are global
     env: dict[str, str] = field(default_factory=dict)
 
+    dead_letter_consumers: tuple[QueueInfo, ...] = ()  # the DLQs a function drains
+
     def queue(self, key: str) -> QueueInfo:
-        for q in self.queues:
+        for q in self.queues + self.dead_letter_consumers:
             if q.key == key:
                 return q
         raise KeyError(key)
+
+    def dead_letter_consumer(self, key: str) -> QueueInfo | None:
+        """The consumer of the work queue ``key``'s DLQ, if any."""
+        return next((q for q in self.dead_letter_consumers if q.dead_letters_of == key), None)
 
     def table(self, short_name: str) -> TableInfo:
         for t in self.tables:
@@ -195,7 +202,7 @@ def index_names(model: type) -> tuple[str, ...]:
 def _names_cached(stage: str, cfg_text: str) -> StageNames:
     from chalicelib import config
     from chalicelib.models.base import table_name
-    from chalicelib.registry import MODEL_MODULES, QUEUES, table_models
+    from chalicelib.registry import DEAD_LETTER_QUEUES, MODEL_MODULES, QUEUES, table_models
 
     cfg = json.loads(cfg_text)
     import_prefix = config.resource_prefix()
@@ -208,11 +215,14 @@ def _names_cached(stage: str, cfg_text: str) -> StageNames:
         tables = tuple(TableInfo(m, module_of[m], shorts[m], table_name(shorts[m]), index_names(m)) for m in models)
         queues = tuple(QueueInfo(q.key, q.name, q.dlq_name, q.handler_name, q.visibility_timeout,
                                  q.max_receive_count, q.function_timeout) for q in QUEUES)
+        consumers = tuple(QueueInfo(q.key, q.name, None, q.handler_name, q.visibility_timeout, q.max_receive_count,
+                                    q.function_timeout, q.dead_letters_of) for q in DEAD_LETTER_QUEUES)
     duplicates = {t.name for t in tables if sum(1 for u in tables if u.name == t.name) > 1}
     if duplicates:
         raise RuntimeError(f"two models share a table: {sorted(duplicates)}")
     return StageNames(stage=stage, prefix=prefix, app_name=str(cfg["app_name"]), tables=tables, queues=queues,
-                      kms_alias=f"alias/{prefix}-secrets", bucket_prefix=f"{prefix}-media", env=env)
+                      kms_alias=f"alias/{prefix}-secrets", bucket_prefix=f"{prefix}-media", env=env,
+                      dead_letter_consumers=consumers)
 
 
 def names(stage: str, cfg: dict[str, Any] | None = None) -> StageNames:

@@ -7,7 +7,8 @@
   method, view name, content types, CORS, API key, the view's docstring) with its module
   and ``routing.route``'s ``auth`` (the package build's probe uses it; app.py does not).
 - queues: ``registry.QUEUE_HANDLERS`` (queue key -> ``module:factory``) with the queue's
-  function name, batch size and SQS ``MaximumConcurrency`` from ``registry.QUEUES``.
+  function name, batch size and SQS ``MaximumConcurrency`` from ``registry.QUEUES`` and
+  ``registry.DEAD_LETTER_QUEUES`` (a dead-letter queue's consumer: ``<key>_dlq``).
 - schedules: ``registry.SCHEDULE_HANDLERS`` (schedule key -> ``module:function``) with the rate.
 
 Queue names are not written (they depend on the stage's ``RESOURCE_PREFIX``): the name
@@ -102,14 +103,15 @@ def build(api_modules: Sequence[str] | None = None, queue_handlers: dict[str, st
     api_modules = registry.API_MODULES if api_modules is None else api_modules
     queue_handlers = registry.QUEUE_HANDLERS if queue_handlers is None else queue_handlers
     schedule_handlers = registry.SCHEDULE_HANDLERS if schedule_handlers is None else schedule_handlers
-    unknown = sorted(set(queue_handlers) - {q.key for q in registry.QUEUES})
+    unknown = sorted(set(queue_handlers) - {q.key for q in registry.consumed_queues()})
     unknown += sorted(set(schedule_handlers) - {s.key for s in registry.SCHEDULES})
     if unknown:
-        raise ManifestError(f"handlers for keys that registry.QUEUES / SCHEDULES do not declare: {unknown}")
+        raise ManifestError(f"handlers for keys that registry.QUEUES / DEAD_LETTER_QUEUES / SCHEDULES do not "
+                            f"declare: {unknown}")
 
     prefix = config.resource_prefix() + "-"
     queues = []
-    for q in registry.QUEUES:
+    for q in registry.consumed_queues():
         if q.key not in queue_handlers:
             continue
         handler = _callable(queue_handlers[q.key], f"QUEUE_HANDLERS[{q.key!r}]")(q)

@@ -20,7 +20,9 @@
    fresh process from the zip alone (``first_use_counts``), while the zip stays under
    ``BYTECODE_BUDGET_BYTES``,
 7. check the merged template (every resource typed, every SQS event source with
-   ReportBatchItemFailures) and run ``cfn-lint`` on it (errors fail the build),
+   ReportBatchItemFailures) and run ``cfn-lint`` on it (errors fail the build); measure it
+   against CloudFormation's limits (``infra.cloud.sam_transform``: the uploaded template's size,
+   the resources after the SAM transform, done offline): past 80% of either fails the build,
 8. write ``build/<stage>/package.json``: sizes, lint result, and a fingerprint of the inputs
    (``make bench`` reuses a fresh build instead of packaging again).
 
@@ -110,6 +112,10 @@ class PackageResult:
     pruned_files: int = 0
     pruned_bytes: int = 0  # zipped bytes removed by PRUNE and the stub/RECORD rule
     manifest_changed: bool = False
+    template_bytes: int = 0  # as uploaded (YAML), against CloudFormation's 1 MB from S3
+    stack_resources: int = 0  # after the SAM transform, against CloudFormation's 500
+    limit_lines: list[str] = field(default_factory=list)
+    limit_problems: list[str] = field(default_factory=list)
 
     @property
     def zip_mb(self) -> float:
@@ -566,6 +572,9 @@ def package(stage: str = "prod", *, out_dir: Path | None = None, lint: bool = Tr
     if problems:
         raise PackageError("the merged template is broken:\n  " + "\n  ".join(problems))
     errors, warnings, output = cfn_lint(out_dir / "sam.json") if lint else (-1, -1, "not run")
+    from infra.cloud import sam_transform
+
+    measured = sam_transform.measure(sam, stage)
     zipped, unzipped, files = zip_sizes(out_dir / "deployment.zip")
     result = PackageResult(stage=stage, out_dir=str(out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT)
                                                     else out_dir),
@@ -575,7 +584,9 @@ def package(stage: str = "prod", *, out_dir: Path | None = None, lint: bool = Tr
                            seconds=round(time.perf_counter() - started, 1), policies_changed=changed,
                            bytecode_files=bytecode_files, bytecode_bytes=bytecode_bytes,
                            pruned_files=slimmed.pruned_files, pruned_bytes=slimmed.pruned_bytes,
-                           manifest_changed=manifest_changed)
+                           manifest_changed=manifest_changed, template_bytes=measured.template_bytes,
+                           stack_resources=measured.resources, limit_lines=measured.lines(),
+                           limit_problems=measured.problems())
     (out_dir / "package.json").write_text(json.dumps(asdict(result), indent=2) + "\n")
     return result
 
@@ -617,7 +628,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cfn-lint: {result.lint_errors} errors, {result.lint_warnings} warnings")
         if result.lint_output:
             print(result.lint_output)
+    for line in result.limit_lines:
+        print(line)
     failed = result.lint_errors > 0
+    for problem in result.limit_problems:
+        print(f"error: {problem}", file=sys.stderr)
+        failed = True
     if result.zip_bytes > MAX_ZIP_BYTES:
         print(f"error: deployment.zip is over {MAX_ZIP_BYTES // 1024 // 1024} MiB", file=sys.stderr)
         failed = True

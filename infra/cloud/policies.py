@@ -13,7 +13,8 @@ What each function may do:
   and never see users, logins or sessions.
 - SQS: ``SendMessage`` (+ ``GetQueueUrl``, the code finds queues by name) on the stage's
   work queues; a worker also receives/deletes from its own queue, which the event source
-  mapping does with the function's role. Nobody writes to a DLQ: SQS's redrive does.
+  mapping does with the function's role (a dead-letter consumer: the DLQ it drains). Nobody
+  writes to a DLQ: SQS's redrive does.
 - S3: get/put objects of the media bucket. KMS: the API encrypts and decrypts provider
   secrets, the pipeline only decrypts. Logs: the function's own log group. X-Ray: put
   segments (X-Ray has no resource-level permissions).
@@ -54,6 +55,10 @@ SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
 # What Lambda's event source mapping does with the function's role (AWSLambdaSQSQueueExecutionRole).
 CONSUME_ACTIONS = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 MEDIA_ACTIONS = ("s3:GetObject", "s3:PutObject")
+# The deletions worker: a deleted site's files, found by listing its prefix.
+MEDIA_DELETE_ACTIONS = ("s3:DeleteObject",)
+MEDIA_LIST_ACTIONS = ("s3:ListBucket",)
+DELETIONS_QUEUE = "deletions"
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
 TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 
@@ -74,11 +79,17 @@ API_ACCESS = TableAccess(frozenset(), frozenset(), all_tables=True)
 # listed so that adding their models needs no change here.
 PIPELINE_ACCESS = TableAccess(
     write_modules=frozenset({"planner", "writer", "billing", "jobs", "publisher", "automation"}),
-    read_modules=frozenset({"accounts", "system", "modules"}),
+    read_modules=frozenset({"accounts", "system", "modules", "deletions"}),
     hidden_tables=frozenset({"users", "logins", "sessions",
                              # payments (Stripe's records): only the API's webhook and billing routes
                              "stripe_events", "stripe_customers", "subscriptions", "invoices", "pack_purchases",
                              "credit_packs"}),
+)
+# The deletions worker deletes whatever a site owns, the site and its sectors (accounts) included.
+DELETION_ACCESS = TableAccess(
+    write_modules=PIPELINE_ACCESS.write_modules | {"accounts", "deletions"},
+    read_modules=frozenset({"system", "modules"}),
+    hidden_tables=PIPELINE_ACCESS.hidden_tables,
 )
 API_KMS_ACTIONS = ("kms:Decrypt", "kms:Encrypt")
 PIPELINE_KMS_ACTIONS = ("kms:Decrypt",)
@@ -93,6 +104,7 @@ class Arns(Protocol):
     def index(self, table: str, index: str) -> Any: ...
     def queue(self, name: str) -> Any: ...
     def media_objects(self) -> Any: ...
+    def media_bucket(self) -> Any: ...
     def kms_key(self) -> Any: ...
     def kms_condition(self) -> dict[str, Any] | None: ...
     def log_group(self, function_name: str) -> Any: ...
@@ -115,6 +127,9 @@ class FileArns:
 
     def media_objects(self) -> str:
         return f"arn:aws:s3:::{self.names.bucket_prefix}-*/*"
+
+    def media_bucket(self) -> str:
+        return f"arn:aws:s3:::{self.names.bucket_prefix}-*"
 
     def kms_key(self) -> str:
         return "arn:aws:kms:*:*:key/*"
@@ -148,6 +163,9 @@ class TemplateArns:
     def media_objects(self) -> dict[str, str]:
         return {"Fn::Sub": f"${{{self.bucket_logical_id}.Arn}}/*"}
 
+    def media_bucket(self) -> dict[str, Any]:
+        return {"Fn::GetAtt": [self.bucket_logical_id, "Arn"]}
+
     def kms_key(self) -> dict[str, Any]:
         return {"Fn::GetAtt": [self.key_logical_id, "Arn"]}
 
@@ -160,7 +178,10 @@ class TemplateArns:
 
 
 def table_access(fn: FunctionSpec) -> TableAccess:
-    return API_ACCESS if fn.kind == "api" else PIPELINE_ACCESS
+    if fn.kind == "api":
+        return API_ACCESS
+    # The deletions DLQ's consumer resumes a deletion: it writes the Deletion as the worker does.
+    return DELETION_ACCESS if fn.queue_key in (DELETIONS_QUEUE, f"{DELETIONS_QUEUE}_dlq") else PIPELINE_ACCESS
 
 
 def granted_tables(fn: FunctionSpec, stage_names: StageNames) -> tuple[list[str], list[str]]:
@@ -207,6 +228,9 @@ def statements(fn: FunctionSpec, stage: str, stage_names: StageNames, arns: Arns
         own = stage_names.queue(str(fn.queue_key))
         add("ConsumeOwnQueue", CONSUME_ACTIONS, [arns.queue(own.name)])
     add("MediaObjects", MEDIA_ACTIONS, [arns.media_objects()])
+    if fn.queue_key == DELETIONS_QUEUE:
+        add("MediaDelete", MEDIA_DELETE_ACTIONS, [arns.media_objects()])
+        add("MediaList", MEDIA_LIST_ACTIONS, [arns.media_bucket()])
     add("SecretsKey", API_KMS_ACTIONS if fn.kind == "api" else PIPELINE_KMS_ACTIONS, [arns.kms_key()],
         arns.kms_condition())
     add("OwnLogGroup", LOG_ACTIONS, [arns.log_group(deployed_function_name(stage, fn, cfg))])

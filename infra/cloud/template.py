@@ -7,7 +7,9 @@ It adds what Chalice does not make:
 - a DynamoDB table per PynamoDB model of ``MODEL_MODULES`` (keys, GSIs/LSIs, on-demand
   billing, point-in-time recovery, encryption, TTL where the model declares one),
 - per ``registry.QUEUES`` entry a queue and its dead-letter queue (redrive after
-  ``max_receive_count`` receives, visibility timeout six times the worker's timeout),
+  ``max_receive_count`` receives, visibility timeout six times the worker's timeout); a DLQ
+  drained by a consumer of ``registry.DEAD_LETTER_QUEUES`` gets six times the consumer's timeout,
+  and the consumer's event source mapping reads it,
 - the private, encrypted media bucket (TLS only), the KMS key (+ alias) for provider secrets,
 - alarms (each DLQ not empty, each worker's and tick's errors, API 5xx) to an SNS topic,
   and a dashboard,
@@ -50,12 +52,26 @@ from infra.cloud.functions import (
 
 # Stages whose data outlives the stack: deleting the stack keeps tables, bucket and key.
 RETAIN_STAGES = frozenset({"prod"})
+# Kept on a stack deletion, but removed when the stack's first create rolls back: a failed first
+# deploy leaves no table, bucket or key behind whose name would make the retry fail ("already exists").
+RETAIN_EXCEPT_ON_CREATE = "RetainExceptOnCreate"
 METRICS_NAMESPACE_DEFAULT = "SeoContentEngine"
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the longest SQS allows: time to look at a failure
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 API_5XX_THRESHOLD = 5  # per 5 minutes
 SIGNING_SECRET_PARAMETER = "AppSigningSecret"
 ALARM_EMAIL_PARAMETER = "AlarmEmail"
+# Tables refuse DeleteTable while deletion protection is on, rollbacks included: the deploy turns it
+# on only once the stack exists (infra.cloud.deploy passes "false" to the first create).
+DELETION_PROTECTION_PARAMETER = "TableDeletionProtection"
+DELETION_PROTECTION_CONDITION = "ProtectTables"
+# API Gateway stage throttling (every method): steady requests per second and burst. A client or a
+# bug looping on the API is answered 429 before it costs Lambda and DynamoDB money; the defaults
+# are far above what the load test needs (43 req/s) and far below the account's 10,000 req/s.
+THROTTLING_RATE_PARAMETER = "ApiThrottlingRateLimit"
+THROTTLING_BURST_PARAMETER = "ApiThrottlingBurstLimit"
+THROTTLING_RATE_DEFAULT = 100
+THROTTLING_BURST_DEFAULT = 200
 
 
 class TemplateError(RuntimeError):
@@ -140,8 +156,9 @@ def _tags(stage_names: StageNames) -> list[dict[str, str]]:
 
 
 def _retention(stage: str) -> dict[str, str]:
-    policy = "Retain" if stage in RETAIN_STAGES else "Delete"
-    return {"DeletionPolicy": policy, "UpdateReplacePolicy": policy}
+    if stage in RETAIN_STAGES:
+        return {"DeletionPolicy": RETAIN_EXCEPT_ON_CREATE, "UpdateReplacePolicy": "Retain"}
+    return {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}
 
 
 def _key_schema(entries: Iterable[dict[str, str]]) -> list[dict[str, str]]:
@@ -195,7 +212,7 @@ def table_resource(table: TableInfo, stage_names: StageNames) -> dict[str, Any]:
     if ttl:
         props["TimeToLiveSpecification"] = {"AttributeName": ttl, "Enabled": True}
     if stage_names.stage in RETAIN_STAGES:
-        props["DeletionProtectionEnabled"] = True
+        props["DeletionProtectionEnabled"] = {"Fn::If": [DELETION_PROTECTION_CONDITION, True, False]}
     return {"Type": "AWS::DynamoDB::Table", **_retention(stage_names.stage), "Properties": props}
 
 
@@ -206,11 +223,16 @@ def queue_resources(stage_names: StageNames, timeouts: dict[str, int]) -> dict[s
         if q.visibility_timeout < 6 * timeout:
             raise TemplateError(f"queue {q.name}: visibility timeout {q.visibility_timeout}s is less than six times "
                                 f"its worker's timeout ({timeout}s)")
-        resources[dlq_cfn_name(q.key)] = {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {"QueueName": q.dlq_name, "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
-                           "SqsManagedSseEnabled": True, "Tags": _tags(stage_names)},
-        }
+        dlq_props: dict[str, Any] = {"QueueName": q.dlq_name, "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+                                     "SqsManagedSseEnabled": True, "Tags": _tags(stage_names)}
+        consumer = stage_names.dead_letter_consumer(q.key)
+        if consumer is not None:  # a function drains this DLQ (registry.DEAD_LETTER_QUEUES)
+            consumer_timeout = timeouts.get(consumer.handler_name, consumer.function_timeout)
+            if consumer.visibility_timeout < 6 * consumer_timeout:
+                raise TemplateError(f"queue {consumer.name}: visibility timeout {consumer.visibility_timeout}s is less "
+                                    f"than six times its consumer's timeout ({consumer_timeout}s)")
+            dlq_props["VisibilityTimeout"] = consumer.visibility_timeout
+        resources[dlq_cfn_name(q.key)] = {"Type": "AWS::SQS::Queue", "Properties": dlq_props}
         resources[queue_cfn_name(q.key)] = {
             "Type": "AWS::SQS::Queue",
             "Properties": {
@@ -262,8 +284,9 @@ def kms_resources(stage_names: StageNames) -> dict[str, Any]:
     return {
         "SecretsKey": {
             "Type": "AWS::KMS::Key",
-            # Losing the key loses every stored provider secret: always kept.
-            "DeletionPolicy": "Retain",
+            # Losing the key loses every stored provider secret: always kept (but a first create that
+            # rolls back schedules it for deletion: it encrypted nothing yet).
+            "DeletionPolicy": RETAIN_EXCEPT_ON_CREATE,
             "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "Description": f"{stage_names.prefix}: provider secrets (API keys) at rest",
@@ -319,8 +342,11 @@ def alarm_resources(stage: str, stage_names: StageNames, functions: list[Functio
         },
     }
     for q in stage_names.queues:
+        consumed = stage_names.dead_letter_consumer(q.key) is not None
         resources[f"Alarm{camel(q.key)}DlqNotEmpty"] = _alarm(
-            f"{q.dlq_name} holds messages that failed {q.max_receive_count} times: look at them, then redrive",
+            f"{q.dlq_name} holds messages whose worker died on all {q.max_receive_count} deliveries"
+            + (": its consumer fails their items (worker_died); a message that stays is an item still held, or a "
+               "consumer that fails" if consumed else ": look at them, then redrive"),
             "AWS/SQS", "ApproximateNumberOfMessagesVisible",
             [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_cfn_name(q.key), "QueueName"]}}],
             statistic="Maximum", threshold=0)
@@ -420,8 +446,9 @@ def function_patches(stage: str, stage_names: StageNames, functions: list[Functi
                                  "Environment": {"Variables": env}}
         if fn.kind == "worker":
             queue = stage_names.queue(str(fn.queue_key))
+            source = dlq_cfn_name(queue.dead_letters_of) if queue.dead_letters_of else queue_cfn_name(queue.key)
             props["Events"] = {sqs_event_cfn_name(fn): {"Properties": {
-                "Queue": {"Fn::Sub": f"${{{queue_cfn_name(queue.key)}.Arn}}"},
+                "Queue": {"Fn::Sub": f"${{{source}.Arn}}"},
                 "FunctionResponseTypes": ["ReportBatchItemFailures"],
             }}}
         patches[cfn] = {"DependsOn": [log_group_cfn_name(fn)], "Properties": props}
@@ -433,7 +460,11 @@ def function_patches(stage: str, stage_names: StageNames, functions: list[Functi
         patches[log_group_cfn_name(fn)] = {"Properties": {
             "LogGroupName": f"/aws/lambda/{deployed_function_name(stage, fn, cfg)}"}}
     if any(fn.kind == "api" for fn in functions):
-        patches["RestAPI"] = {"Properties": {"Name": rest_api_name(stage, cfg)}}
+        patches["RestAPI"] = {"Properties": {"Name": rest_api_name(stage, cfg), "MethodSettings": [{
+            "ResourcePath": "/*", "HttpMethod": "*",
+            "ThrottlingRateLimit": {"Ref": THROTTLING_RATE_PARAMETER},
+            "ThrottlingBurstLimit": {"Ref": THROTTLING_BURST_PARAMETER},
+        }]}}
     return patches
 
 
@@ -469,18 +500,36 @@ def build(stage: str, *, registered: dict[str, str] | None = None,
         raise TemplateError(f"logical ids used twice: {sorted(clash)}")
     resources.update(function_patches(stage, stage_names, functions, cfg))
 
-    return {
-        "Parameters": {
-            SIGNING_SECRET_PARAMETER: {
-                "Type": "String", "NoEcho": True, "MinLength": 32,
-                "Description": "Key for access tokens and pagination cursors (e.g. `openssl rand -base64 48`)",
-            },
-            ALARM_EMAIL_PARAMETER: {
-                "Type": "String", "Default": "",
-                "Description": "E-mail address for alarm notifications (empty: alarms only go to the SNS topic)",
-            },
+    parameters: dict[str, Any] = {
+        SIGNING_SECRET_PARAMETER: {
+            "Type": "String", "NoEcho": True, "MinLength": 32,
+            "Description": "Key for access tokens and pagination cursors (e.g. `openssl rand -base64 48`)",
         },
-        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL_PARAMETER}, ""]}]}},
+        ALARM_EMAIL_PARAMETER: {
+            "Type": "String", "Default": "",
+            "Description": "E-mail address for alarm notifications (empty: alarms only go to the SNS topic)",
+        },
+        THROTTLING_RATE_PARAMETER: {
+            "Type": "Number", "Default": THROTTLING_RATE_DEFAULT, "MinValue": 1,
+            "Description": "API Gateway stage throttling: steady requests per second (every method)",
+        },
+        THROTTLING_BURST_PARAMETER: {
+            "Type": "Number", "Default": THROTTLING_BURST_DEFAULT, "MinValue": 1,
+            "Description": "API Gateway stage throttling: burst of requests (every method)",
+        },
+    }
+    conditions: dict[str, Any] = {
+        "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL_PARAMETER}, ""]}]}}
+    if stage in RETAIN_STAGES:
+        parameters[DELETION_PROTECTION_PARAMETER] = {
+            "Type": "String", "Default": "true", "AllowedValues": ["true", "false"],
+            "Description": "Deletion protection on every table. `make deploy` gives false to the stack's first "
+                           "create (a rollback must be able to delete the tables) and true afterwards",
+        }
+        conditions[DELETION_PROTECTION_CONDITION] = {"Fn::Equals": [{"Ref": DELETION_PROTECTION_PARAMETER}, "true"]}
+    return {
+        "Parameters": parameters,
+        "Conditions": conditions,
         "Resources": resources,
         "Outputs": {
             "MediaBucketName": {"Value": {"Ref": "MediaBucket"}},

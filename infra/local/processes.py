@@ -206,10 +206,16 @@ class BackgroundStack:
     log_path: Path
     child: Child
     extra_args: tuple[str, ...] = ()
+    console_port: int | None = None
 
     @property
     def api_url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def console_url(self) -> str:
+        """The web console, with /v1 on the same origin."""
+        return f"http://{LOOPBACK}:{self.console_port}"
 
     @classmethod
     def start(cls, *, state_dir: Path, extra_args: Sequence[str] = (), port: int | None = None,
@@ -218,16 +224,23 @@ class BackgroundStack:
         moto_port = moto_port or free_port()
         while moto_port == port:
             moto_port = free_port()
+        console_port = None
+        if "--no-console" not in extra_args:
+            console_port = free_port()
+            while console_port in (port, moto_port):
+                console_port = free_port()
         state_dir.mkdir(parents=True, exist_ok=True)
         log_path = state_dir / "stack.log"
         log_path.write_bytes(b"")
         argv = [sys.executable, "-m", "infra.local.stack", "--port", str(port), "--moto-port", str(moto_port),
                 "--state-dir", str(state_dir), *extra_args]
+        if console_port is not None:
+            argv += ["--console-port", str(console_port)]
         child_env = dict(env if env is not None else os.environ)
         child_env["PYTHONPATH"] = str(ROOT)
         child_env["PYTHONUNBUFFERED"] = "1"
         child = spawn("stack", argv, env=child_env, log_path=log_path)
-        return cls(port, moto_port, state_dir, log_path, child, tuple(extra_args))
+        return cls(port, moto_port, state_dir, log_path, child, tuple(extra_args), console_port)
 
     def wait_healthy(self, timeout: float = 120.0) -> None:
         wait_for_http(f"{self.api_url}/v1/health", timeout=timeout, alive=self.child.alive)

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 
 from chalicelib import config
-from chalicelib.registry import QUEUES, table_models
+from chalicelib.registry import QUEUES, dead_letter_queue_of, table_models
 
 
 def reset_model_connections() -> None:
@@ -47,8 +47,11 @@ def create_queues(sqs: Any | None = None) -> dict[str, str]:
     sqs = sqs or boto3.client("sqs", region_name=config.region())
     urls: dict[str, str] = {}
     for q in QUEUES:
-        dlq_url = sqs.create_queue(QueueName=q.dlq_name,
-                                   Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+        consumer = dead_letter_queue_of(q.key)
+        dlq_attributes = {"MessageRetentionPeriod": "1209600"}
+        if consumer is not None:
+            dlq_attributes["VisibilityTimeout"] = str(consumer.visibility_timeout)
+        dlq_url = sqs.create_queue(QueueName=q.dlq_name, Attributes=dlq_attributes)["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         url = sqs.create_queue(QueueName=q.name, Attributes={
             "VisibilityTimeout": str(q.visibility_timeout),

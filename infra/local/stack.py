@@ -7,7 +7,7 @@ handlers) and a clock (schedules -> handlers). Ctrl-C stops everything it starte
 
     python -m infra.local.stack [--port 8000] [--moto-port N] [--dynamodb moto|local]
                                 [--no-workers] [--no-clock] [--clock-speed X] [--state-dir .local]
-                                [--concurrency N | --workers N]
+                                [--concurrency N | --workers N] [--console-port 8080 | --no-console]
 
 See docs/local-stack.md.
 """
@@ -72,6 +72,7 @@ class Options:
     worker_threads: int | None = None
     retry_backoff: float = 1.0
     state_dir: Path = field(default_factory=lambda: ROOT / ".local")
+    console_port: int | None = 8080  # None: no console (and no demo account)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -91,6 +92,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
                    help="seconds before a failed message's first retry, doubling per retry (default 1; 0 = now)")
     p.add_argument("--state-dir", type=Path, default=ROOT / ".local",
                    help="signing secret, logs and stack.json (default .local/)")
+    p.add_argument("--console-port", type=int, default=8080,
+                   help="the web console and /v1 on one origin (default 8080; web/dist, built by `make web`)")
+    p.add_argument("--no-console", dest="console", action="store_false",
+                   help="do not serve the web console (nor make the demo account)")
     a = p.parse_args(argv)
     if a.clock_speed <= 0:
         p.error("--clock-speed must be positive")
@@ -101,7 +106,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     return Options(port=a.port, moto_port=a.moto_port, dynamodb=a.dynamodb, workers=a.workers, clock=a.clock,
                    clock_speed=a.clock_speed, concurrency=a.concurrency, worker_threads=a.worker_threads,
                    retry_backoff=a.retry_backoff,
-                   state_dir=a.state_dir.resolve())
+                   state_dir=a.state_dir.resolve(), console_port=a.console_port if a.console else None)
 
 
 def ensure_signing_secret(state_dir: Path) -> str:
@@ -204,6 +209,7 @@ class LocalStack:
         self.ddb: dynamodb_local.DynamoDBLocal | None = None
         self.worker: Any = None
         self.clock: Any = None
+        self.console: Any = None
         self.signals = _Signals()
         self.info: dict[str, Any] = {}
 
@@ -236,6 +242,9 @@ class LocalStack:
                              f"pick another with ARGS='--port N'")
         if self.o.moto_port is not None and not port_is_free(self.o.moto_port):
             raise StackError(f"moto port {self.o.moto_port} is in use; pick another with --moto-port")
+        if self.o.console_port is not None and not port_is_free(self.o.console_port):
+            raise StackError(f"console port {self.o.console_port} is in use; pick another with "
+                             f"ARGS='--console-port N' (or --no-console)")
 
     def _start(self) -> None:
         started = time.monotonic()
@@ -310,6 +319,7 @@ class LocalStack:
             raise StackError(f"the API did not start: {exc}") from None
 
         log.info("API up on %s (%.1fs)", api_url, time.monotonic() - started)
+        console_url, demo_login = self._start_console(moto_endpoint, resources["bucket"])
         app_module = importlib.import_module("app")
         workers_line, clock_line = "off (--no-workers)", "off (--no-clock)"
         if o.workers:
@@ -352,9 +362,28 @@ class LocalStack:
             "workers": [b.queue.name for b in self.worker.bindings] if self.worker else [],
             "schedules": list(self.clock.bindings) if self.clock else [],
             "seeded": seeded,
+            "console_url": console_url,
+            "demo_login": demo_login,
         }
         self._write_state(env)
         self._print_summary(workers_line, clock_line, time.monotonic() - started)
+
+    def _start_console(self, media_origin: str, bucket: str) -> tuple[str | None, dict[str, str] | None]:
+        """The console and /v1 on one origin, and the demo account (made through that origin)."""
+        if self.o.console_port is None:
+            return None, None
+        from infra.local.console import ConsoleServer, allow_media_from, create_demo_account
+
+        self.console = ConsoleServer(port=self.o.console_port, api_port=self.o.port, media_origin=media_origin).start()
+        allow_media_from(self.console.url, bucket)
+        if not self.console.built:
+            log.warning("the console is not built (web/dist): run `make web`; %s says so meanwhile", self.console.url)
+        try:
+            demo_login = create_demo_account(self.console.url, self.o.state_dir)
+        except RuntimeError as exc:
+            raise StackError(f"the demo account could not be made through the console's origin: {exc}") from None
+        log.info("console up on %s", self.console.url)
+        return f"{self.console.url}/", demo_login
 
     def _seed(self) -> dict[str, Any]:
         from chalicelib.services.plans import seed_builtin_plans
@@ -385,9 +414,15 @@ class LocalStack:
         i = self.info
         ddb_label = "Amazon DynamoDB Local" if i["dynamodb"] == "local" else "moto"
         queue_names = [n for n in i["queues"] if not n.endswith("-dlq")]
+        console = []
+        if i.get("console_url"):
+            login = i["demo_login"]
+            console = [f"  Console    {i['console_url']}  (the web app; /v1 on the same origin)",
+                       f"  Sign in    {login['email']} / {login['password']}  (the demo account, free plan)"]
         lines = [
             "",
             f"Local stack up in {seconds:.1f}s (no AWS account, nothing leaves 127.0.0.1)",
+            *console,
             f"  API        {i['api_url']}",
             f"  Docs       {i['docs_url']}",
             f"  OpenAPI    {i['openapi_url']}",
@@ -419,7 +454,7 @@ class LocalStack:
 
     def _stop(self) -> None:
         # Order: in-process loops first (they talk to moto), then the API, then the emulators.
-        for part in (self.clock, self.worker):
+        for part in (self.clock, self.worker, self.console):
             if part is not None:
                 try:
                     part.stop(timeout=10)

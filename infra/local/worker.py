@@ -1,6 +1,7 @@
 """The local stand-in for Lambda's SQS event source mappings.
 
-For each registry queue whose handler is registered on the Chalice app
+For each queue a function drains (``registry.consumed_queues()``: the work queues, then the
+dead-letter queues with a consumer) whose handler is registered on the Chalice app
 (``@app.on_sqs_message`` on a function named ``QueueDef.handler_name``), the loop receives
 messages, builds the event Lambda would build, calls the very same handler function and
 then does what the event source mapping does with ``ReportBatchItemFailures`` switched on
@@ -37,7 +38,7 @@ import boto3
 from chalice import Chalice
 
 from chalicelib import config
-from chalicelib.registry import QUEUES, QueueDef
+from chalicelib.registry import QueueDef, consumed_queues
 from infra.local.lambda_shim import AppHandlers, Handler, LambdaContext, sqs_record
 
 log = logging.getLogger("infra.worker")
@@ -141,7 +142,7 @@ class WorkerLoop:
         self,
         app: ModuleType | Chalice,
         *,
-        queues: Iterable[QueueDef] = QUEUES,
+        queues: Iterable[QueueDef] | None = None,
         sqs: Any | None = None,
         concurrency: int = 1,
         wait_seconds: int = 1,
@@ -167,7 +168,8 @@ class WorkerLoop:
         self._threads: list[threading.Thread] = []
         self.bindings: list[QueueBinding] = []
         self.unhandled: list[QueueDef] = []
-        for q in queues:
+        # Every queue a function drains: the work queues and the dead-letter queues with a consumer.
+        for q in consumed_queues() if queues is None else queues:
             found = self.handlers.sqs_handler(q.handler_name)
             if found is None:
                 self.unhandled.append(q)

@@ -76,6 +76,12 @@ class FakeWordPress:
     def posts_with(self, content_id: str) -> list[dict[str, Any]]:
         return [p for p in self.posts.values() if p["content_id"] == content_id]
 
+    def orphan_media(self) -> list[int]:
+        """Attachments no post uses: neither its featured image nor an image in its body."""
+        used = {p["featured_media"] for p in self.posts.values()}
+        bodies = "".join(p["content"] or "" for p in self.posts.values())
+        return sorted(i for i, m in self.media.items() if i not in used and f'src="{m["url"]}"' not in bodies)
+
     def _call(self, method: str) -> None:
         self.calls[method] += 1
         if self._failures[method]:
@@ -168,13 +174,43 @@ class FakeClient:
         return TermIds(ids("categories", categories), ids("tags", tags))
 
     def upload_media(self, data: bytes, filename: str, mime: str, alt_text: str | None = None,
-                     caption: str | None = None) -> WPMedia:
+                     caption: str | None = None, *, media_key: str | None = None) -> WPMedia:
         self.site._call("upload_media")
         self._auth()
         media_id = next(self.site._ids)
-        url = f"{URL}/wp-content/uploads/{filename}"
-        self.site.media[media_id] = {"data": data, "filename": filename, "mime": mime, "alt": alt_text, "url": url}
-        return self.site._done("upload_media", WPMedia(media_id, url, url, mime, alt_text or ""))
+        # WordPress keeps every file: a second upload of a name gets a suffix (wp_unique_filename)
+        taken = sum(1 for m in self.site.media.values() if m["filename"] == filename)
+        stem, dot, ext = filename.rpartition(".")
+        url = f"{URL}/wp-content/uploads/{f'{stem}-{taken}{dot}{ext}' if taken else filename}"
+        # the description (with the key's marker) is written with the attachment, as WordPress does
+        self.site.media[media_id] = {"data": data, "filename": filename, "mime": mime, "alt": alt_text, "url": url,
+                                     "caption": caption or "",
+                                     "description": wpmod.media_marker(media_key) if media_key else ""}
+        return self.site._done("upload_media", self._media(media_id))
+
+    def _media(self, media_id: int) -> WPMedia:
+        raw = self.site.media[media_id]
+        return WPMedia(media_id, raw["url"], raw["url"], raw["mime"], raw["alt"] or "",
+                       wpmod.marker_media_key(raw["description"]))
+
+    def update_media(self, media_id: int, *, alt_text: str | None = None, caption: str | None = None,
+                     description: str | None = None) -> WPMedia:
+        self.site._call("update_media")
+        self._auth()
+        raw = self.site.media.get(int(media_id))
+        if raw is None:
+            raise WPObjectNotFound("no such attachment", status=404, url=self.site_url)
+        for key, value in (("alt", alt_text), ("caption", caption), ("description", description)):
+            if value is not None:
+                raw[key] = value
+        return self.site._done("update_media", self._media(int(media_id)))
+
+    def find_media_by_key(self, media_key: str) -> WPMedia | None:
+        """What the real client finds: the oldest attachment whose description carries the key's marker."""
+        self.site._call("find_media_by_key")
+        self._auth()
+        found = [i for i, m in self.site.media.items() if wpmod.marker_media_key(m["description"]) == media_key]
+        return self._media(min(found)) if found else None
 
     def find_post_by_content_id(self, content_id: str, *, post_type: str = "post",
                                 include_trash: bool = False) -> WPPost | None:

@@ -67,6 +67,9 @@ def test_docs_page_is_self_contained(api):
     html = r.raw.decode()
     assert "openapi.json" in html
     assert "http://" not in html and "https://" not in html  # no CDN: works offline
+    # the browser enforces it: nothing from elsewhere, requests only to this API
+    csp = r.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "connect-src 'self'" in csp
 
 
 def test_no_scan_guard_is_armed(aws):

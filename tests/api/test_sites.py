@@ -1,6 +1,16 @@
-"""Sites and sectors: CRUD, validation, pagination, plan limits, roles."""
+"""Sites and sectors: CRUD, validation, pagination, plan limits, roles.
+
+Deleting (202, a deletion to poll, the background job) is specified in tests/workers/test_site_deletion.py.
+"""
 
 from __future__ import annotations
+
+import app as app_module
+from infra.local.worker import WorkerLoop
+
+
+def drain() -> None:
+    WorkerLoop(app_module, backoff=lambda n: 0).drain(max_seconds=60)
 
 
 def make_site(api, member, **fields):
@@ -12,14 +22,18 @@ def make_site(api, member, **fields):
 def test_site_crud(api, register):
     owner = register()
     site = make_site(api, owner, domain="coffee.example.com", time_zone="Europe/Berlin")
-    assert site["time_zone"] == "Europe/Berlin" and site["is_active"] is True
+    assert site["time_zone"] == "Europe/Berlin" and site["is_active"] is True and site["status"] == "active"
     path = f"/v1/sites/{site['site_id']}"
     assert api.get(path, token=owner.token).json == site
     r = api.patch(path, {"name": "Coffee Lab", "time_zone": "America/New_York"}, token=owner.token)
     assert r.status == 200 and r.json["name"] == "Coffee Lab" and r.json["time_zone"] == "America/New_York"
-    assert api.delete(path, token=owner.token).json == {"deleted": True, "id": site["site_id"]}
+    r = api.delete(path, token=owner.token)
+    assert r.status == 202 and r.json["kind"] == "site" and r.json["poll"] == f"{path}/deletion", r.json
+    assert api.get(path, token=owner.token).json["status"] == "deleting"
+    assert api.get("/v1/me", token=owner.token).json["account"]["site_count"] == 0  # freed at once
+    drain()
     assert api.get(path, token=owner.token).status == 404
-    assert api.get("/v1/me", token=owner.token).json["account"]["site_count"] == 0
+    assert api.get(f"{path}/deletion", token=owner.token).json["status"] == "completed"
 
 
 def test_site_validation(api, register):
@@ -76,7 +90,9 @@ def test_sector_crud(api, register):
     assert api.get(base, token=owner.token).json["items"] == [sector]
     patched = api.patch(f"{base}/{sector['sector_id']}", {"name": "Espresso & Crema"}, token=owner.token)
     assert patched.json["name"] == "Espresso & Crema"
-    assert api.delete(f"{base}/{sector['sector_id']}", token=owner.token).status == 200
+    r = api.delete(f"{base}/{sector['sector_id']}", token=owner.token)
+    assert r.status == 202 and r.json["kind"] == "sector", r.json  # empty: no cascade needed
+    drain()
     assert api.get(f"{base}/{sector['sector_id']}", token=owner.token).status == 404
 
 

@@ -111,6 +111,7 @@ def world(api, register, add_member, make_staff):
         "sector_id": sector["sector_id"],
         "user_id": a_editor.user_id,
         "industry_id": industry["industry_id"],
+        "account_id": a.account_id,
     }
     b_owner = register("bravo")
     b_members = {"owner": b_owner, **{role: add_member(b_owner, role) for role in ("admin", "editor", "viewer")}}

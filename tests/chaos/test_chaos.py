@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from tests.chaos.harness import Profile, describe, run_chaos
+from tests.chaos.harness import Profile, describe, run_chaos, summary_line
 
 pytestmark = [pytest.mark.chaos, pytest.mark.ddb_local]
 
@@ -24,8 +24,15 @@ KEYWORDS = int(os.environ.get("CHAOS_KEYWORDS", "100" if FULL else "30"))
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_pipeline_survives_the_storm(chaos_aws, monkeypatch, report, seed):
     outages = ("generate_ideas", "generate_content") if FULL else ("generate_content",)
-    _run, figures = run_chaos(Profile(seed=seed, keywords=KEYWORDS, outage_stages=outages), monkeypatch)
-    report(f"chaos ({'full' if FULL else 'fast'} profile), seed {seed}", describe(figures))
+    title = f"chaos ({'full' if FULL else 'fast'} profile), seed {seed}"
+    summary: dict[str, int] = {}
+    try:
+        _run, figures = run_chaos(Profile(seed=seed, keywords=KEYWORDS, outage_stages=outages), monkeypatch, summary)
+    except BaseException:
+        if summary:  # the storm is over but a check failed: the summary line all the same
+            report(f"{title} (FAILED)", [summary_line(seed, summary)])
+        raise
+    report(title, describe(figures))  # its last line: the summary
     out = os.environ.get("CHAOS_FIGURES")
     if out:
         with open(out, "a") as f:
@@ -34,3 +41,6 @@ def test_the_pipeline_survives_the_storm(chaos_aws, monkeypatch, report, seed):
     assert figures["duplicates_sent"] >= figures["job_items"]
     assert sum(figures["ai_failed"].values()) > 0 and sum(figures["wp_failed"].values()) > 0
     assert figures["kills"] > 0
+    # nothing lost, nothing stuck, nothing twice
+    assert (summary["orphan_media"], summary["stuck_items"], summary["double_charges"],
+            summary["duplicate_posts"]) == (0, 0, 0, 0), summary

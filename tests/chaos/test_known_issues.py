@@ -1,8 +1,8 @@
-"""What the chaos suite found and is not fixed yet, each reduced to a deterministic reproduction.
+"""What the chaos suite found, each reduced to a deterministic reproduction, now fixed.
 
-Each test states the invariant and is ``xfail(strict=True)``: when the product is fixed it
-passes, strict xfail turns that into a failure, and whoever fixed it removes the marker (and
-the matching entry of ``harness.KNOWN_ISSUES``). Moto in-process, a few seconds each.
+Each test states the invariant the storm broke, with the one fault that broke it set by
+hand (no random faults). They were ``xfail(strict=True)`` until the fix; they stay as the
+regular tests of those fixes. Moto in-process, a few seconds each.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ def _loop() -> ChaosLoop:
     return ChaosLoop(app_module, Chaos(Profile(kill_rate=0.0)))  # no random faults: only the ones set below
 
 
-@pytest.mark.xfail(strict=True, reason="stages._run_images: a redelivery counts only the images it rendered")
 def test_a_worker_killed_between_images_leaves_the_job_counting_every_credit(api, site, monkeypatch):
     """Invariant: a job's credits_spent equals what the ledger debited for it, whatever crashed."""
     from chalicelib.services import stages
@@ -66,7 +65,6 @@ def test_a_worker_killed_between_images_leaves_the_job_counting_every_credit(api
     assert int(job.credits_spent) == debited  # today: only what the redelivery rendered
 
 
-@pytest.mark.xfail(strict=True, reason="nothing fails a job item whose worker died on the queue's last delivery")
 def test_a_worker_killed_on_the_last_delivery_does_not_leave_the_item_running(api, site, monkeypatch):
     """Invariant: every item ends done or failed with a reason; a dead letter is accounted for.
 
@@ -88,10 +86,18 @@ def test_a_worker_killed_on_the_last_delivery_does_not_leave_the_item_running(ap
     created = api.post(f"{base}/jobs", {"stage": "cluster_keywords"}, token=owner.token).json
     _loop().drain(max_seconds=60)
     item = JobItem.get(job_key(owner.account_id, created["job_id"]), sector, consistent_read=True)
-    assert item.status == "failed" and item.error, (item.status, item.attempts)
+    assert item.status == "failed" and item.error_code == "worker_died" and item.error, (item.status, item.attempts)
+    job = api.get(f"{base}/jobs/{created['job_id']}", token=owner.token).json
+    assert job["status"] == "failed" and job["failed"] == 1  # its job completed
+    assert job["failed_items"][0]["error_code"] == "worker_died"
+    # ... and the retry route brings it back once the worker survives
+    monkeypatch.undo()
+    assert api.post(f"{base}/jobs/{created['job_id']}/retry", {}, token=owner.token).json["requeued"] == [sector]
+    _loop().drain(max_seconds=60)
+    item = JobItem.get(job_key(owner.account_id, created["job_id"]), sector, consistent_read=True)
+    assert item.status == "done", (item.status, item.error)
 
 
-@pytest.mark.xfail(strict=True, reason="stages: the article's cost is added after the image, and not redone")
 def test_a_worker_killed_after_an_image_is_marked_generated_keeps_the_articles_cost(api, site, monkeypatch):
     """Invariant: an article's cost shows every image and every credit the ledger debited for it."""
     from chalicelib.models.writer import Content
@@ -121,17 +127,18 @@ def test_a_worker_killed_after_an_image_is_marked_generated_keeps_the_articles_c
     assert int(item.cost["images"]) == 2 and int(item.cost["credits"]) == debited, item.cost
 
 
-@pytest.mark.xfail(strict=True, reason="two jobs may claim the same pending keywords; both cluster and charge")
 def test_two_cluster_jobs_started_on_the_same_keywords_cluster_them_once(api, site, monkeypatch):
     """Invariant: a keyword is clustered (and paid for) once, however many jobs were started for it.
 
-    A double click on "cluster" starts two jobs over the same pending keywords (the selection
-    only reads their status). If both plan before either applies -- clustering 2,000 keywords
-    takes long enough -- both create clusters and charge; the second moves every keyword into
-    its own clusters, leaving the first's empty.
+    A double click on "cluster" starts two jobs over the same pending keywords: the second is
+    refused (409 items_claimed, naming the first). And should it exist all the same -- the
+    first job's claims lost, as a claim that expired would be -- the workers of both jobs,
+    planning at the same moment, still cluster and charge once: each checks it holds its
+    keywords before it plans.
     """
     import threading
 
+    from chalicelib.models.jobs import RecordClaim
     from chalicelib.models.planner import Cluster
     from chalicelib.services import jobs, stages
 
@@ -142,24 +149,75 @@ def test_two_cluster_jobs_started_on_the_same_keywords_cluster_them_once(api, si
         token=owner.token)
     first = api.post(f"{base}/jobs", {"stage": "cluster_keywords"}, token=owner.token)
     second = api.post(f"{base}/jobs", {"stage": "cluster_keywords"}, token=owner.token)
-    assert first.status == 202 and second.status == 202  # nothing stops the second one today
-    both_planned = threading.Barrier(2)
-    real_save = stages._save_plan
+    assert first.status == 202 and second.status == 409, second.json
+    assert second.json["error"]["code"] == "items_claimed"
+    assert second.json["error"]["details"]["held_by"] == [{"job_id": first.json["job_id"]}]
 
-    def save_then_wait(*args, **kwargs):
-        real_save(*args, **kwargs)
-        both_planned.wait(timeout=30)
-
-    monkeypatch.setattr(stages, "_save_plan", save_then_wait)
     site_id = first.json["site_id"]
-    threads = [threading.Thread(target=jobs.process_message, args=({
-        "stage": "cluster_keywords", "account_id": owner.account_id, "site_id": site_id, "job_id": job.json["job_id"],
-        "item_id": sector},), kwargs={"receive_count": 1, "max_receives": 5}) for job in (first, second)]
+    for claim in RecordClaim.query(f"{owner.account_id}#{site_id}"):
+        claim.delete()  # the first job's claims are gone (expired): a second job can be made
+    second = api.post(f"{base}/jobs", {"stage": "cluster_keywords"}, token=owner.token)
+    assert second.status == 202, second.json
+    both_claimed = threading.Barrier(2)
+    real_claim = jobs._claim
+
+    def claim_then_wait(*args, **kwargs):  # both workers hold their job item before either checks its keywords
+        real_claim(*args, **kwargs)
+        both_claimed.wait(timeout=30)
+
+    monkeypatch.setattr(jobs, "_claim", claim_then_wait)
+    planned = []
+    real_save = stages._save_plan
+    monkeypatch.setattr(stages, "_save_plan", lambda ctx, plan: (planned.append(ctx.job.job_id), real_save(ctx, plan)))
+    outcomes = {}
+
+    def run(job_id: str) -> None:
+        outcomes[job_id] = jobs.process_message({
+            "stage": "cluster_keywords", "account_id": owner.account_id, "site_id": site_id, "job_id": job_id,
+            "item_id": sector}, receive_count=1, max_receives=5)
+
+    threads = [threading.Thread(target=run, args=(job.json["job_id"],)) for job in (first, second)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
+    assert sorted(outcomes.values()) == ["done", "skipped"], outcomes
+    assert len(planned) == 1
+    loser = next(j for j, o in outcomes.items() if o == "skipped")
+    winner = next(j for j, o in outcomes.items() if o == "done")
+    item = JobItem.get(job_key(owner.account_id, loser), sector, consistent_read=True)
+    assert item.error_code == "items_claimed" and winner in item.error, item.error
     clusters = list(Cluster.query(f"{owner.account_id}#{site_id}", consistent_read=True))
     debits = [e for e in CreditLedgerEntry.query(owner.account_id) if e.kind == "debit"]
-    assert all(int(c.keyword_count) > 0 for c in clusters), [(c.name, c.keyword_count) for c in clusters]
+    assert clusters and all(int(c.keyword_count) > 0 for c in clusters), [(c.name, c.keyword_count) for c in clusters]
     assert len(debits) == 1, [e.entry_key for e in debits]
+    assert not list(RecordClaim.query(f"{owner.account_id}#{site_id}"))  # released when the items finished
+
+
+def test_a_worker_killed_after_its_last_image_leaves_the_item_done_not_skipped(api, site, monkeypatch):
+    """Invariant: an item whose work was done (and paid) ends done, even if the delivery that did it died."""
+    from chalicelib.services import state_machines
+
+    owner, base, sector = site
+    content = api.post(f"{base}/content", {"sector_id": sector, "title": "Scales", "body_html": "<p>x</p>"},
+                       token=owner.token).json
+    for n in range(2):
+        api.post(f"{base}/images", {"content_id": content["content_id"], "prompt": f"a scale {n}", "position": n,
+                                    "is_featured": n == 0}, token=owner.token)
+    real = state_machines.transition
+    calls = {"n": 0}
+
+    def transition_then_die_after_the_last(*args, **kwargs):
+        result = real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KillWorker("right after the last image was marked generated")
+        return result
+
+    monkeypatch.setattr(state_machines, "transition", transition_then_die_after_the_last)
+    job = api.post(f"{base}/jobs", {"stage": "generate_images", "item_ids": [content["content_id"]]},
+                   token=owner.token).json
+    _loop().drain(max_seconds=60)
+    item = JobItem.get(job_key(owner.account_id, job["job_id"]), content["content_id"], consistent_read=True)
+    debited = -sum(int(e.delta) for e in CreditLedgerEntry.query(owner.account_id) if e.job_id == job["job_id"])
+    assert (item.status, int(item.credits), item.result["images_generated"]) == ("done", debited, 2), item.status

@@ -100,8 +100,25 @@ def test_workers_consume_only_their_queue_and_never_see_users_or_sessions() -> N
             assert _actions(consume) == ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
         else:
             assert consume is None
+        sends = json.dumps(_statement(document, "SendToWorkQueues"))
         for q in stage_names.queues:  # nobody writes to a DLQ by hand: SQS's redrive does
-            assert f":{q.dlq_name}\"" not in text
+            assert f":{q.dlq_name}\"" not in sends
+            consumer = stage_names.dead_letter_consumer(q.key)
+            # only a DLQ's own consumer reads it
+            if f":{q.dlq_name}\"" in text:
+                assert consumer is not None and fn.queue_key == consumer.key, (fn.name, q.dlq_name)
+
+
+def test_every_stage_and_the_publish_queue_have_a_dead_letter_consumer_reading_its_dlq() -> None:
+    stage_names = names("prod")
+    consumed = {c.dead_letters_of: c for c in stage_names.dead_letter_consumers}
+    assert set(consumed) == {"cluster_keywords", "generate_ideas", "create_tasks", "generate_content",
+                             "generate_image_prompts", "generate_images", "publish_content"}
+    for key, consumer in consumed.items():
+        assert consumer.name == stage_names.queue(key).dlq_name
+        fn = next(f for f in all_functions() if f.queue_key == consumer.key)
+        consume = _statement(policies.policy_document(fn, "prod"), "ConsumeOwnQueue")
+        assert _resources(consume) == [f"arn:aws:sqs:*:*:{consumer.name}"]
 
 
 def test_an_unclassified_models_module_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:

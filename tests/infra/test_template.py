@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from chalice import Chalice
 
-from chalicelib.registry import QUEUES, table_models
+from chalicelib.registry import DEAD_LETTER_QUEUES, QUEUES, table_models
 from infra.cloud import chalice_sam, template
 from infra.cloud.functions import all_functions, load_chalice_config, names
 from infra.cloud.package import check_template
@@ -68,9 +68,10 @@ def test_a_table_per_model_with_keys_indexes_billing_pitr_encryption(resources: 
         assert "ProvisionedThroughput" not in props
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
         assert props["SSESpecification"] == {"SSEEnabled": True}
-        # prod data outlives the stack
-        assert tables[info.name]["DeletionPolicy"] == "Retain"
-        assert props["DeletionProtectionEnabled"] is True
+        # prod data outlives the stack, but a first create that rolls back leaves nothing behind
+        assert tables[info.name]["DeletionPolicy"] == "RetainExceptOnCreate"
+        assert tables[info.name]["UpdateReplacePolicy"] == "Retain"
+        assert props["DeletionProtectionEnabled"] == {"Fn::If": [template.DELETION_PROTECTION_CONDITION, True, False]}
 
 
 def test_ttl_where_the_model_declares_it(resources: dict[str, Any]) -> None:
@@ -98,6 +99,33 @@ def test_queues_have_dlqs_redrive_and_six_times_the_function_timeout(resources: 
         assert props["SqsManagedSseEnabled"] and dlq["SqsManagedSseEnabled"]
 
 
+def test_each_dead_letter_consumer_drains_its_dlq_from_the_one_registry_declaration(
+        resources: dict[str, Any], registered: dict[str, str]) -> None:
+    """registry.DEAD_LETTER_QUEUES -> a function on the DLQ (no queue of its own), a visibility timeout
+    six times its timeout, its role reading that DLQ only; every stage queue and the publish queue has one."""
+    stage_names = names(STAGE)
+    settings = load_chalice_config()["stages"][STAGE]["lambda_functions"]
+    queues = {r["Properties"]["QueueName"]: (k, r["Properties"])
+              for k, r in _of_type(resources, "AWS::SQS::Queue").items()}
+    consumers = {q.dead_letters_of: q for q in DEAD_LETTER_QUEUES}
+    assert set(consumers) == {q.key for q in QUEUES if q.key != "automation_events"}
+    for key, consumer in consumers.items():
+        fn = next(f for f in all_functions() if f.queue_key == consumer.key)
+        assert fn.name in registered, f"app.py does not register {fn.name}: run `make manifest`"
+        dlq_id, dlq = queues[stage_names.queue(key).dlq_name]
+        assert stage_names.queue(consumer.key).name == stage_names.queue(key).dlq_name
+        assert "RedrivePolicy" not in dlq  # a dead letter that stays is kept 14 days, retried by its consumer
+        assert dlq["VisibilityTimeout"] >= 6 * settings[fn.name]["lambda_timeout"]
+        function = resources[template.function_cfn_name(fn)]
+        event = function["Properties"]["Events"][template.sqs_event_cfn_name(fn)]["Properties"]
+        assert event["Queue"] == {"Fn::Sub": f"${{{dlq_id}.Arn}}"}
+        assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        role = resources[template.role_cfn_name(fn)]["Properties"]["Policies"][0]["PolicyDocument"]
+        consume = next(st for st in role["Statement"] if st["Sid"] == "ConsumeOwnQueue")
+        assert consume["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"
+                                                  + stage_names.queue(consumer.key).name}
+
+
 def test_a_too_short_visibility_timeout_is_refused() -> None:
     stage_names = names(STAGE)
     q = stage_names.queues[0]
@@ -116,7 +144,10 @@ def test_sqs_functions_get_batch_failure_reporting_and_their_queue_by_arn(
         event = events[template.sqs_event_cfn_name(fn)]
         assert event["Type"] == "SQS"
         assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert event["Properties"]["Queue"] == {"Fn::Sub": f"${{{template.queue_cfn_name(str(fn.queue_key))}.Arn}}"}
+        queue = names(STAGE).queue(str(fn.queue_key))
+        source = (template.dlq_cfn_name(queue.dead_letters_of) if queue.dead_letters_of
+                  else template.queue_cfn_name(queue.key))
+        assert event["Properties"]["Queue"] == {"Fn::Sub": f"${{{source}.Arn}}"}
         assert function["Properties"]["ReservedConcurrentExecutions"] == fn.reserved_concurrency
         # more pollers than reserved executions would throttle, and throttled batches count as receives
         assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] <= fn.reserved_concurrency
@@ -168,7 +199,8 @@ def test_media_bucket_is_private_encrypted_and_tls_only(resources: dict[str, Any
 def test_kms_key_for_secrets(resources: dict[str, Any]) -> None:
     key = resources["SecretsKey"]
     assert key["Properties"]["EnableKeyRotation"] is True
-    assert key["DeletionPolicy"] == "Retain"
+    assert key["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert key["UpdateReplacePolicy"] == "Retain"
     assert resources["SecretsKeyAlias"]["Properties"] == {"AliasName": "alias/seo-prod-secrets",
                                                           "TargetKeyId": {"Ref": "SecretsKey"}}
 
@@ -235,3 +267,53 @@ def test_schedules_and_not_yet_registered_workers_are_handled_when_they_appear()
         assert template.function_cfn_name(fn) in built
         if fn.kind == "schedule":
             assert f"Alarm{template.camel(fn.name)}Errors" in built
+
+
+def test_stateful_resources_survive_a_stack_deletion_but_not_a_failed_first_create(
+        resources: dict[str, Any]) -> None:
+    stateful = {k: r for k, r in resources.items()
+                if r["Type"] in ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::KMS::Key")}
+    assert len(stateful) == len(table_models()) + 2
+    assert {r["DeletionPolicy"] for r in stateful.values()} == {"RetainExceptOnCreate"}
+
+
+def test_table_deletion_protection_is_a_parameter_true_unless_the_deploy_says_first_create(
+        merged: dict[str, Any]) -> None:
+    parameter = merged["Parameters"][template.DELETION_PROTECTION_PARAMETER]
+    assert parameter["Default"] == "true" and parameter["AllowedValues"] == ["true", "false"]
+    assert merged["Conditions"][template.DELETION_PROTECTION_CONDITION] == {
+        "Fn::Equals": [{"Ref": template.DELETION_PROTECTION_PARAMETER}, "true"]}
+
+
+def test_dev_data_goes_with_its_stack() -> None:
+    dev = chalice_sam.merged_template("dev")
+    tables = _of_type(dev["Resources"], "AWS::DynamoDB::Table").values()
+    assert {t["DeletionPolicy"] for t in tables} == {"Delete"}
+    assert not any("DeletionProtectionEnabled" in t["Properties"] for t in tables)
+    assert template.DELETION_PROTECTION_PARAMETER not in dev["Parameters"]
+
+
+def test_api_stage_throttling_with_defaults_the_deployer_may_change(merged: dict[str, Any]) -> None:
+    settings = merged["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+    assert settings == [{"ResourcePath": "/*", "HttpMethod": "*",
+                         "ThrottlingRateLimit": {"Ref": template.THROTTLING_RATE_PARAMETER},
+                         "ThrottlingBurstLimit": {"Ref": template.THROTTLING_BURST_PARAMETER}}]
+    rate = merged["Parameters"][template.THROTTLING_RATE_PARAMETER]
+    burst = merged["Parameters"][template.THROTTLING_BURST_PARAMETER]
+    assert (rate["Default"], burst["Default"]) == (template.THROTTLING_RATE_DEFAULT, template.THROTTLING_BURST_DEFAULT)
+    assert 0 < template.THROTTLING_RATE_DEFAULT <= template.THROTTLING_BURST_DEFAULT
+
+
+def test_the_template_is_within_cloudformations_limits_with_room_to_grow(merged: dict[str, Any]) -> None:
+    from infra.cloud import sam_transform
+
+    measured = sam_transform.measure(merged, STAGE)
+    assert measured.problems() == []
+    # sent through S3: inline, CloudFormation stops at 51,200 bytes
+    assert measured.template_bytes > sam_transform.TEMPLATE_BODY_MAX_BYTES
+    assert measured.resource_types["AWS::DynamoDB::Table"] == len(table_models())
+    assert measured.resource_types["AWS::Lambda::EventSourceMapping"] == len(
+        [fn for fn in all_functions() if fn.kind == "worker" and fn.name in template.registered_functions()])
+    # the budget is enforced: a template past 80% of a limit is refused
+    tight = sam_transform.Measure(template_bytes=800_001, transformed_bytes=0, resources=401, resource_types={})
+    assert len(tight.problems()) == 2

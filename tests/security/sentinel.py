@@ -15,7 +15,8 @@ What is looked for: learned secrets, secret-looking environment values (``*_API_
 ``*SECRET*``, ``*PASSWORD*``, ``*TOKEN*``: the signing secret, provider keys set by tests),
 and by shape, anything that looks like an access token (JWT), a refresh token
 (``<account>.<session>.<256-bit secret>``) or a password hash (``scrypt$...``). Tokens are
-allowed only in the answers of register, login and refresh, which exist to return them.
+allowed only in the answers of register, login and refresh, which exist to return them (the
+refresh token also in their Set-Cookie header: the browser's httpOnly cookie).
 
 A test during which anything leaked fails (at the end of the phase that leaked), naming
 the kind of secret and where it was seen, never the secret itself. Cost: a few regular
@@ -126,9 +127,12 @@ class SecretSentinel:
         self.responses += 1
         route = (method.upper(), path.split("?", 1)[0])
         text = raw.decode("utf-8", errors="replace") if raw else ""
-        head = "\n".join(f"{k}: {v}" for k, v in headers.items())
         tokens_allowed = route in TOKEN_ROUTES and 200 <= status < 300
-        kinds = self.find(text, tokens_allowed=tokens_allowed) + self.find(head)
+        # Those answers also hand the browser its refresh token as a cookie: that one, nothing else.
+        cookie = "\n".join(v for k, v in headers.items() if tokens_allowed and k.lower() == "set-cookie")
+        head = "\n".join(f"{k}: {v}" for k, v in headers.items() if not (tokens_allowed and k.lower() == "set-cookie"))
+        kinds = (self.find(text, tokens_allowed=tokens_allowed) + self.find(head)
+                 + [kind for kind in self.find(cookie) if kind != "refresh token"])
         if kinds:
             self._record(kinds, f"the response to {method.upper()} {route[1]} ({status})")
 

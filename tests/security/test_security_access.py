@@ -285,7 +285,7 @@ def _parts(cursor: str) -> tuple[dict[str, Any], str]:
 
 def _sign(payload: bytes) -> str:
     """A cursor signed with the server's key, as only the server can (a leaked key, a bug)."""
-    from chalicelib.api import pagination
+    from chalicelib.models import pages as pagination
 
     sig = hmac.new(pagination._key(), payload, hashlib.sha256).digest()[:16]
     return f"{_b64(payload)}.{_b64(sig)}"

@@ -6,11 +6,12 @@ import threading
 
 import pytest
 
-from chalicelib.api.errors import Conflict, PaymentRequired, Unauthorized
 from chalicelib.auth.context import Tenant
 from chalicelib.auth.roles import Role
+from chalicelib.errors import Conflict, PaymentRequired, Unauthorized
 from chalicelib.models.accounts import Account, EmailLogin, Sector, Site
-from chalicelib.services import identity, sites
+from chalicelib.models.deletions import site_target
+from chalicelib.services import deletion, identity, media, sites
 
 
 def test_register_writes_account_owner_and_login_in_one_transaction(ddb):
@@ -61,7 +62,9 @@ def test_site_limit_holds_under_concurrent_creates(ddb):
     assert Account.get(account.account_id).site_count == 3
 
 
-def test_sectors_are_scoped_to_their_site_and_deleted_with_it(ddb):
+def test_sectors_are_scoped_to_their_site_and_deleted_with_it(ddb, monkeypatch):
+    monkeypatch.setattr(deletion, "_send", lambda *a, **k: None)  # no SQS or S3 in this tier
+    monkeypatch.setattr(media, "delete_prefix", lambda prefix: 0)
     account, _, _ = identity.register(account_name="A", email="sec@example.com", password="x" * 12)
     Account(account.account_id).update(actions=[Account.plan_id.set("starter")])
     site_a = sites.create_site(account.account_id, name="a")
@@ -71,9 +74,11 @@ def test_sectors_are_scoped_to_their_site_and_deleted_with_it(ddb):
     sites.create_sector(account.account_id, site_b.site_id, name="other")
     names = [s.name for s in Sector.query(f"{account.account_id}#{site_a.site_id}")]
     assert sorted(names) == ["one", "two"]
-    sites.delete_site(account.account_id, site_a.site_id)
+    deletion.request_site_deletion(account.account_id, site_a.site_id)
+    assert Account.get(account.account_id).site_count == 1  # freed when the deletion is accepted
+    deletion.process({"account_id": account.account_id, "target": site_target(site_a.site_id)}, budget_seconds=60)
     assert list(Sector.query(f"{account.account_id}#{site_a.site_id}")) == []
-    assert Account.get(account.account_id).site_count == 1
+    assert [s.name for s in Sector.query(f"{account.account_id}#{site_b.site_id}")] == ["other"]
 
 
 def test_user_limit_and_unique_email(ddb):

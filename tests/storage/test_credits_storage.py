@@ -66,3 +66,31 @@ def test_cost_rule():
     assert credits.cost_in_credits(credits.Usage(input_tokens=2000, cached_tokens=2000, output_tokens=0), price) == 1
     assert credits.cost_in_credits(credits.Usage(images=3), credits.Price(credits_per_image=5)) == 15
     assert credits.cost_in_credits(credits.Usage(), price) == 0
+
+
+def test_a_charge_moves_its_tallies_in_its_own_write_once_and_not_for_a_missing_record(ddb):
+    """The job's credits and the article's cost move with the debit: a retry of the charge adds nothing,
+    and a tallied record that is gone refuses the whole charge (nothing debited)."""
+    from chalicelib.errors import NotFound
+    from chalicelib.models.jobs import Job
+    from chalicelib.models.writer import Content
+
+    Job("acc#site", "job-1", account_id="acc", site_id="site", stage="generate_images").save()
+    Content("acc#site", "c-1", account_id="acc", site_id="site", sector_id="s", title="T",
+            cost={"credits": 2, "model": "m"}).save()
+    credits.grant("acc", credit_type="image", amount=10, key="g")
+
+    def tallies(content_id: str) -> list[credits.Tally]:
+        return [credits.Tally(Job("acc#site", "job-1"), [Job.credits_spent.add(3)], Job.job_id.exists(), "Job"),
+                credits.Tally(Content("acc#site", content_id), [Content.cost["credits"].add(3),
+                                                                 Content.cost["images"].add(1)],
+                              Content.content_id.exists(), "Content")]
+
+    for _ in range(2):  # the second is a redelivery: a no-op
+        credits.charge("acc", operation="generate_images", amount=3, key="job-1#c-1#img-1", tallies=tallies("c-1"))
+    assert int(Job.get("acc#site", "job-1", consistent_read=True).credits_spent) == 3
+    assert Content.get("acc#site", "c-1", consistent_read=True).cost == {"credits": 5, "images": 1, "model": "m"}
+    with pytest.raises(NotFound):
+        credits.charge("acc", operation="generate_images", amount=3, key="job-1#gone#img-1", tallies=tallies("gone"))
+    assert credits.get_balance("acc").available("image") == 7
+    assert int(Job.get("acc#site", "job-1", consistent_read=True).credits_spent) == 3

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from chalicelib.api.errors import Conflict
+from chalicelib.errors import Conflict
 from chalicelib.models.planner import Cluster, Keyword, KeywordName, keyword_name_scope
 from chalicelib.services import identity, keyword_import, planner, records, sites, txn
 from infra.bench import moto_patch

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.api.errors import ApiError
+from chalicelib.errors import ApiError
 from chalicelib.models.publisher import PublishCounter, SlotClaim
 from chalicelib.models.writer import DUE_SHARDS, READY_SHARDS, Content
 from chalicelib.services import identity, publishing, sites, slots, writer

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from chalicelib.api.errors import ApiError, Conflict, NotFound
+from chalicelib.errors import ApiError, Conflict, NotFound
 from chalicelib.models.accounts import GLOBAL_SCOPE, Industry, Plan
 from chalicelib.models.system import (
     AIModelConfig,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.api.errors import Conflict
+from chalicelib.errors import Conflict
 from chalicelib.models.writer import DUE_SHARDS, Content
 from chalicelib.services import identity, records, sites, writer
 from infra.bench import moto_patch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.api.errors import PayloadTooLarge, UnprocessableEntity
+from chalicelib.errors import PayloadTooLarge, UnprocessableEntity
 from chalicelib.services.keyword_import import (
     MAX_ROWS,
     Rejected,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.api.errors import Conflict
+from chalicelib.errors import Conflict
 from chalicelib.models.planner import Keyword
 from chalicelib.services.state_machines import TRANSITIONS, allowed, is_allowed, statuses, transition_ops
 

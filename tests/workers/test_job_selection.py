@@ -13,12 +13,12 @@ def test_every_chosen_task_is_in_the_job_and_an_explicit_limit_still_caps(api, r
     base = f"/v1/sites/{site['site_id']}"
     sector = api.post(f"{base}/sectors", {"name": "Brewing"}, token=owner.token).json["sector_id"]
     ids = []
-    for n in range(25):  # more than the content stage's default limit (20)
+    for n in range(32):  # more than the content stage's default limit (20), and 7 for a second job
         r = api.post(f"{base}/tasks", {"title": f"Article {n}", "sector_id": sector}, token=owner.token)
         assert r.status == 201, r.json
         ids.append(r.json["task_id"])
-    whole = api.post(f"{base}/jobs", {"stage": "generate_content", "item_ids": ids}, token=owner.token)
+    whole = api.post(f"{base}/jobs", {"stage": "generate_content", "item_ids": ids[:25]}, token=owner.token)
     assert whole.status == 202 and whole.json["total"] == 25, whole.json
-    capped = api.post(f"{base}/jobs", {"stage": "generate_content", "item_ids": ids, "filter": {"limit": 5}},
+    capped = api.post(f"{base}/jobs", {"stage": "generate_content", "item_ids": ids[25:], "filter": {"limit": 5}},
                       token=owner.token)
     assert capped.status == 202 and capped.json["total"] == 5, capped.json

@@ -11,7 +11,7 @@ import boto3
 import pytest
 import worker_test_app as test_app
 
-from chalicelib.registry import QUEUES, queue
+from chalicelib.registry import DEAD_LETTER_QUEUES, consumed_queues, queue
 from infra.local.worker import BatchResult, WorkerLoop, exponential_backoff, failed_message_ids
 
 CLUSTER = queue("cluster_keywords")
@@ -57,7 +57,7 @@ def test_binds_only_queues_whose_handler_is_registered(sqs):
     loop = make_loop()
     assert [b.queue.key for b in loop.bindings] == ["cluster_keywords"]
     # worker_generate_ideas exists on the module but is not an SQS event source.
-    assert {q.key for q in loop.unhandled} == {q.key for q in QUEUES} - {"cluster_keywords"}
+    assert {q.key for q in loop.unhandled} == {q.key for q in consumed_queues()} - {"cluster_keywords"}
     binding = loop.bindings[0]
     assert binding.batch_size == CLUSTER.batch_size
     assert binding.arn.endswith(f":{CLUSTER.name}")
@@ -71,7 +71,9 @@ def test_real_app_builds_a_loop(sqs):
     import app as real_app
 
     loop = WorkerLoop(real_app)
-    assert len(loop.bindings) + len(loop.unhandled) == len(QUEUES)
+    assert len(loop.bindings) + len(loop.unhandled) == len(consumed_queues())
+    # every dead-letter queue with a consumer is drained locally as in the cloud
+    assert {b.queue.key for b in loop.bindings} >= {q.key for q in DEAD_LETTER_QUEUES}
 
 
 def test_batch_has_lambdas_sqs_event_shape(sqs):

@@ -7,7 +7,13 @@
  * Requires PHP:      8.0
  * Author:            SEO Engine
  * License:           GPL-2.0-or-later
+ * License URI:       https://www.gnu.org/licenses/gpl-2.0.html
  * Text Domain:       seo-engine-companion
+ */
+
+/*
+ * This plugin is GPL-2.0-or-later, as WordPress requires of the plugins it loads; the rest of the
+ * repository (the SEO Engine backend it talks to over HTTP) is MIT-licensed: see LICENSE at the root.
  */
 
 namespace SeoEngineCompanion;

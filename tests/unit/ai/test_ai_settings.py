@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.api.errors import NotFound, UnprocessableEntity
+from chalicelib.errors import NotFound, UnprocessableEntity
 from chalicelib.models.system import AccountSettings
 from chalicelib.services import ai_models, ai_settings
 from chalicelib.services.system_defaults import seed_system_defaults

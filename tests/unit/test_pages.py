@@ -1,7 +1,7 @@
 import pytest
 
-from chalicelib.api.errors import BadRequest
-from chalicelib.api.pagination import decode_cursor, encode_cursor
+from chalicelib.errors import BadRequest
+from chalicelib.models.pages import decode_cursor, encode_cursor
 
 pytestmark = pytest.mark.security  # make test-security
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import config
-from chalicelib.api.errors import BadRequest
+from chalicelib.errors import BadRequest
 
 
 def _key() -> bytes:

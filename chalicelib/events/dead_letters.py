@@ -1,0 +1,77 @@
+"""The Lambda handlers of the dead-letter queues: account for the item each dead letter carried.
+
+A dead letter is a message whose worker died (timed out, ran out of memory) on every one of
+its deliveries, so nothing recorded an outcome: its item would stay ``running`` (a job item)
+or ``publishing`` (an article) forever. The consumer fails the item with the reason
+``worker_died``; the usual retry routes bring it back. A message whose item another worker
+still holds with a live lease raises: it comes back after the DLQ's visibility timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib import registry
+from chalicelib.events.sqs import queue_worker
+from chalicelib.messages import UnsupportedMessage
+from chalicelib.registry import QueueDef
+
+
+def _unreadable(queue: QueueDef, body: str, exc: Exception) -> str:
+    """A body no code can read names no item: log it whole (bodies carry ids only) and let it go."""
+    from chalicelib.observability import logger, metric
+
+    logger.error("unreadable dead letter dropped", extra={"queue": queue.name, "error": str(exc), "body": body[:2000]})
+    metric("DeadLettersUnreadable", 1, "Count", queue=queue.key)
+    return "unreadable"
+
+
+def stage_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
+    from chalicelib.observability import log_context
+    from chalicelib.services import jobs
+
+    work = registry.queue(str(queue.dead_letters_of))
+
+    def handle(body: str, receive_count: int) -> str:
+        try:
+            message = jobs.parse_message(body)
+        except UnsupportedMessage as exc:
+            return _unreadable(queue, body, exc)
+        with log_context(account_id=message["account_id"], job_id=message["job_id"], stage=message["stage"]):
+            return jobs.fail_dead_letter(message, deliveries=work.max_receive_count)
+
+    return queue_worker(queue, handle)
+
+
+def publish_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
+    from chalicelib.observability import log_context
+    from chalicelib.services import publishing
+
+    work = registry.queue(str(queue.dead_letters_of))
+
+    def handle(body: str, receive_count: int) -> str:
+        try:
+            message = publishing.parse_message(body)
+        except UnsupportedMessage as exc:
+            return _unreadable(queue, body, exc)
+        with log_context(account_id=message["account_id"], content_id=message["content_id"]):
+            return publishing.fail_dead_letter(message, deliveries=work.max_receive_count)
+
+    return queue_worker(queue, handle)
+
+
+def deletion_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
+    """A deletion turn whose worker died on every delivery: the deletion resumes from its saved step."""
+    from chalicelib.observability import log_context
+    from chalicelib.services import deletion
+
+    def handle(body: str, receive_count: int) -> str:
+        try:
+            message = deletion.parse_message(body)
+        except UnsupportedMessage as exc:
+            return _unreadable(queue, body, exc)
+        with log_context(account_id=message["account_id"], target=message["target"]):
+            return deletion.resume_dead_letter(message)
+
+    return queue_worker(queue, handle)

@@ -1,0 +1,81 @@
+"""chalicelib.messages: one envelope (``"v": 1``), batches of 10, refused entries retried or raised."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from chalicelib import aws as aws_clients
+from chalicelib import messages, registry
+
+
+def _receive_all(queue_key: str) -> list[dict]:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.get_queue_url(QueueName=registry.queue(queue_key).name)["QueueUrl"]
+    out: list[dict] = []
+    while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        out += [json.loads(m["Body"]) for m in got]
+    return out
+
+
+def test_every_message_goes_in_batches_of_ten_in_the_current_envelope(aws):
+    aws_clients.reset()
+    sent = messages.send("publish_content", [{"account_id": "a", "site_id": "s", "content_id": f"c{n}"}
+                                             for n in range(23)])
+    bodies = _receive_all("publish_content")
+    assert sent == 23 and len(bodies) == 23
+    assert all(b["v"] == messages.VERSION == 1 for b in bodies)
+    assert sorted(b["content_id"] for b in bodies) == sorted(f"c{n}" for n in range(23))
+
+
+class _Refusing:
+    """SQS answering some entries with ``Failed`` (the one thing moto never does)."""
+
+    def __init__(self, refusals: list[dict]) -> None:
+        self.refusals = refusals
+        self.calls: list[list[str]] = []
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict]) -> dict:  # noqa: N803 - boto3's names
+        self.calls.append([e["Id"] for e in Entries])
+        failed = [{"Id": e["Id"], **self.refusals.pop(0)} for e in Entries[:1]] if self.refusals else []
+        return {"Successful": [{"Id": e["Id"]} for e in Entries if e["Id"] not in {f["Id"] for f in failed}],
+                "Failed": failed}
+
+
+def _with_sqs(monkeypatch: pytest.MonkeyPatch, fake: _Refusing) -> None:
+    monkeypatch.setattr(messages.aws, "client", lambda service: fake)
+    monkeypatch.setattr(messages.aws, "queue_url", lambda name: f"https://sqs/{name}")
+    monkeypatch.setattr(messages.time, "sleep", lambda seconds: None)
+
+
+def test_an_entry_sqs_failed_on_its_side_is_sent_again_alone(monkeypatch):
+    fake = _Refusing([{"Code": "InternalError", "SenderFault": False, "Message": "try again"}])
+    _with_sqs(monkeypatch, fake)
+    assert messages.send("publish_content", [{"n": n} for n in range(3)]) == 3
+    assert fake.calls == [["0", "1", "2"], ["0"]]
+
+
+def test_an_entry_refused_for_good_or_again_and_again_raises(monkeypatch):
+    _with_sqs(monkeypatch, _Refusing([{"Code": "InvalidMessageContents", "SenderFault": True, "Message": "bad"}]))
+    with pytest.raises(messages.SendFailed, match="InvalidMessageContents"):
+        messages.send("publish_content", [{"n": 1}])
+    fake = _Refusing([{"Code": "ServiceUnavailable", "SenderFault": False}] * messages.SEND_ATTEMPTS)
+    _with_sqs(monkeypatch, fake)
+    with pytest.raises(messages.SendFailed, match="kept refusing 1"):
+        messages.send("publish_content", [{"n": 1}])
+    assert len(fake.calls) == messages.SEND_ATTEMPTS
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    ('{"v": 2, "account_id": "a"}', "version 2 is not supported: this code reads version 1"),
+    ('{"account_id": "a"}', "version None is not supported"),
+    ('{"v": 1}', "lacks account_id"),
+    ("[1]", "not a JSON object"),
+    ("{", "not JSON"),
+])
+def test_a_body_of_an_unknown_version_or_shape_is_refused_by_name(body, error):
+    with pytest.raises(messages.UnsupportedMessage, match=error):
+        messages.parse(body, ("account_id",))
+    assert messages.parse('{"v": 1, "account_id": "a"}', ("account_id",)) == {"v": 1, "account_id": "a"}
