@@ -1,12 +1,15 @@
-"""Every message the product puts on a queue: one envelope version, one way to send, one way to read.
+"""Every message the product puts on a queue: one model per kind, one way to send, one way to read.
 
-A body is a JSON object carrying ``"v": VERSION``. ``send`` writes bodies to a registry queue
-in batches of 10 (SQS's limit per call), sends again the entries SQS reports as ``Failed``
-when the failure is SQS's (``SenderFault`` false: throttling, an internal error), and raises
-``SendFailed`` for what is still refused: a message is never dropped silently. ``parse``
-reads a body back and refuses, by name, a version this code does not know (a message from a
-newer deployment, or one written by hand), so it ends in the dead-letter queue for a look
-instead of being half understood.
+Each queue of the registry declares its message model (``QueueDef.message``): a stage's job
+item, a publish, an automation event, a deletion's turn. A body is the model's JSON, carrying
+``"v": VERSION``. ``send`` writes models to their queue in batches of 10 (SQS's limit per
+call), refuses a model the queue does not carry or a version this code does not write, sends
+again the entries SQS reports as ``Failed`` when the failure is SQS's (``SenderFault`` false:
+throttling, an internal error), and raises ``SendFailed`` for what is still refused: a message
+is never dropped silently. ``parse`` (called once, by the queue worker) reads a body into the
+queue's model and refuses, by name, a version this code does not know (a message from a newer
+deployment, or one written by hand), so it ends in the dead-letter queue for a look instead of
+being half understood.
 """
 
 from __future__ import annotations
@@ -14,13 +17,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
-from chalicelib import aws, registry
+from pydantic import BaseModel, ConfigDict, StrictInt, StringConstraints, ValidationError, model_validator
+
+from chalicelib import aws
+
+if TYPE_CHECKING:
+    from chalicelib.registry import QueueDef
 
 VERSION = 1
 SQS_BATCH = 10
 SEND_ATTEMPTS = 4
+
+# An id in a message: a non-empty string, never coerced from a number.
+Id = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=200)]
 
 
 class SendFailed(RuntimeError):
@@ -31,16 +42,81 @@ class UnsupportedMessage(ValueError):
     """A body this code cannot read: not JSON, not an object, an unknown version or a missing field."""
 
 
-def body(fields: dict[str, Any]) -> str:
-    """The JSON of one message: ``fields`` in the current envelope."""
-    return json.dumps({"v": VERSION, **fields})
+class Message(BaseModel):
+    """The envelope every message shares: its version."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    v: int = VERSION
 
 
-def send(queue_key: str, messages: Sequence[dict[str, Any]], *, delay_seconds: int = 0) -> int:
-    """Put ``messages`` on the registry queue ``queue_key``; returns how many were sent."""
+class StageItem(Message):
+    """One job item of a generation stage (services.pipeline): the queue is the stage's."""
+
+    stage: Id
+    account_id: Id
+    site_id: Id
+    job_id: Id
+    item_id: Id
+
+
+class PublishItem(Message):
+    """Publish one content item to its site's WordPress (services.publishing)."""
+
+    account_id: Id
+    site_id: Id
+    content_id: Id
+
+
+class AutomationEvent(Message):
+    """Advance an automation run (services.automation): start a stage, or a job of it finished or
+    failed an item (sent by the pipeline, services.pipeline.job_events)."""
+
+    type: Literal["start_stage", "job_finished", "item_failed"]
+    account_id: Id
+    site_id: Id
+    run_id: Id
+    stage_index: StrictInt | None = None  # start_stage
+    job_id: Id | None = None  # job_finished, item_failed
+    stage: str | None = None
+    item_id: str | None = None  # item_failed
+    error: str | None = None
+    error_code: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_its_type(self) -> AutomationEvent:
+        needed = {"start_stage": "stage_index", "job_finished": "job_id", "item_failed": "job_id"}[self.type]
+        if getattr(self, needed) is None:
+            raise ValueError(f"a {self.type} event carries {needed}")
+        return self
+
+
+class DeletionTurn(Message):
+    """One turn of a site's or sector's deletion (services.deletion); ``after``: the turns before it."""
+
+    account_id: Id
+    target: Id
+    after: StrictInt = 0
+
+
+M = TypeVar("M", bound=Message)
+
+
+def body(message: Message) -> str:
+    """The JSON of one message (fields left unset are left out)."""
+    return message.model_dump_json(exclude_none=True)
+
+
+def send(queue: QueueDef, messages: Sequence[Message], *, delay_seconds: int = 0) -> int:
+    """Put ``messages`` on ``queue``; returns how many were sent."""
     if not messages:
         return 0
-    url = aws.queue_url(registry.queue(queue_key).name)
+    for message in messages:
+        if not isinstance(message, queue.message):
+            raise TypeError(f"{queue.key} carries {queue.message.__name__}, not {type(message).__name__}")
+        if message.v != VERSION:
+            raise ValueError(f"this code writes message version {VERSION}, not {message.v}")
+    url = aws.queue_url(queue.name)
     sqs = aws.client("sqs")
     for start in range(0, len(messages), SQS_BATCH):
         pending = {str(n): body(m) for n, m in enumerate(messages[start:start + SQS_BATCH])}
@@ -52,19 +128,19 @@ def send(queue_key: str, messages: Sequence[dict[str, Any]], *, delay_seconds: i
                 break
             ours = [f for f in failed if f.get("SenderFault")]
             if ours:  # a bad message: sending it again changes nothing
-                raise SendFailed(f"SQS refused {len(ours)} message(s) for {queue_key}: "
+                raise SendFailed(f"SQS refused {len(ours)} message(s) for {queue.key}: "
                                  f"{ours[0].get('Code')}: {ours[0].get('Message')}")
             pending = {f["Id"]: pending[f["Id"]] for f in failed}
             if attempt < SEND_ATTEMPTS - 1:
                 time.sleep(0.05 * 2 ** attempt)
         else:
-            raise SendFailed(f"SQS kept refusing {len(pending)} message(s) for {queue_key} "
+            raise SendFailed(f"SQS kept refusing {len(pending)} message(s) for {queue.key} "
                              f"after {SEND_ATTEMPTS} attempts")
     return len(messages)
 
 
-def parse(text: str, required: Sequence[str]) -> dict[str, Any]:
-    """A message body as a dict, its version checked and ``required`` fields non-empty strings."""
+def parse(model: type[M], text: str) -> M:
+    """A message body as ``model``, its version checked first; anything else is UnsupportedMessage."""
     try:
         data = json.loads(text)
     except (TypeError, ValueError):
@@ -74,7 +150,17 @@ def parse(text: str, required: Sequence[str]) -> dict[str, Any]:
     version = data.get("v")
     if version != VERSION:
         raise UnsupportedMessage(f"message version {version!r} is not supported: this code reads version {VERSION}")
-    for name in required:
-        if not isinstance(data.get(name), str) or not data[name]:
-            raise UnsupportedMessage(f"the message lacks {name}")
-    return data
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise UnsupportedMessage(_reason(exc)) from None
+
+
+def _reason(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    if not error["loc"]:  # a rule of the whole message
+        return str(error["msg"]).removeprefix("Value error, ")
+    name = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "missing" or (error["type"] == "string_too_short" and not error.get("input")):
+        return f"the message lacks {name}"
+    return f"the message's {name}: {error['msg']}"

@@ -12,6 +12,7 @@ from importlib import import_module
 from pynamodb.models import Model
 
 from chalicelib import config
+from chalicelib.messages import AutomationEvent, DeletionTurn, Message, PublishItem, StageItem
 
 # Modules holding PynamoDB models. Every Model subclass defined in them is a table.
 MODEL_MODULES = (
@@ -48,17 +49,20 @@ def table_models() -> list[type[Model]]:
 
 @dataclass(frozen=True)
 class QueueDef:
-    """A queue and the worker that drains it: a work queue with its dead-letter queue, or
-    (``dead_letters_of``) the dead-letter queue of a work queue, which has none of its own."""
+    """A queue, the message model it carries, and the worker that drains it: a work queue with its
+    dead-letter queue, or (``dead_letters_of``) the dead-letter queue of a work queue, which has
+    none of its own and carries the work queue's messages."""
 
     key: str
     description: str
+    message: type[Message]
     batch_size: int = 5
     function_timeout: int = 120
     max_receive_count: int = 5
     reserved_concurrency: int = 2
     memory_mb: int = 512
     dead_letters_of: str | None = None  # the work queue whose DLQ this is
+    drain_dead_letters: bool = True  # a function fails the items of this queue's dead letters
 
     @property
     def name(self) -> str:
@@ -102,16 +106,26 @@ class ScheduleDef:
         return f"rate({self.rate_minutes} {unit})"
 
 
+# The generation stages, in pipeline order: a stage is a queue of StageItems, and its key is the
+# stage's name everywhere (services.pipeline.stages.<key> is its code).
+STAGE_QUEUES: tuple[QueueDef, ...] = (
+    QueueDef("cluster_keywords", "Group a site's keywords into clusters", StageItem),
+    QueueDef("generate_ideas", "Turn clusters into content ideas", StageItem),
+    QueueDef("create_tasks", "Turn approved ideas into writing tasks (no AI)", StageItem, batch_size=10),
+    QueueDef("generate_content", "Write an article for a task", StageItem, function_timeout=300, batch_size=1),
+    QueueDef("generate_image_prompts", "Write image prompts for an article", StageItem),
+    QueueDef("generate_images", "Render the images of an article", StageItem, function_timeout=300,
+             batch_size=1),
+)
+STAGE_NAMES: tuple[str, ...] = tuple(q.key for q in STAGE_QUEUES)
+
 QUEUES: tuple[QueueDef, ...] = (
-    QueueDef("cluster_keywords", "Group a site's keywords into clusters"),
-    QueueDef("generate_ideas", "Turn clusters into content ideas"),
-    QueueDef("create_tasks", "Turn approved ideas into writing tasks (no AI)", batch_size=10),
-    QueueDef("generate_content", "Write an article for a task", function_timeout=300, batch_size=1),
-    QueueDef("generate_image_prompts", "Write image prompts for an article"),
-    QueueDef("generate_images", "Render the images of an article", function_timeout=300, batch_size=1),
-    QueueDef("publish_content", "Publish a content item to WordPress", batch_size=1),
-    QueueDef("automation_events", "Advance automation runs when their stages finish", batch_size=10),
-    QueueDef("deletions", "Delete a deleted site's or sector's records, resumably", batch_size=1,
+    *STAGE_QUEUES,
+    QueueDef("publish_content", "Publish a content item to WordPress", PublishItem, batch_size=1),
+    # A lost event is mended by the automation tick: nothing waits on its dead letters.
+    QueueDef("automation_events", "Advance automation runs when their stages finish", AutomationEvent,
+             batch_size=10, drain_dead_letters=False),
+    QueueDef("deletions", "Delete a deleted site's or sector's records, resumably", DeletionTurn, batch_size=1,
              function_timeout=300, reserved_concurrency=2),
 )
 
@@ -122,11 +136,10 @@ QUEUES: tuple[QueueDef, ...] = (
 # message whose item another worker still holds is given back (it comes again after the DLQ's
 # visibility timeout): these queues have no DLQ of their own and keep a message 14 days.
 DEAD_LETTER_QUEUES: tuple[QueueDef, ...] = tuple(
-    QueueDef(f"{key}_dlq", f"Fail the {key.replace('_', ' ')} items whose worker died on every delivery",
-             batch_size=10, function_timeout=60, max_receive_count=0, reserved_concurrency=2, memory_mb=256,
-             dead_letters_of=key)
-    for key in ("cluster_keywords", "generate_ideas", "create_tasks", "generate_content", "generate_image_prompts",
-                "generate_images", "publish_content", "deletions"))
+    QueueDef(f"{q.key}_dlq", f"Fail the {q.key.replace('_', ' ')} items whose worker died on every delivery",
+             q.message, batch_size=10, function_timeout=60, max_receive_count=0, reserved_concurrency=2,
+             memory_mb=256, dead_letters_of=q.key)
+    for q in QUEUES if q.drain_dead_letters)
 
 SCHEDULES: tuple[ScheduleDef, ...] = (
     ScheduleDef("automation", "Start due automation runs; fail runs past their max runtime", 5),
@@ -186,23 +199,24 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.admin_accounts",
 )
 
-# Queue key -> "module:factory"; ``factory(QueueDef)`` returns the SQS handler ``fn(event)``.
-# The function is ``QueueDef.handler_name`` (worker_<key>), batch size and concurrency from QUEUES.
-QUEUE_HANDLERS: dict[str, str] = {
-    "cluster_keywords": "chalicelib.events.workers:stage_worker",
-    "generate_ideas": "chalicelib.events.workers:stage_worker",
-    "create_tasks": "chalicelib.events.workers:stage_worker",
-    "generate_content": "chalicelib.events.workers:stage_worker",
-    "generate_image_prompts": "chalicelib.events.workers:stage_worker",
-    "generate_images": "chalicelib.events.workers:stage_worker",
-    "publish_content": "chalicelib.events.publishing:publish_worker",
-    "automation_events": "chalicelib.events.automation:automation_worker",
-    "deletions": "chalicelib.events.deletion:deletion_worker",
-    **{q.key: "chalicelib.events.dead_letters:stage_dead_letter_worker" for q in DEAD_LETTER_QUEUES
-       if q.dead_letters_of not in ("publish_content", "deletions")},
-    "publish_content_dlq": "chalicelib.events.dead_letters:publish_dead_letter_worker",
-    "deletions_dlq": "chalicelib.events.dead_letters:deletion_dead_letter_worker",
+# Message model -> "module:factory" of the workers of its queues, and of their dead-letter queues;
+# ``factory(QueueDef)`` returns the SQS handler ``fn(event)``.
+WORKERS: dict[type[Message], str] = {
+    StageItem: "chalicelib.events.pipeline:stage_worker",
+    PublishItem: "chalicelib.events.publishing:publish_worker",
+    AutomationEvent: "chalicelib.events.automation:automation_worker",
+    DeletionTurn: "chalicelib.events.deletion:deletion_worker",
 }
+DEAD_LETTER_WORKERS: dict[type[Message], str] = {
+    StageItem: "chalicelib.events.dead_letters:stage_dead_letter_worker",
+    PublishItem: "chalicelib.events.dead_letters:publish_dead_letter_worker",
+    DeletionTurn: "chalicelib.events.dead_letters:deletion_dead_letter_worker",
+}
+
+# Queue key -> "module:factory". The function is ``QueueDef.handler_name`` (worker_<key>), batch
+# size and concurrency from QUEUES / DEAD_LETTER_QUEUES.
+QUEUE_HANDLERS: dict[str, str] = {
+    q.key: (DEAD_LETTER_WORKERS if q.dead_letters_of else WORKERS)[q.message] for q in consumed_queues()}
 
 # Schedule key -> "module:function"; ``function(event)`` is the tick (``ScheduleDef.handler_name``).
 SCHEDULE_HANDLERS: dict[str, str] = {

@@ -14,7 +14,8 @@ from chalicelib.auth.roles import Role
 from chalicelib.models.accounts import site_key
 from chalicelib.models.automation import AutomationRun
 from chalicelib.models.pages import paginate
-from chalicelib.services import automation
+from chalicelib.services.automation import config as configs
+from chalicelib.services.automation import control, runs
 from chalicelib.services.sites import get_site
 
 bp = Blueprint(__name__)
@@ -119,21 +120,21 @@ class RunSummary(Out):
 
 def _config_out(req: Req, site_id: str, config: Any) -> ConfigOut:
     data = {name: getattr(config, name) for name in ConfigOut.model_fields if name != "estimate"}
-    return ConfigOut(**data, estimate=automation.estimate(req.account_id, site_id, config))
+    return ConfigOut(**data, estimate=configs.estimate(req.account_id, site_id, config))
 
 
 @route(bp, "/v1/sites/{site_id}/automation/config", "GET", summary="The site's automation config (defaults "
        "until changed), its next run and the estimated credits of a run", tags=TAGS, response=ConfigOut,
        module="automation")
 def get_config(req: Req, site_id: str) -> ConfigOut:
-    return _config_out(req, site_id, automation.get_config(req.account_id, site_id))
+    return _config_out(req, site_id, configs.get_config(req.account_id, site_id))
 
 
 @route(bp, "/v1/sites/{site_id}/automation/config", "PATCH", summary="Change limits, behaviour and schedule",
        tags=TAGS, body=ConfigUpdate, response=ConfigOut, role=Role.editor, module="automation")
 def update_config(req: Req, site_id: str) -> ConfigOut:
     changes = req.body.model_dump(exclude_none=True)
-    return _config_out(req, site_id, automation.update_config(req.account_id, site_id, changes))
+    return _config_out(req, site_id, configs.update_config(req.account_id, site_id, changes))
 
 
 @route(bp, "/v1/sites/{site_id}/automation/runs", "POST", summary="Start a run now (402 if credits are short, "
@@ -141,8 +142,8 @@ def update_config(req: Req, site_id: str) -> ConfigOut:
        extra_responses={402: "The balance cannot cover the run's estimate (code insufficient_credits)",
                         409: "The site has an active run (code run_active)"})
 def start_run(req: Req, site_id: str) -> RunOut:
-    run = automation.start_run(req.account_id, site_id, trigger="manual", user_id=req.tenant.user_id)
-    return RunOut.model_validate(automation.run_view(run))
+    run = control.start_run(req.account_id, site_id, trigger="manual", user_id=req.tenant.user_id)
+    return RunOut.model_validate(runs.run_view(run))
 
 
 @route(bp, "/v1/sites/{site_id}/automation/runs", "GET", summary="A site's runs, newest first", tags=TAGS,
@@ -158,24 +159,24 @@ def list_runs(req: Req, site_id: str) -> Page[RunSummary]:
 @route(bp, "/v1/sites/{site_id}/automation/runs/{run_id}", "GET", summary="A run's progress: status, current "
        "stage, per-stage totals, credits, errors", tags=TAGS, response=RunOut, module="automation")
 def get_run(req: Req, site_id: str, run_id: str) -> RunOut:
-    return RunOut.model_validate(automation.run_view(automation.get_run(req.account_id, site_id, run_id)))
+    return RunOut.model_validate(runs.run_view(runs.get_run(req.account_id, site_id, run_id)))
 
 
 @route(bp, "/v1/sites/{site_id}/automation/runs/{run_id}/pause", "POST", summary="Pause: no new item starts",
        tags=TAGS, response=RunOut, role=Role.editor, module="automation")
 def pause_run(req: Req, site_id: str, run_id: str) -> RunOut:
-    return RunOut.model_validate(automation.run_view(automation.pause_run(req.account_id, site_id, run_id)))
+    return RunOut.model_validate(runs.run_view(control.pause_run(req.account_id, site_id, run_id)))
 
 
 @route(bp, "/v1/sites/{site_id}/automation/runs/{run_id}/resume", "POST",
        summary="Resume from where it stopped (finished items are not redone)", tags=TAGS, response=RunOut,
        role=Role.editor, module="automation")
 def resume_run(req: Req, site_id: str, run_id: str) -> RunOut:
-    return RunOut.model_validate(automation.run_view(automation.resume_run(req.account_id, site_id, run_id)))
+    return RunOut.model_validate(runs.run_view(control.resume_run(req.account_id, site_id, run_id)))
 
 
 @route(bp, "/v1/sites/{site_id}/automation/runs/{run_id}/cancel", "POST",
        summary="Cancel: no new work starts, queued items are skipped", tags=TAGS, response=RunOut,
        role=Role.editor, module="automation")
 def cancel_run(req: Req, site_id: str, run_id: str) -> RunOut:
-    return RunOut.model_validate(automation.run_view(automation.cancel_run(req.account_id, site_id, run_id)))
+    return RunOut.model_validate(runs.run_view(control.cancel_run(req.account_id, site_id, run_id)))

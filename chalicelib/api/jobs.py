@@ -15,14 +15,15 @@ from chalicelib.auth.roles import Role
 from chalicelib.models.accounts import site_key
 from chalicelib.models.jobs import Job, JobItem, job_key
 from chalicelib.models.pages import paginate
-from chalicelib.services import jobs
+from chalicelib.registry import STAGE_NAMES
+from chalicelib.services.pipeline import jobs
+from chalicelib.services.pipeline.stages import get_stage
 from chalicelib.services.sites import get_site
 
 bp = Blueprint(__name__)
 TAGS = ["jobs"]
 
-Stage = Literal["cluster_keywords", "generate_ideas", "create_tasks", "generate_content",
-                "generate_image_prompts", "generate_images"]
+Stage = Literal[STAGE_NAMES]  # type: ignore[valid-type]
 Ids = list[Id]  # an empty or odd id never reaches DynamoDB as a key
 
 
@@ -83,10 +84,6 @@ class RetryOut(Out):
     requeued: list[str]
 
 
-_ID_FIELD = {"cluster_keywords": "keyword_ids", "generate_ideas": "cluster_ids", "create_tasks": "idea_ids",
-             "generate_content": "task_ids", "generate_image_prompts": "content_ids", "generate_images": "content_ids"}
-
-
 @route(bp, "/v1/sites/{site_id}/jobs", "POST", summary="Start a stage on chosen items (402 if credits are short)",
        tags=TAGS, body=JobCreate, response=JobOut, status=202, role=Role.editor,
        extra_responses={402: "The credit balance cannot cover the estimate (code insufficient_credits)",
@@ -94,14 +91,13 @@ _ID_FIELD = {"cluster_keywords": "keyword_ids", "generate_ideas": "cluster_ids",
                              "details.held_by names them). Items some other job holds are skipped, with that reason."})
 def create_job(req: Req, site_id: str) -> JobOut:
     from chalicelib.services.modules import require_module_enabled
-    from chalicelib.services.stages import STAGE_MODULE
 
     body: JobCreate = req.body
     get_site(req.account_id, site_id)
-    require_module_enabled(req.account_id, STAGE_MODULE[body.stage])
+    require_module_enabled(req.account_id, get_stage(body.stage).module)
     selection: dict[str, Any] = body.filter.model_dump(exclude_none=True) if body.filter else {}
     if body.item_ids:
-        selection[_ID_FIELD[body.stage]] = body.item_ids
+        selection[get_stage(body.stage).ids_field] = body.item_ids
     job = jobs.create_job(req.account_id, site_id, body.stage, selection, user_id=req.tenant.user_id)
     return JobOut.model_validate(job)
 

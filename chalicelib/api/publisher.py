@@ -16,8 +16,13 @@ from chalicelib.api.writer import ContentSummaryOut
 from chalicelib.auth.roles import Role
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.models.publisher import PublishingSettings, SiteIntegration
-from chalicelib.services import publishing, secrets, writer
-from chalicelib.services.slots import WEEKDAYS
+from chalicelib.services import secrets, writer
+from chalicelib.services.publishing import calendar as calendars
+from chalicelib.services.publishing import integration as integrations
+from chalicelib.services.publishing import scheduling, webhooks, worker
+from chalicelib.services.publishing import settings as site_settings
+from chalicelib.services.publishing.reservations import schedule_at
+from chalicelib.services.publishing.slots import WEEKDAYS
 from chalicelib.timeutil import utcnow
 
 bp = Blueprint(__name__)
@@ -92,7 +97,7 @@ def _integration_out(item: SiteIntegration) -> IntegrationOut:
 def connect_integration(req: Req, site_id: str) -> IntegrationOut:
     require_site(req, site_id)
     body = req.body
-    integration = publishing.connect_wordpress(req.account_id, site_id, url=body.url, username=body.username,
+    integration = integrations.connect_wordpress(req.account_id, site_id, url=body.url, username=body.username,
                                                app_password=body.app_password, name=body.name or "")
     return _integration_out(integration)
 
@@ -102,7 +107,7 @@ def connect_integration(req: Req, site_id: str) -> IntegrationOut:
 def list_integrations(req: Req, site_id: str) -> IntegrationList:
     require_site(req, site_id)
     try:
-        return IntegrationList(items=[_integration_out(publishing.get_integration(req.account_id, site_id))])
+        return IntegrationList(items=[_integration_out(integrations.get_integration(req.account_id, site_id))])
     except NotFound:
         return IntegrationList(items=[])
 
@@ -111,7 +116,7 @@ def list_integrations(req: Req, site_id: str) -> IntegrationList:
        tags=INTEGRATION_TAGS, response=Deleted, role=Role.admin, module=MODULE)
 def delete_integration(req: Req, site_id: str) -> Deleted:
     require_site(req, site_id)
-    publishing.delete_integration(req.account_id, site_id)
+    integrations.delete_integration(req.account_id, site_id)
     return Deleted(id="wordpress")
 
 
@@ -119,7 +124,7 @@ def delete_integration(req: Req, site_id: str) -> Deleted:
        tags=INTEGRATION_TAGS, response=IntegrationOut, role=Role.admin, module=MODULE)
 def sync_integration(req: Req, site_id: str) -> IntegrationOut:
     require_site(req, site_id)
-    return _integration_out(publishing.sync_integration(req.account_id, site_id))
+    return _integration_out(integrations.sync_integration(req.account_id, site_id))
 
 
 # --- settings ----------------------------------------------------------------------------
@@ -196,7 +201,7 @@ def _settings_out(settings: PublishingSettings, time_zone: str, replan: dict | N
        tags=SETTINGS_TAGS, response=SettingsOut, module=MODULE)
 def get_settings(req: Req, site_id: str) -> SettingsOut:
     site = require_site(req, site_id)
-    return _settings_out(publishing.get_settings(req.account_id, site_id), site.time_zone)
+    return _settings_out(site_settings.get_settings(req.account_id, site_id), site.time_zone)
 
 
 @route(bp, "/v1/sites/{site_id}/publishing/settings", "PUT", summary="Change publishing settings (fields left "
@@ -205,7 +210,7 @@ def get_settings(req: Req, site_id: str) -> SettingsOut:
 def put_settings(req: Req, site_id: str) -> SettingsOut:
     site = require_site(req, site_id)
     changes = {k: v for k, v in req.body.model_dump(exclude_unset=True).items() if v is not None}
-    settings, replan = publishing.update_settings(req.account_id, site_id, changes)
+    settings, replan = scheduling.update_settings(req.account_id, site_id, changes)
     return _settings_out(settings, site.time_zone, replan)
 
 
@@ -229,8 +234,8 @@ def schedule(req: Req, site_id: str, content_id: str) -> ContentSummaryOut:
     require_site(req, site_id)
     if req.body.at is not None:
         content = writer.get_content(req.account_id, site_id, content_id)
-        return _content_out(publishing.schedule_at(content, req.body.at))
-    content = publishing.schedule_content(req.account_id, site_id, content_id)
+        return _content_out(schedule_at(content, req.body.at))
+    content = scheduling.schedule_content(req.account_id, site_id, content_id)
     if content is None:
         raise Conflict("No free slot within the limits in the next 400 days; raise the limits or add publish "
                        "days or time slots.", code="no_slot_available")
@@ -242,7 +247,7 @@ def schedule(req: Req, site_id: str, content_id: str) -> ContentSummaryOut:
        module=MODULE)
 def unschedule(req: Req, site_id: str, content_id: str) -> ContentSummaryOut:
     require_site(req, site_id)
-    return _content_out(publishing.unschedule(req.account_id, site_id, content_id))
+    return _content_out(scheduling.unschedule(req.account_id, site_id, content_id))
 
 
 @route(bp, "/v1/sites/{site_id}/content/{content_id}/publish", "POST", summary="Publish now (inside today's, this "
@@ -250,7 +255,7 @@ def unschedule(req: Req, site_id: str, content_id: str) -> ContentSummaryOut:
        role=Role.editor, module=MODULE, extra_responses={409: "publish_limit_reached, content_not_publishable"})
 def publish_now(req: Req, site_id: str, content_id: str) -> ContentSummaryOut:
     require_site(req, site_id)
-    return _content_out(publishing.publish_now(req.account_id, site_id, content_id))
+    return _content_out(scheduling.publish_now(req.account_id, site_id, content_id))
 
 
 @route(bp, "/v1/sites/{site_id}/content/{content_id}/publish/retry", "POST", summary="Publish failed content "
@@ -258,7 +263,7 @@ def publish_now(req: Req, site_id: str, content_id: str) -> ContentSummaryOut:
        response=ContentSummaryOut, status=202, role=Role.editor, module=MODULE)
 def retry(req: Req, site_id: str, content_id: str) -> ContentSummaryOut:
     require_site(req, site_id)
-    return _content_out(publishing.retry_publish(req.account_id, site_id, content_id))
+    return _content_out(scheduling.retry_publish(req.account_id, site_id, content_id))
 
 
 class RecordOut(Out):
@@ -284,7 +289,7 @@ class RecordList(BaseModel):
 def publishing_records(req: Req, site_id: str, content_id: str) -> RecordList:
     require_site(req, site_id)
     return RecordList(items=[RecordOut.model_validate(r)
-                             for r in publishing.attempts(req.account_id, site_id, content_id)])
+                             for r in worker.attempts(req.account_id, site_id, content_id)])
 
 
 # --- the calendar --------------------------------------------------------------------------
@@ -339,8 +344,8 @@ class CalendarOut(BaseModel):
 def calendar(req: Req, site_id: str) -> CalendarOut:
     site = require_site(req, site_id)
     start_text = req.query.from_ or utcnow().astimezone(ZoneInfo(site.time_zone)).date().isoformat()
-    start, end = publishing.calendar_range(start_text, req.query.to, site.time_zone)
-    return CalendarOut.model_validate(publishing.calendar(req.account_id, site_id, start, end))
+    start, end = calendars.calendar_range(start_text, req.query.to, site.time_zone)
+    return CalendarOut.model_validate(calendars.calendar(req.account_id, site_id, start, end))
 
 
 # --- image files ---------------------------------------------------------------------------
@@ -373,5 +378,5 @@ class WebhookOut(BaseModel):
        extra_responses={401: "invalid_signature: unsigned, wrongly signed, stale or replayed"})
 def wordpress_webhook(req: Req, site_id: str) -> WebhookOut:
     # body=None: the router leaves the raw bytes alone; the signature covers them exactly.
-    result = publishing.handle_wordpress_webhook(site_id, req.raw_body, dict(req.request.headers))
+    result = webhooks.handle_wordpress_webhook(site_id, req.raw_body, dict(req.request.headers))
     return WebhookOut.model_validate(result)

@@ -4,7 +4,8 @@ A dead letter is a message whose worker died (timed out, ran out of memory) on e
 its deliveries, so nothing recorded an outcome: its item would stay ``running`` (a job item)
 or ``publishing`` (an article) forever. The consumer fails the item with the reason
 ``worker_died``; the usual retry routes bring it back. A message whose item another worker
-still holds with a live lease raises: it comes back after the DLQ's visibility timeout.
+still holds with a live lease raises: it comes back after the DLQ's visibility timeout. A
+dead letter is read with its work queue's message model (``QueueDef.message``).
 """
 
 from __future__ import annotations
@@ -14,51 +15,48 @@ from typing import Any
 
 from chalicelib import registry
 from chalicelib.events.sqs import queue_worker
-from chalicelib.messages import UnsupportedMessage
+from chalicelib.messages import DeletionTurn, PublishItem, StageItem, UnsupportedMessage
 from chalicelib.registry import QueueDef
 
 
-def _unreadable(queue: QueueDef, body: str, exc: Exception) -> str:
+def _unreadable(queue: QueueDef) -> Callable[[str, UnsupportedMessage], str]:
     """A body no code can read names no item: log it whole (bodies carry ids only) and let it go."""
-    from chalicelib.observability import logger, metric
 
-    logger.error("unreadable dead letter dropped", extra={"queue": queue.name, "error": str(exc), "body": body[:2000]})
-    metric("DeadLettersUnreadable", 1, "Count", queue=queue.key)
-    return "unreadable"
+    def let_go(body: str, exc: UnsupportedMessage) -> str:
+        from chalicelib.observability import logger, metric
+
+        logger.error("unreadable dead letter dropped",
+                     extra={"queue": queue.name, "error": str(exc), "body": body[:2000]})
+        metric("DeadLettersUnreadable", 1, "Count", queue=queue.key)
+        return "unreadable"
+
+    return let_go
 
 
 def stage_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
     from chalicelib.observability import log_context
-    from chalicelib.services import jobs
+    from chalicelib.services.pipeline import items
 
     work = registry.queue(str(queue.dead_letters_of))
 
-    def handle(body: str, receive_count: int) -> str:
-        try:
-            message = jobs.parse_message(body)
-        except UnsupportedMessage as exc:
-            return _unreadable(queue, body, exc)
-        with log_context(account_id=message["account_id"], job_id=message["job_id"], stage=message["stage"]):
-            return jobs.fail_dead_letter(message, deliveries=work.max_receive_count)
+    def handle(message: StageItem, receive_count: int) -> str:
+        with log_context(account_id=message.account_id, job_id=message.job_id, stage=message.stage):
+            return items.fail_dead_letter(message, deliveries=work.max_receive_count)
 
-    return queue_worker(queue, handle)
+    return queue_worker(queue, handle, unreadable=_unreadable(queue))
 
 
 def publish_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
     from chalicelib.observability import log_context
-    from chalicelib.services import publishing
+    from chalicelib.services.publishing import worker
 
     work = registry.queue(str(queue.dead_letters_of))
 
-    def handle(body: str, receive_count: int) -> str:
-        try:
-            message = publishing.parse_message(body)
-        except UnsupportedMessage as exc:
-            return _unreadable(queue, body, exc)
-        with log_context(account_id=message["account_id"], content_id=message["content_id"]):
-            return publishing.fail_dead_letter(message, deliveries=work.max_receive_count)
+    def handle(message: PublishItem, receive_count: int) -> str:
+        with log_context(account_id=message.account_id, content_id=message.content_id):
+            return worker.fail_dead_letter(message, deliveries=work.max_receive_count)
 
-    return queue_worker(queue, handle)
+    return queue_worker(queue, handle, unreadable=_unreadable(queue))
 
 
 def deletion_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
@@ -66,12 +64,8 @@ def deletion_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
     from chalicelib.observability import log_context
     from chalicelib.services import deletion
 
-    def handle(body: str, receive_count: int) -> str:
-        try:
-            message = deletion.parse_message(body)
-        except UnsupportedMessage as exc:
-            return _unreadable(queue, body, exc)
-        with log_context(account_id=message["account_id"], target=message["target"]):
+    def handle(message: DeletionTurn, receive_count: int) -> str:
+        with log_context(account_id=message.account_id, target=message.target):
             return deletion.resume_dead_letter(message)
 
-    return queue_worker(queue, handle)
+    return queue_worker(queue, handle, unreadable=_unreadable(queue))

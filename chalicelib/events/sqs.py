@@ -1,7 +1,9 @@
-"""SQS batch handling shared by every stage worker: partial batch responses.
+"""SQS batch handling shared by every queue worker: each body parsed once, partial batch responses.
 
-A record that fails is reported back in ``batchItemFailures`` (the event source mapping
-has ReportBatchItemFailures), so one bad item never re-runs the whole batch.
+A record's body is read into its queue's message model (``QueueDef.message``) here, and only
+here: a handler receives the typed message. A record that fails is reported back in
+``batchItemFailures`` (the event source mapping has ReportBatchItemFailures), so one bad item
+never re-runs the whole batch.
 """
 
 from __future__ import annotations
@@ -9,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib import messages
+from chalicelib.messages import Message, UnsupportedMessage
 from chalicelib.observability import logger
+from chalicelib.registry import QueueDef
+
+Handle = Callable[[Any, int], Any]  # (the queue's message, its receive count) -> an outcome
+Unreadable = Callable[[str, UnsupportedMessage], Any]
 
 
 def _as_dict(event: Any) -> dict[str, Any]:
@@ -35,8 +43,21 @@ def handle_batch(event: Any, handle_record: Callable[[str, int], Any]) -> dict[s
     return {"batchItemFailures": failures}
 
 
-def queue_worker(queue: Any, handle_record: Callable[[str, int], Any]) -> Callable[[Any], dict]:
-    """The Lambda handler of ``queue`` (a QueueDef): its batches, each record through ``handle_record``."""
+def queue_worker(queue: QueueDef, handle: Handle, *, unreadable: Unreadable | None = None) -> Callable[[Any], dict]:
+    """The Lambda handler of ``queue``: each record's body read into ``queue.message``, then ``handle``.
+
+    A body the model refuses raises (the record is retried, then dead-lettered for a look),
+    unless ``unreadable`` takes it: a dead-letter queue has nowhere further to send it.
+    """
+
+    def handle_record(text: str, receive_count: int) -> Any:
+        try:
+            message: Message = messages.parse(queue.message, text)
+        except UnsupportedMessage as exc:
+            if unreadable is None:
+                raise
+            return unreadable(text, exc)
+        return handle(message, receive_count)
 
     def handler(event: Any) -> dict:
         return handle_batch(event, handle_record)
@@ -44,13 +65,3 @@ def queue_worker(queue: Any, handle_record: Callable[[str, int], Any]) -> Callab
     handler.__name__ = queue.handler_name
     handler.__doc__ = f"SQS worker: {queue.description}."
     return handler
-
-
-def stage_record_handler(max_receives: int) -> Callable[[str, int], str]:
-    from chalicelib.services import jobs
-
-    def handle(body: str, receive_count: int) -> str:
-        message = jobs.parse_message(body)
-        return jobs.process_message(message, receive_count=receive_count, max_receives=max_receives)
-
-    return handle

@@ -114,7 +114,7 @@ class Content(SiteRecord):
     keywords = ListAttribute(of=UnicodeAttribute, default=list)  # primary first; WordPress tags
     # What generating it cost: the article, its image prompts and its images.
     # {credits, input_tokens, output_tokens, cached_tokens, images, provider, model}; the counted figures move
-    # in the transaction of the charge they describe (services.stages).
+    # in the transaction of the charge they describe (services.pipeline.stages).
     cost = FigureMapAttribute(default=dict)
     # Publishing: the claim of the worker publishing it, and why the last attempt failed.
     publish_lease_until = UTCDateTimeAttribute(null=True)

@@ -31,19 +31,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.models import Model
 
 from chalicelib import config, messages, registry
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.ids import new_id
+from chalicelib.messages import DeletionTurn
 from chalicelib.models import site_scope as rules
 from chalicelib.models.accounts import Account, Sector, Site, site_key
-from chalicelib.models.conditions import is_condition_failure
+from chalicelib.models.conditions import conditional
 from chalicelib.models.deletions import RETENTION, Deletion, sector_target, site_target
 from chalicelib.models.site_records import join_key
-from chalicelib.models.transactions import transact_write
+from chalicelib.models.transactions import Transaction
+from chalicelib.models.writer import Content
 from chalicelib.observability import logger
+from chalicelib.services import media
+from chalicelib.services.publishing import reservations
+from chalicelib.services.sites import get_sector, get_site
 from chalicelib.timeutil import utcnow
 
 QUEUE = "deletions"
@@ -114,24 +118,20 @@ def plan(kind: str) -> list[Step]:
 
 def request_site_deletion(account_id: str, site_id: str, *, user_id: str | None = None) -> Deletion:
     """Stop the site and queue its deletion; again while it runs: the same deletion (re-sent)."""
-    from chalicelib.services.sites import get_site
-
     site = get_site(account_id, site_id, include_deleting=True)
     target = site_target(site_id)
     if site.deleting_since is None:
         now = utcnow()
         deletion = Deletion(account_id, target, kind="site", site_id=site_id, requested_by=user_id,
                             sweep_after=now + timedelta(seconds=grace_seconds()))
-        try:
-            with transact_write() as tx:
-                tx.update(Site(account_id, site_id), actions=[Site.deleting_since.set(now), Site.updated_at.set(now)],
-                          condition=Site.site_id.exists() & Site.deleting_since.does_not_exist())
-                # The plan's site counter is freed now: the site takes nothing new from here on.
-                tx.update(Account(account_id), actions=[Account.site_count.add(-1)])
-                tx.save(deletion, condition=Deletion.target.does_not_exist())
-        except TransactWriteError as exc:
-            if not is_condition_failure(exc):
-                raise  # else a concurrent DELETE won: its deletion is read below
+        tx = Transaction("accept a site's deletion")
+        tx.update(Site(account_id, site_id), [Site.deleting_since.set(now)],
+                  condition=Site.site_id.exists() & Site.deleting_since.does_not_exist(), label="site")
+        # The plan's site counter is freed now: the site takes nothing new from here on.
+        tx.update(Account(account_id), [Account.site_count.add(-1)], label="account")
+        tx.put(deletion, condition=Deletion.target.does_not_exist(), label="deletion")
+        with conditional():  # a concurrent DELETE won: its deletion is read below
+            tx.commit()
     return _accepted(account_id, target, "Site")
 
 
@@ -139,8 +139,6 @@ def request_sector_deletion(account_id: str, site_id: str, sector_id: str, *, ca
                             user_id: str | None = None) -> Deletion:
     """Stop the sector and queue its deletion with its records. Without ``cascade`` a sector that
     has records is a 409 ``sector_not_empty`` (nothing is deleted by surprise)."""
-    from chalicelib.services.sites import get_sector, get_site
-
     get_site(account_id, site_id)
     sector = get_sector(account_id, site_id, sector_id)
     target = sector_target(site_id, sector_id)
@@ -153,15 +151,12 @@ def request_sector_deletion(account_id: str, site_id: str, sector_id: str, *, ca
         now = utcnow()
         deletion = Deletion(account_id, target, kind="sector", site_id=site_id, sector_id=sector_id,
                             requested_by=user_id, sweep_after=now + timedelta(seconds=grace_seconds()))
-        try:
-            with transact_write() as tx:
-                tx.update(Sector(site_key(account_id, site_id), sector_id),
-                          actions=[Sector.deleting_since.set(now), Sector.updated_at.set(now)],
-                          condition=Sector.sector_id.exists() & Sector.deleting_since.does_not_exist())
-                tx.save(deletion, condition=Deletion.target.does_not_exist())
-        except TransactWriteError as exc:
-            if not is_condition_failure(exc):
-                raise
+        tx = Transaction("accept a sector's deletion")
+        tx.update(Sector(site_key(account_id, site_id), sector_id), [Sector.deleting_since.set(now)],
+                  condition=Sector.sector_id.exists() & Sector.deleting_since.does_not_exist(), label="sector")
+        tx.put(deletion, condition=Deletion.target.does_not_exist(), label="deletion")
+        with conditional():  # a concurrent DELETE won: its deletion is read below
+            tx.commit()
     return _accepted(account_id, target, "Sector")
 
 
@@ -198,23 +193,16 @@ def _seconds_until(when: datetime) -> float:
 
 def _send(deletion: Deletion, *, delay: float = 0) -> None:
     """Queue (a turn of) the deletion. ``after``: the turn it continues (see ``_claim``)."""
-    messages.send(QUEUE, [{"account_id": deletion.account_id, "target": deletion.target,
-                           "after": int(deletion.invocations or 0)}],
+    turn = DeletionTurn(account_id=deletion.account_id, target=deletion.target, after=int(deletion.invocations or 0))
+    messages.send(registry.queue(QUEUE), [turn],
                   delay_seconds=min(MAX_DELAY_SECONDS, int(delay) + 1) if delay > 0 else 0)
 
 
-def parse_message(body: str) -> dict[str, Any]:
-    data = messages.parse(body, ("account_id", "target"))
-    if not isinstance(data.get("after", 0), int):
-        raise messages.UnsupportedMessage("after must be an integer")
-    return data
-
-
-def resume_dead_letter(message: dict[str, Any]) -> str:
+def resume_dead_letter(message: DeletionTurn) -> str:
     """A turn whose worker died on every delivery: queue the deletion again, to go on from its saved
     step, at most ``MAX_DEAD_LETTERS`` times; then it waits, shown ``stalled``, for ``DELETE`` again."""
     try:
-        deletion = Deletion.get(message["account_id"], message["target"], consistent_read=True)
+        deletion = Deletion.get(message.account_id, message.target, consistent_read=True)
     except Deletion.DoesNotExist:
         return "missing"
     if deletion.status == "completed":
@@ -223,11 +211,9 @@ def resume_dead_letter(message: dict[str, Any]) -> str:
     if seen >= MAX_DEAD_LETTERS:
         logger.error("deletion stalled: its worker keeps dying", extra={"target": deletion.target})
         return "stalled"
-    try:
+    with conditional() as write:
         deletion.update(actions=[Deletion.dead_letters.set(seen + 1)], condition=Deletion.dead_letters == seen)
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
+    if not write.held:
         return "duplicate"  # another delivery of this dead letter resumed it
     _send(deletion)
     return "resumed"
@@ -242,14 +228,14 @@ class _Target:
     sector_id: str | None = None
 
 
-def process(message: dict[str, Any], *, budget_seconds: float) -> str:
+def process(message: DeletionTurn, *, budget_seconds: float) -> str:
     """One turn: claim the deletion, run steps for ``budget_seconds``, then queue the next turn.
 
     Returns completed / continued / waiting (grace not over) / duplicate / missing / stale
     (a turn that has passed); raises ``DeletionBusy`` while another worker holds it.
     """
     try:
-        deletion = Deletion.get(message["account_id"], message["target"], consistent_read=True)
+        deletion = Deletion.get(message.account_id, message.target, consistent_read=True)
     except Deletion.DoesNotExist:
         return "missing"
     if deletion.status == "completed":
@@ -258,7 +244,7 @@ def process(message: dict[str, Any], *, budget_seconds: float) -> str:
     if now < deletion.sweep_after:
         _send(deletion, delay=_seconds_until(deletion.sweep_after))
         return "waiting"
-    attempt_id = _claim(deletion, now, int(message.get("after", 0)))
+    attempt_id = _claim(deletion, now, message.after)
     if attempt_id is None:
         return "stale"
     deadline = time.monotonic() + budget_seconds
@@ -291,14 +277,12 @@ def _claim(deletion: Deletion, now: datetime, after: int) -> str | None:
     lapsed (its holder died: any message takes over). None: this message's turn has passed."""
     attempt_id = new_id()
     free = Deletion.lease_until.does_not_exist() & (Deletion.invocations == after)
-    try:
+    with conditional() as write:
         deletion.update(actions=[Deletion.lease_until.set(now + _lease()), Deletion.attempt_id.set(attempt_id),
                                  Deletion.status.set("deleting"), Deletion.invocations.add(1),
-                                 Deletion.started_at.set(deletion.started_at or now), Deletion.updated_at.set(now)],
+                                 Deletion.started_at.set(deletion.started_at or now)],
                         condition=(Deletion.status != "completed") & (free | (Deletion.lease_until < now)))
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
+    if not write.held:
         deletion.refresh(consistent_read=True)
         if deletion.status != "completed" and deletion.lease_until and deletion.lease_until >= now:
             raise DeletionBusy(f"{deletion.target} is held by another worker") from None
@@ -309,8 +293,7 @@ def _claim(deletion: Deletion, now: datetime, after: int) -> str | None:
 def _save_progress(deletion: Deletion, attempt_id: str) -> None:
     cursor = Deletion.cursor.set(deletion.cursor) if deletion.cursor else Deletion.cursor.remove()
     _held_update(deletion, attempt_id, [Deletion.step.set(int(deletion.step)), cursor,
-                                        Deletion.counts.set(dict(deletion.counts)),
-                                        Deletion.updated_at.set(utcnow())])
+                                        Deletion.counts.set(dict(deletion.counts))])
 
 
 def _release(deletion: Deletion, attempt_id: str) -> None:
@@ -321,17 +304,12 @@ def _complete(deletion: Deletion, attempt_id: str) -> None:
     now = utcnow()
     _held_update(deletion, attempt_id, [
         Deletion.status.set("completed"), Deletion.finished_at.set(now), Deletion.lease_until.remove(),
-        Deletion.cursor.remove(), Deletion.expires_epoch.set(int((now + RETENTION).timestamp())),
-        Deletion.updated_at.set(now)])
+        Deletion.cursor.remove(), Deletion.expires_epoch.set(int((now + RETENTION).timestamp()))])
 
 
 def _held_update(deletion: Deletion, attempt_id: str, actions: list) -> None:
-    try:
+    with conditional(otherwise=_Superseded):
         deletion.update(actions=actions, condition=Deletion.attempt_id == attempt_id)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            raise _Superseded() from None
-        raise
 
 
 def _count(deletion: Deletion, name: str, n: int) -> None:
@@ -429,17 +407,11 @@ def _delete_itself(model: type[Model], target: _Target) -> None:
         condition = Sector.deleting_since.exists()
     else:
         raise TypeError(f"{short_name(model)} cannot be the deleted record itself")
-    try:
+    with conditional():  # deleted already (a turn redone after a crash)
         item.delete(condition=condition)
-    except DeleteError as exc:
-        if not is_condition_failure(exc):
-            raise  # else deleted already (a turn redone after a crash)
 
 
 def _files_page(deletion: Deletion, target: _Target) -> bool:
-    from chalicelib.models.writer import Content
-    from chalicelib.services import media
-
     if target.sector_id is None:
         deleted = media.delete_prefix(media.site_prefix(target.account_id, target.site_id))
         _count(deletion, FILES, deleted)
@@ -455,12 +427,9 @@ def _files_page(deletion: Deletion, target: _Target) -> bool:
 
 def _slots_page(deletion: Deletion, target: _Target) -> bool:
     """A sector's unpublished content gives its publishing slots back before it is deleted."""
-    from chalicelib.models.writer import Content
-    from chalicelib.services import publishing
-
     contents, cursor = _walk(Content, Content.sector_scope, target, deletion.cursor, PAGE)
     _count(deletion, SLOTS, sum(1 for c in contents if c.site_status != "not_published"
-                                and publishing.release_for_deletion(c)))
+                                and reservations.release_for_deletion(c)))
     deletion.cursor = cursor
     return cursor is None
 

@@ -215,7 +215,7 @@ def resume_held_work(account_id: str, site_id: str) -> None:
     """After a site (or one of its sectors, or its account) is active again: the job items the
     workers held are sent again. Held publishing needs nothing: the tick finds due content again,
     and the automation tick mends a run whose events were held."""
-    from chalicelib.services import jobs
+    from chalicelib.services.pipeline import jobs
 
     jobs.requeue_held_items(account_id, site_id)
 

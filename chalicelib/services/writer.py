@@ -17,6 +17,7 @@ from chalicelib.models.accounts import site_key
 from chalicelib.models.site_records import join_key
 from chalicelib.models.writer import Content, ContentBody, ContentImage, Task
 from chalicelib.services import html, records, txn
+from chalicelib.services.publishing import auto, reservations
 from chalicelib.services.records import Kind, ListSpec, by, site_list
 from chalicelib.services.state_machines import state_condition, transition, transition_ops
 from chalicelib.timeutil import utcnow
@@ -37,7 +38,6 @@ CONTENT = Kind("content", Content, "content_id", {
     frozenset({"site_status"}): ListSpec("by_site_status", by("site_status")),
     frozenset({"task_id"}): ListSpec("by_task", by("task_id")),
 })
-READY_TO_SCHEDULE = ListSpec("ready_to_schedule", site_list, forward=True)
 IMAGES = Kind("image", ContentImage, "image_id", {
     frozenset(): ListSpec(None, site_list),
     frozenset({"status"}): ListSpec("by_status", by("status")),
@@ -216,9 +216,7 @@ def set_content_status(content: Content, new: str) -> Content:
                        code="content_scheduled", details={"site_status": content.site_status})
     transition(content, "status", new)
     if new == "approved":
-        from chalicelib.services import publishing
-
-        publishing.on_content_approved(content)  # auto publish: a slot right away (best effort)
+        auto.on_content_approved(content)  # auto publish: a slot right away (best effort)
     return content
 
 
@@ -229,8 +227,6 @@ def set_site_status(content: Content, new: str, scheduled_at: datetime | None = 
     counts against that day's, week's and month's limits (409 publish_limit_reached), like
     every other way of scheduling, so no route can get around the limits.
     """
-    from chalicelib.services import publishing
-
     if new == "scheduled":
         if content.status != "approved":
             raise Conflict("Only approved content can be scheduled.", code="content_not_approved",
@@ -238,11 +234,11 @@ def set_site_status(content: Content, new: str, scheduled_at: datetime | None = 
         if scheduled_at is None:
             raise UnprocessableEntity("Give scheduled_publish_at to schedule (or POST .../schedule for the next "
                                       "free slot).", code="schedule_time_required")
-        return publishing.schedule_at(content, scheduled_at)
+        return reservations.schedule_at(content, scheduled_at)
     if new == content.site_status:
         return content
     if new == "not_published" and content.site_status in ("scheduled", "failed"):
-        publishing.release(content)  # frees the slot and the counters in the same write
+        reservations.release(content)  # frees the slot and the counters in the same write
         content.refresh()
         return content
     return transition(content, "site_status", new, also={"site_status_updated_at": utcnow()})
@@ -254,9 +250,7 @@ def delete_content(account_id: str, site_id: str, content_id: str) -> None:
         raise Conflict("This content is scheduled or being published; unschedule it before deleting it.",
                        code="content_scheduled", details={"site_status": content.site_status})
     if content.site_status == "failed":  # it still holds its slot and counters: give them back first
-        from chalicelib.services import publishing
-
-        publishing.release(content)
+        reservations.release(content)
         content.refresh()
     images = list(ContentImage.by_content.query(join_key(content.site_key, content_id)))
     with ContentImage.batch_write() as batch:

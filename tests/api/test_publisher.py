@@ -15,8 +15,9 @@ import app as app_module
 from chalicelib.integrations.wordpress import WPBadRequest, WPUnavailable
 from chalicelib.integrations.wordpress_webhooks import signature_headers
 from chalicelib.models.publisher import PublishCounter
-from chalicelib.services import media, slots
-from chalicelib.services.publishing import LEAD_TIME
+from chalicelib.services import media
+from chalicelib.services.publishing import slots
+from chalicelib.services.publishing.reservations import LEAD_TIME
 from chalicelib.timeutil import utcnow
 from infra.local.clock import Clock
 from infra.local.worker import WorkerLoop
@@ -334,7 +335,8 @@ def test_images_are_uploaded_once_and_placed(api, env, wp, loop):
 @pytest.mark.parametrize("scenario", ["answer_lost", "crash_before_store", "failed_then_retried"])
 def test_no_retry_ever_makes_a_second_post(api, env, wp, loop, scenario):
     from chalicelib.models.writer import Content
-    from chalicelib.services import publishing
+    from chalicelib.services.publishing import post as publish_post
+    from chalicelib.services.publishing import worker
 
     ok(connect(api, env), 201)
     c = article(api, env, f"Scenario {scenario}")
@@ -345,7 +347,7 @@ def test_no_retry_ever_makes_a_second_post(api, env, wp, loop, scenario):
         class Crash(Exception):
             pass
 
-        original = publishing._remember_post
+        original = publish_post._remember_post
         calls = {"n": 0}
 
         def crash_once(*args, **kwargs):
@@ -356,7 +358,7 @@ def test_no_retry_ever_makes_a_second_post(api, env, wp, loop, scenario):
 
         import unittest.mock
 
-        patcher = unittest.mock.patch.object(publishing, "_remember_post", crash_once)
+        patcher = unittest.mock.patch.object(publish_post, "_remember_post", crash_once)
         patcher.start()
     else:  # a permanent error after the post was made: failed, then retried by a person
         wp.after("create_post", lambda post: (_ for _ in ()).throw(WPBadRequest("invalid parameter")))
@@ -366,7 +368,7 @@ def test_no_retry_ever_makes_a_second_post(api, env, wp, loop, scenario):
     if scenario == "crash_before_store":
         patcher.stop()
         assert state["site_status"] == "publishing"  # the lease of the dead worker holds it
-        assert publishing.enqueue_due() == 0  # ... until it expires
+        assert worker.enqueue_due() == 0  # ... until it expires
         item = Content.get(f"{env.owner.account_id}#{env.site_id}", cid)
         item.update(actions=[Content.publish_lease_until.set(utcnow() - timedelta(seconds=1))])
         fired = fire_tick()

@@ -174,18 +174,19 @@ class ChaosWordPress(FakeWordPress):
 
 KILL_POINTS: dict[str, dict[str, tuple[bool, bool]]] = {
     # module -> function -> (checkpoint before, checkpoint after)
-    "chalicelib.services.jobs": {"_claim": (False, True), "_finish": (True, True), "_release": (True, False)},
-    "chalicelib.services.stages": {"_ai_call": (False, True), "_save_plan": (False, True),
-                                   "_charge": (True, True)},
+    "chalicelib.services.pipeline.items": {"_claim": (False, True), "_finish": (True, True),
+                                           "_release": (True, False)},
+    "chalicelib.services.pipeline.stages.shared": {"ai_call": (False, True), "save_plan": (False, True),
+                                                   "charge": (True, True)},
     "chalicelib.services.planner": {"create_cluster": (False, True), "assign_keywords": (False, True),
                                     "create_idea": (False, True), "set_idea_status": (True, False)},
     "chalicelib.services.writer": {"create_task": (False, True), "create_content": (False, True),
                                    "create_image": (False, True)},
     "chalicelib.services.media": {"store": (False, True)},
     "chalicelib.services.state_machines": {"transition": (False, True)},
-    "chalicelib.services.publishing": {"_claim_publish": (False, True), "_remember_post": (True, True),
-                                       "_succeed": (True, True), "_give_back": (True, False),
-                                       "_fail": (True, False)},
+    "chalicelib.services.publishing.worker": {"_claim_publish": (False, True), "_succeed": (True, True),
+                                              "_give_back": (True, False), "_fail": (True, False)},
+    "chalicelib.services.publishing.post": {"_remember_post": (True, True)},
 }
 
 
@@ -203,18 +204,19 @@ def install(monkeypatch: Any, chaos: Chaos) -> ChaosWordPress:
 
         monkeypatch.setattr(OfflineProvider, name, faulty)
 
-    from chalicelib.services import jobs
+    from chalicelib.messages import StageItem
+    from chalicelib.services.pipeline import items
 
-    process_message = jobs.process_message
+    process_message = items.process_message
 
-    def tracked(message: dict[str, str], **kwargs: Any) -> str:
-        chaos.set_item(message.get("item_id"))
+    def tracked(message: StageItem, **kwargs: Any) -> str:
+        chaos.set_item(message.item_id)
         try:
             return process_message(message, **kwargs)
         finally:
             chaos.set_item(None)
 
-    monkeypatch.setattr(jobs, "process_message", tracked)
+    monkeypatch.setattr(items, "process_message", tracked)
 
     for module_name, functions in KILL_POINTS.items():
         module = importlib.import_module(module_name)

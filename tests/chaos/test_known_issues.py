@@ -35,7 +35,7 @@ def _loop() -> ChaosLoop:
 
 def test_a_worker_killed_between_images_leaves_the_job_counting_every_credit(api, site, monkeypatch):
     """Invariant: a job's credits_spent equals what the ledger debited for it, whatever crashed."""
-    from chalicelib.services import stages
+    from chalicelib.services.pipeline.stages import shared
 
     owner, base, sector = site
     content = api.post(f"{base}/content", {"sector_id": sector, "title": "Grinders", "body_html": "<p>x</p>"},
@@ -45,7 +45,7 @@ def test_a_worker_killed_between_images_leaves_the_job_counting_every_credit(api
                                         "position": n, "is_featured": n == 0}, token=owner.token)
         assert r.status == 201, r.json
     charged = {"n": 0}
-    real_charge = stages._charge
+    real_charge = shared.charge
 
     def charge_then_die_once(*args, **kwargs):
         result = real_charge(*args, **kwargs)
@@ -54,7 +54,7 @@ def test_a_worker_killed_between_images_leaves_the_job_counting_every_credit(api
             raise KillWorker("after the second image was charged")
         return result
 
-    monkeypatch.setattr(stages, "_charge", charge_then_die_once)
+    monkeypatch.setattr(shared, "charge", charge_then_die_once)
     job = api.post(f"{base}/jobs", {"stage": "generate_images", "item_ids": [content["content_id"]]},
                    token=owner.token).json
     _loop().drain(max_seconds=60)
@@ -72,7 +72,7 @@ def test_a_worker_killed_on_the_last_delivery_does_not_leave_the_item_running(ap
     the DLQ after max_receive_count, and the item it carried must not stay 'running' forever
     (its job would never complete). Today nothing reads the stage DLQs.
     """
-    from chalicelib.services import stages
+    from chalicelib.services.pipeline.stages import shared
 
     owner, base, sector = site
     api.post(f"{base}/keywords/import", {"sector_id": sector, "keywords": [
@@ -82,7 +82,7 @@ def test_a_worker_killed_on_the_last_delivery_does_not_leave_the_item_running(ap
     def die(*args, **kwargs):
         raise KillWorker("the function timed out")
 
-    monkeypatch.setattr(stages, "_save_plan", die)
+    monkeypatch.setattr(shared, "save_plan", die)
     created = api.post(f"{base}/jobs", {"stage": "cluster_keywords"}, token=owner.token).json
     _loop().drain(max_seconds=60)
     item = JobItem.get(job_key(owner.account_id, created["job_id"]), sector, consistent_read=True)
@@ -138,9 +138,11 @@ def test_two_cluster_jobs_started_on_the_same_keywords_cluster_them_once(api, si
     """
     import threading
 
+    from chalicelib.messages import StageItem
     from chalicelib.models.jobs import RecordClaim
     from chalicelib.models.planner import Cluster
-    from chalicelib.services import jobs, stages
+    from chalicelib.services.pipeline import items
+    from chalicelib.services.pipeline.stages import shared
 
     owner, base, sector = site
     api.post(f"{base}/keywords/import", {"sector_id": sector, "keywords": [
@@ -159,22 +161,22 @@ def test_two_cluster_jobs_started_on_the_same_keywords_cluster_them_once(api, si
     second = api.post(f"{base}/jobs", {"stage": "cluster_keywords"}, token=owner.token)
     assert second.status == 202, second.json
     both_claimed = threading.Barrier(2)
-    real_claim = jobs._claim
+    real_claim = items._claim
 
     def claim_then_wait(*args, **kwargs):  # both workers hold their job item before either checks its keywords
         real_claim(*args, **kwargs)
         both_claimed.wait(timeout=30)
 
-    monkeypatch.setattr(jobs, "_claim", claim_then_wait)
+    monkeypatch.setattr(items, "_claim", claim_then_wait)
     planned = []
-    real_save = stages._save_plan
-    monkeypatch.setattr(stages, "_save_plan", lambda ctx, plan: (planned.append(ctx.job.job_id), real_save(ctx, plan)))
+    real_save = shared.save_plan
+    monkeypatch.setattr(shared, "save_plan", lambda ctx, plan: (planned.append(ctx.job.job_id), real_save(ctx, plan)))
     outcomes = {}
 
     def run(job_id: str) -> None:
-        outcomes[job_id] = jobs.process_message({
-            "stage": "cluster_keywords", "account_id": owner.account_id, "site_id": site_id, "job_id": job_id,
-            "item_id": sector}, receive_count=1, max_receives=5)
+        outcomes[job_id] = items.process_message(StageItem(
+            stage="cluster_keywords", account_id=owner.account_id, site_id=site_id, job_id=job_id,
+            item_id=sector), receive_count=1, max_receives=5)
 
     threads = [threading.Thread(target=run, args=(job.json["job_id"],)) for job in (first, second)]
     for t in threads:

@@ -9,6 +9,7 @@ import pytest
 from chalicelib.auth.context import Tenant
 from chalicelib.auth.roles import Role
 from chalicelib.errors import Conflict, PaymentRequired, Unauthorized
+from chalicelib.messages import DeletionTurn
 from chalicelib.models.accounts import Account, EmailLogin, Sector, Site
 from chalicelib.models.deletions import site_target
 from chalicelib.services import deletion, identity, media, sites
@@ -76,7 +77,7 @@ def test_sectors_are_scoped_to_their_site_and_deleted_with_it(ddb, monkeypatch):
     assert sorted(names) == ["one", "two"]
     deletion.request_site_deletion(account.account_id, site_a.site_id)
     assert Account.get(account.account_id).site_count == 1  # freed when the deletion is accepted
-    deletion.process({"account_id": account.account_id, "target": site_target(site_a.site_id)}, budget_seconds=60)
+    deletion.process(DeletionTurn(account_id=account.account_id, target=site_target(site_a.site_id)), budget_seconds=60)
     assert list(Sector.query(f"{account.account_id}#{site_a.site_id}")) == []
     assert [s.name for s in Sector.query(f"{account.account_id}#{site_b.site_id}")] == ["other"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from chalicelib.models.jobs import JobItem, RecordClaim, job_key
-from chalicelib.services import claims
+from chalicelib.services.pipeline import claims
 
 
 def _item(job_id: str, item_id: str, status: str) -> None:

@@ -10,11 +10,14 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.ids import new_id
+from chalicelib.messages import DeletionTurn
 from chalicelib.models.automation import AutomationRun
 from chalicelib.models.deletions import Deletion, sector_target, site_target
 from chalicelib.models.jobs import Job, JobItem, job_key
 from chalicelib.models.publisher import PublishCounter, PublishingRecord, SlotClaim, WebhookNonce, WebhookRoute
-from chalicelib.services import automation, deletion, identity, media, planner, publishing, sites, writer
+from chalicelib.services import deletion, identity, media, planner, sites, writer
+from chalicelib.services.automation import config as automation_config
+from chalicelib.services.publishing import reservations, scheduling, worker
 from chalicelib.timeutil import utcnow
 
 
@@ -23,7 +26,7 @@ def quiet(monkeypatch):
     """No SQS or S3 in this tier: the turns are run here, the files step finds none."""
     monkeypatch.setattr(deletion, "_send", lambda *a, **k: None)
     monkeypatch.setattr(media, "delete_prefix", lambda prefix: 0)
-    monkeypatch.setattr(publishing, "enqueue_publish", lambda *a: None)
+    monkeypatch.setattr(worker, "enqueue_publish", lambda *a: None)
     monkeypatch.setattr(deletion, "PAGE", 3)  # several pages per rule: the cursors are used
 
 
@@ -37,7 +40,7 @@ def filled_site(ddb: str) -> tuple[str, str, list[str]]:
     site = sites.create_site(a, name="news", time_zone="UTC")
     s = site.site_id
     sectors = [sites.create_sector(a, s, name=n).sector_id for n in ("one", "two")]
-    publishing.update_settings(a, s, {"publish_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    scheduling.update_settings(a, s, {"publish_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
                                       "daily_publish_limit": 10, "weekly_publish_limit": 20,
                                       "monthly_publish_limit": 50})
     for n, sector_id in enumerate(sectors):
@@ -49,14 +52,14 @@ def filled_site(ddb: str) -> tuple[str, str, list[str]]:
                                              "body_html": "<p>body</p>"})
             writer.create_image(a, s, {"content_id": c.content_id, "alt_text": "x"})
             writer.set_content_status(c, "approved")
-            publishing.schedule_at(c, utcnow() + timedelta(days=1 + k, hours=n))
+            reservations.schedule_at(c, utcnow() + timedelta(days=1 + k, hours=n))
             PublishingRecord(f"{a}#{c.content_id}", new_id(), account_id=a, site_id=s, content_id=c.content_id,
                              status="failed").save()
         job = Job(f"{a}#{s}", new_id(), account_id=a, site_id=s, stage="generate_ideas", total=1)
         job.save()
         JobItem(job_key(a, job.job_id), cluster.cluster_id, account_id=a, site_id=s, job_id=job.job_id,
                 stage="generate_ideas").save()
-    automation.get_config(a, s)
+    automation_config.get_config(a, s)
     AutomationRun(f"{a}#{s}", new_id(), account_id=a, site_id=s, status="completed").save()
     WebhookRoute(s, account_id=a, secret_enc="x").save()
     WebhookNonce(f"wordpress#{s}", "nonce-1", expires_epoch=2_000_000_000).save()
@@ -69,7 +72,7 @@ def run_turns(account_id: str, target: str) -> int:
     while True:
         turns += 1
         after = int(Deletion.get(account_id, target, consistent_read=True).invocations)
-        outcome = deletion.process({"account_id": account_id, "target": target, "after": after}, budget_seconds=0)
+        outcome = deletion.process(DeletionTurn(account_id=account_id, target=target, after=after), budget_seconds=0)
         assert outcome in ("continued", "completed"), outcome
         if outcome == "completed":
             return turns

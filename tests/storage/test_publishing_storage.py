@@ -14,7 +14,8 @@ import pytest
 from chalicelib.errors import ApiError
 from chalicelib.models.publisher import PublishCounter, SlotClaim
 from chalicelib.models.writer import DUE_SHARDS, READY_SHARDS, Content
-from chalicelib.services import identity, publishing, sites, slots, writer
+from chalicelib.services import identity, sites, writer
+from chalicelib.services.publishing import calendar, reservations, scheduling, slots, worker
 from chalicelib.timeutil import utcnow
 from infra.bench import moto_patch
 
@@ -28,7 +29,7 @@ LIMITS = {"d": 2, "w": 3, "m": 5}
 @pytest.fixture
 def site(ddb, monkeypatch):
     sent: list[str] = []
-    monkeypatch.setattr(publishing, "enqueue_publish", lambda a, s, c: sent.append(c))  # no SQS in this tier
+    monkeypatch.setattr(worker, "enqueue_publish", lambda a, s, c: sent.append(c))  # no SQS in this tier
     account, _, _ = identity.register(account_name="P", email=f"p-{ddb}-{random.random()}@example.com",
                                       password="x" * 12)
     site = sites.create_site(account.account_id, name="news", time_zone=TZ)
@@ -46,7 +47,7 @@ def _approved(account_id: str, site_id: str, sector: str, n: int) -> list[str]:
 
 
 def _set(account_id: str, site_id: str, **values) -> dict:
-    return publishing.update_settings(account_id, site_id, values)[1]
+    return scheduling.update_settings(account_id, site_id, values)[1]
 
 
 def check_consistency(account_id: str, site_id: str, limits: dict[str, int]) -> dict[str, int]:
@@ -67,7 +68,7 @@ def check_consistency(account_id: str, site_id: str, limits: dict[str, int]) -> 
         if item.site_status == "scheduled":
             claim = by_id.get(item.publish_slot or "")
             assert claim is not None and claim.content_id == item.content_id, item.content_id
-            assert claim.slot[:20] == publishing.slot_key(item.scheduled_publish_at)
+            assert claim.slot[:20] == reservations.slot_key(item.scheduled_publish_at)
         else:
             assert per_content.get(item.content_id, 0) == 0, item.content_id
     return {**overruns, "claims": len(claims)}
@@ -92,18 +93,18 @@ def test_eight_concurrent_publishers_never_pass_a_limit(site):
                 op = rng.choice(["slot", "slot", "at", "now", "unschedule"])
                 try:
                     if op == "slot":
-                        done = publishing.schedule_content(account_id, site_id, content_id)
+                        done = scheduling.schedule_content(account_id, site_id, content_id)
                         result = "slotted" if done else "no_slot"
                     elif op == "at":
                         content = writer.get_content(account_id, site_id, content_id)
                         when = utcnow() + timedelta(days=rng.randint(0, 12), hours=rng.randint(1, 23))
-                        publishing.schedule_at(content, when)
+                        reservations.schedule_at(content, when)
                         result = "chosen"
                     elif op == "now":
-                        publishing.publish_now(account_id, site_id, content_id)
+                        scheduling.publish_now(account_id, site_id, content_id)
                         result = "now"
                     else:
-                        publishing.unschedule(account_id, site_id, content_id)
+                        scheduling.unschedule(account_id, site_id, content_id)
                         result = "unscheduled"
                 except ApiError as exc:
                     result = exc.code
@@ -138,7 +139,7 @@ def test_concurrent_slotting_of_the_same_content_schedules_it_once(site):
     def go() -> None:
         barrier.wait()
         try:
-            results.append(publishing.schedule_content(account_id, site_id, content_id))
+            results.append(scheduling.schedule_content(account_id, site_id, content_id))
         except ApiError as exc:
             results.append(exc.code)
 
@@ -159,7 +160,7 @@ def test_slots_fill_in_order_and_full_periods_are_skipped(site):
     ids = _approved(account_id, site_id, sector, 5)
     when = []
     for content_id in ids:
-        content = publishing.schedule_content(account_id, site_id, content_id)
+        content = scheduling.schedule_content(account_id, site_id, content_id)
         assert content is not None
         when.append(content.scheduled_publish_at)
     tz = ZoneInfo(TZ)
@@ -171,14 +172,14 @@ def test_slots_fill_in_order_and_full_periods_are_skipped(site):
     assert check_consistency(account_id, site_id, {"d": 1, "w": 2, "m": 50})["claims"] == 5
 
     start = min(when) - timedelta(hours=1)
-    cal = publishing.calendar(account_id, site_id, start, start + timedelta(days=20))
+    cal = calendar.calendar(account_id, site_id, start, start + timedelta(days=20))
     assert sorted(e["content_id"] for e in cal["entries"]) == sorted(ids)
     assert sum(1 for s in cal["slots"] if s["state"] == "scheduled") == 5
     assert sum(u["used"] for u in cal["usage"] if u["kind"] == "day") == 5
 
     # released slots are given again; the counters follow
-    publishing.unschedule(account_id, site_id, ids[0])
-    again = publishing.schedule_content(account_id, site_id, ids[0])
+    scheduling.unschedule(account_id, site_id, ids[0])
+    again = scheduling.schedule_content(account_id, site_id, ids[0])
     assert again.scheduled_publish_at == when[0]
     check_consistency(account_id, site_id, {"d": 1, "w": 2, "m": 50})
 
@@ -188,11 +189,11 @@ def test_replan_after_a_settings_change(site):
     _set(account_id, site_id, publish_days=ALL_DAYS, publish_time_slots=["08:00", "12:00", "20:00"])
     ids = _approved(account_id, site_id, sector, 6)
     for content_id in ids:
-        publishing.schedule_content(account_id, site_id, content_id)
+        scheduling.schedule_content(account_id, site_id, content_id)
     manual = writer.get_content(account_id, site_id, ids[-1])
-    publishing.release(manual)
+    reservations.release(manual)
     chosen = (utcnow() + timedelta(days=3)).replace(minute=17, second=0, microsecond=0)
-    publishing.schedule_at(writer.get_content(account_id, site_id, ids[-1]), chosen)
+    reservations.schedule_at(writer.get_content(account_id, site_id, ids[-1]), chosen)
 
     plan = _set(account_id, site_id, daily_publish_limit=2, publish_time_slots=["07:45", "19:30"],
                 publish_days=["mon", "wed", "fri"])
@@ -213,19 +214,19 @@ def test_the_ticks_global_indexes(site):
     ids = _approved(account_id, site_id, sector, 6)
     ready = {i.content_id for s in range(READY_SHARDS) for i in Content.ready_any_site.query(f"ready#{s}")}
     assert set(ids) <= ready
-    publishing.schedule_content(account_id, site_id, ids[0])
+    scheduling.schedule_content(account_id, site_id, ids[0])
     ready = {i.content_id for s in range(READY_SHARDS) for i in Content.ready_any_site.query(f"ready#{s}")}
     assert ids[0] not in ready
     horizon = utcnow() + timedelta(days=30)
     due = {i.content_id for s in range(DUE_SHARDS) for i in Content.due.query(f"due#{s}",
                                                                                Content.scheduled_publish_at <= horizon)}
     assert due == {ids[0]}
-    assert publishing.enqueue_due.__name__  # the query itself runs in the API tier with SQS
+    assert worker.enqueue_due.__name__  # the query itself runs in the API tier with SQS
     # a worker that claimed it and died stays findable through the due index while publishing
     content = writer.get_content(account_id, site_id, ids[0])
     content.update(actions=[Content.scheduled_publish_at.set(utcnow() - timedelta(minutes=1))])
     content = writer.get_content(account_id, site_id, ids[0])
-    assert publishing._claim_publish(content, utcnow()) is not None
+    assert worker._claim_publish(content, utcnow()) is not None
     now = utcnow()
     items = [i for s in range(DUE_SHARDS) for i in Content.due.query(f"due#{s}", Content.scheduled_publish_at <= now)]
     assert [(i.content_id, i.site_status) for i in items] == [(ids[0], "publishing")]
@@ -234,6 +235,6 @@ def test_the_ticks_global_indexes(site):
 
 def test_slot_keys_sort_by_time():
     a = datetime(2026, 1, 1, 9, tzinfo=UTC)
-    keys = [publishing.slot_key(a), publishing.manual_key(a, "x"), publishing.slot_key(a + timedelta(seconds=1))]
+    keys = [reservations.slot_key(a), reservations.manual_key(a, "x"), reservations.slot_key(a + timedelta(seconds=1))]
     assert keys == sorted(keys)
     assert slots.periods_of(a.date()) == ("d#2026-01-01", "w#2026-W01", "m#2026-01")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.services.automation_schedule import next_run
+from chalicelib.services.automation.schedule import next_run
 
 
 def at(text: str) -> datetime:

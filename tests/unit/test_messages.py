@@ -9,6 +9,13 @@ import pytest
 
 from chalicelib import aws as aws_clients
 from chalicelib import messages, registry
+from chalicelib.messages import PublishItem
+
+PUBLISH = registry.queue("publish_content")
+
+
+def _item(n: int) -> PublishItem:
+    return PublishItem(account_id="a", site_id="s", content_id=f"c{n}")
 
 
 def _receive_all(queue_key: str) -> list[dict]:
@@ -22,8 +29,7 @@ def _receive_all(queue_key: str) -> list[dict]:
 
 def test_every_message_goes_in_batches_of_ten_in_the_current_envelope(aws):
     aws_clients.reset()
-    sent = messages.send("publish_content", [{"account_id": "a", "site_id": "s", "content_id": f"c{n}"}
-                                             for n in range(23)])
+    sent = messages.send(PUBLISH, [_item(n) for n in range(23)])
     bodies = _receive_all("publish_content")
     assert sent == 23 and len(bodies) == 23
     assert all(b["v"] == messages.VERSION == 1 for b in bodies)
@@ -53,19 +59,23 @@ def _with_sqs(monkeypatch: pytest.MonkeyPatch, fake: _Refusing) -> None:
 def test_an_entry_sqs_failed_on_its_side_is_sent_again_alone(monkeypatch):
     fake = _Refusing([{"Code": "InternalError", "SenderFault": False, "Message": "try again"}])
     _with_sqs(monkeypatch, fake)
-    assert messages.send("publish_content", [{"n": n} for n in range(3)]) == 3
+    assert messages.send(PUBLISH, [_item(n) for n in range(3)]) == 3
     assert fake.calls == [["0", "1", "2"], ["0"]]
 
 
 def test_an_entry_refused_for_good_or_again_and_again_raises(monkeypatch):
     _with_sqs(monkeypatch, _Refusing([{"Code": "InvalidMessageContents", "SenderFault": True, "Message": "bad"}]))
     with pytest.raises(messages.SendFailed, match="InvalidMessageContents"):
-        messages.send("publish_content", [{"n": 1}])
+        messages.send(PUBLISH, [_item(1)])
     fake = _Refusing([{"Code": "ServiceUnavailable", "SenderFault": False}] * messages.SEND_ATTEMPTS)
     _with_sqs(monkeypatch, fake)
     with pytest.raises(messages.SendFailed, match="kept refusing 1"):
-        messages.send("publish_content", [{"n": 1}])
+        messages.send(PUBLISH, [_item(1)])
     assert len(fake.calls) == messages.SEND_ATTEMPTS
+
+
+class _Account(messages.Message):
+    account_id: messages.Id
 
 
 @pytest.mark.parametrize(("body", "error"), [
@@ -77,5 +87,5 @@ def test_an_entry_refused_for_good_or_again_and_again_raises(monkeypatch):
 ])
 def test_a_body_of_an_unknown_version_or_shape_is_refused_by_name(body, error):
     with pytest.raises(messages.UnsupportedMessage, match=error):
-        messages.parse(body, ("account_id",))
-    assert messages.parse('{"v": 1, "account_id": "a"}', ("account_id",)) == {"v": 1, "account_id": "a"}
+        messages.parse(_Account, body)
+    assert messages.parse(_Account, '{"v": 1, "account_id": "a"}').model_dump() == {"v": 1, "account_id": "a"}

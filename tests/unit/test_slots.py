@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from chalicelib.services import slots
+from chalicelib.services.publishing import slots
 
 DEFAULT = dict(publish_days=["mon", "tue", "wed", "thu", "fri"], time_slots=["09:00", "14:00", "18:00"])
 

@@ -18,7 +18,8 @@ from chalicelib.ai.providers.offline_provider import OfflineProvider
 from chalicelib.models.billing import CreditLedgerEntry
 from chalicelib.models.jobs import Job
 from chalicelib.models.writer import Content
-from chalicelib.services import automation, credits
+from chalicelib.services import credits
+from chalicelib.services.automation import tick as automation_tick
 from infra.local.worker import WorkerLoop
 from tests.workers.test_pipeline import KEYWORDS, ledger_matches_balance
 
@@ -276,7 +277,7 @@ def _make_due(api, site, clock) -> None:
 def test_two_ticks_racing_start_one_run(api, site, loop, clock):
     _make_due(api, site, clock)
     results: list[dict] = []
-    threads = [threading.Thread(target=lambda: results.append(automation.tick())) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: results.append(automation_tick.tick())) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
@@ -284,13 +285,13 @@ def test_two_ticks_racing_start_one_run(api, site, loop, clock):
     assert sum(r["started"] for r in results) == 1
     runs = api.get(f"{site['base']}/automation/runs", token=site["owner"].token).json["items"]
     assert len(runs) == 1 and runs[0]["trigger"] == "schedule"
-    assert automation.tick()["started"] == 0  # the occurrence is taken; the next is tomorrow
+    assert automation_tick.tick()["started"] == 0  # the occurrence is taken; the next is tomorrow
 
 
 def test_a_due_config_whose_site_has_an_active_run_is_skipped_and_says_so(api, site, loop, clock):
     manual = start(api, site)
     _make_due(api, site, clock)
-    result = automation.tick()
+    result = automation_tick.tick()
     assert result["started"] == 0 and result["skipped"] == 1
     config = api.get(f"{site['base']}/automation/config", token=site["owner"].token).json
     assert manual["run_id"] in config["last_skip_reason"] and config["last_skipped_at"]
@@ -311,7 +312,7 @@ def test_a_run_past_its_max_runtime_is_failed_by_the_tick(api, site, loop, clock
     api.patch(f"{site['base']}/automation/config", {"max_runtime": 60}, token=site["owner"].token)
     run = start(api, site)
     clock.advance(120)
-    assert automation.tick()["timed_out"] == 1
+    assert automation_tick.tick()["timed_out"] == 1
     loop.drain(max_seconds=120)
     run = get_run(api, site, run["run_id"])
     assert run["status"] == "failed" and run["error_code"] == "max_runtime_exceeded"
@@ -330,13 +331,13 @@ def test_a_run_the_balance_cannot_cover_does_not_start(api, register, clock):
     assert api.get(f"{base}/automation/runs", token=owner.token).json["items"] == []
 
     _make_due(api, {"base": base, "owner": owner}, clock)
-    assert automation.tick()["skipped"] == 1
+    assert automation_tick.tick()["skipped"] == 1
     config = api.get(f"{base}/automation/config", token=owner.token).json
     assert "Not enough credits" in config["last_skip_reason"] and config["active_run_id"] is None
 
 
 def test_a_lost_job_finished_event_is_mended_by_the_tick(api, site, loop, clock, monkeypatch):
-    from chalicelib.services import job_events
+    from chalicelib.services.pipeline import job_events
 
     lost: list[str] = []
     monkeypatch.setattr(job_events, "job_finished", lambda job: lost.append(job.job_id))
@@ -344,7 +345,7 @@ def test_a_lost_job_finished_event_is_mended_by_the_tick(api, site, loop, clock,
     loop.drain(max_seconds=120)
     assert lost and get_run(api, site, run["run_id"])["current_stage"] == "cluster_keywords"
     monkeypatch.undo()
-    assert automation.tick()["mended"] == 1
+    assert automation_tick.tick()["mended"] == 1
     loop.drain(max_seconds=180)
     assert get_run(api, site, run["run_id"])["status"] == "completed"
 

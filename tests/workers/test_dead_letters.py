@@ -17,7 +17,9 @@ import app as app_module
 from chalicelib import messages, registry, timeutil
 from chalicelib.models.jobs import JobItem, job_key
 from chalicelib.models.writer import Content
-from chalicelib.services import credits, jobs
+from chalicelib.services import credits
+from chalicelib.services.pipeline import items
+from chalicelib.services.pipeline.stages import get_stage
 from chalicelib.services.state_machines import transition_ops
 from infra.local.worker import WorkerLoop
 
@@ -40,7 +42,7 @@ def _dlq_loop(key: str) -> WorkerLoop:
 def _dead_letter(key: str, body: dict) -> None:
     sqs = boto3.client("sqs", region_name="us-east-1")
     url = sqs.get_queue_url(QueueName=registry.queue(key).dlq_name)["QueueUrl"]
-    sqs.send_message(QueueUrl=url, MessageBody=messages.body(body))
+    sqs.send_message(QueueUrl=url, MessageBody=messages.body(registry.queue(key).message.model_validate(body)))
 
 
 def _left(key: str) -> int:
@@ -53,7 +55,7 @@ def test_a_stage_dead_letter_waits_for_a_live_lease_then_fails_the_item_once(api
     task = api.post(f"{base}/tasks", {"title": "Grinders", "sector_id": sector}, token=owner.token).json["task_id"]
     created = api.post(f"{base}/jobs", {"stage": "generate_content", "item_ids": [task]}, token=owner.token).json
     item = JobItem.get(job_key(owner.account_id, created["job_id"]), task)
-    jobs._claim(item, jobs.get_stage("generate_content"))  # a worker holds it, its lease live
+    items._claim(item, get_stage("generate_content"))  # a worker holds it, its lease live
     body = {"stage": "generate_content", "account_id": owner.account_id, "site_id": site_id,
             "job_id": created["job_id"], "item_id": task}
     _dead_letter("generate_content", body)

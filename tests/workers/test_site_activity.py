@@ -14,11 +14,15 @@ import boto3
 import pytest
 
 import app as app_module
+from chalicelib.messages import PublishItem
 from chalicelib.models.automation import AutomationConfig
 from chalicelib.models.jobs import JobItem, job_key
 from chalicelib.models.publisher import PublishingRecord
 from chalicelib.models.writer import Content
-from chalicelib.services import automation, credits, publishing
+from chalicelib.services import credits
+from chalicelib.services.automation import tick as automation_tick
+from chalicelib.services.publishing import post as publish_post
+from chalicelib.services.publishing import worker
 from chalicelib.timeutil import advance, utcnow
 from infra.local.clock import Clock
 from infra.local.worker import WorkerLoop
@@ -122,8 +126,8 @@ def test_scheduled_content_of_a_deactivated_site_or_sector_waits_then_publishes(
     advance(3 * 3600)  # it is due
     tick = Clock(app_module).fire("publishing")
     assert tick["enqueued"] == 0, tick
-    message = {"account_id": env.owner.account_id, "site_id": env.site_id, "content_id": c["content_id"]}
-    assert publishing.process_publish(message, receive_count=1, max_receives=5) == "held"
+    message = PublishItem(account_id=env.owner.account_id, site_id=env.site_id, content_id=c["content_id"])
+    assert worker.process_publish(message, receive_count=1, max_receives=5) == "held"
     loop.drain(max_seconds=60)
     held = ok(api.get(f"{env.base}/content/{c['content_id']}", token=t))
     assert held["site_status"] == "scheduled" and not held["publish_error"] and wp.posts == {}
@@ -140,22 +144,22 @@ def test_a_publish_stopped_while_it_was_being_prepared_is_given_back_not_failed(
     t = env.owner.token
     c = scheduled_article(api, env, wp)
     advance(3 * 3600)
-    real_terms = publishing._terms
+    real_terms = publish_post._terms
 
     def site_stops_meanwhile(client, content):
         api.patch(env.base, {"is_active": False}, token=t)  # a person deactivates the site right now
         return real_terms(client, content)
 
-    monkeypatch.setattr(publishing, "_terms", site_stops_meanwhile)
-    message = {"account_id": env.owner.account_id, "site_id": env.site_id, "content_id": c["content_id"]}
-    assert publishing.process_publish(message, receive_count=1, max_receives=5) == "held"
+    monkeypatch.setattr(publish_post, "_terms", site_stops_meanwhile)
+    message = PublishItem(account_id=env.owner.account_id, site_id=env.site_id, content_id=c["content_id"])
+    assert worker.process_publish(message, receive_count=1, max_receives=5) == "held"
     state = Content.get(f"{env.owner.account_id}#{env.site_id}", c["content_id"], consistent_read=True)
     assert state.site_status == "scheduled" and state.publish_lease_until is None and wp.posts == {}
     records = list(PublishingRecord.query(f"{env.owner.account_id}#{c['content_id']}"))
     assert [r.status for r in records] == ["held"]
     # a claim made once the site is stopped fails in its own transaction
-    assert publishing._claim_publish(state, utcnow()) == publishing.HELD
-    monkeypatch.setattr(publishing, "_terms", real_terms)
+    assert worker._claim_publish(state, utcnow()) == worker.HELD
+    monkeypatch.setattr(publish_post, "_terms", real_terms)
     ok(api.patch(env.base, {"is_active": True}, token=t))
     Clock(app_module).fire("publishing")
     loop.drain(max_seconds=60)
@@ -174,7 +178,7 @@ def test_automation_skips_a_deactivated_site_and_its_run_waits(api, env, loop):
     waiting = ok(api.get(f"{env.base}/automation/runs/{run['run_id']}", token=t))
     assert waiting["status"] == "running" and waiting["current_stage"] == "cluster_keywords", waiting
     advance(15 * 60)  # stalled long enough to be mended, but the site is deactivated: it waits
-    assert automation.tick()["mended"] == 0
+    assert automation_tick.tick()["mended"] == 0
     loop.drain(max_seconds=60)
     assert ok(api.get(f"{env.base}/automation/runs/{run['run_id']}", token=t))["status"] == "running"
 
@@ -184,7 +188,7 @@ def test_automation_skips_a_deactivated_site_and_its_run_waits(api, env, loop):
         if ok(api.get(f"{env.base}/automation/runs/{run['run_id']}", token=t))["status"] != "running":
             break
         advance(11 * 60)
-        automation.tick()  # mends the run whose events were held
+        automation_tick.tick()  # mends the run whose events were held
     finished = ok(api.get(f"{env.base}/automation/runs/{run['run_id']}", token=t))
     assert finished["status"] == "completed", finished
     assert ok(api.get(f"{env.base}/clusters", token=t))["items"]
@@ -192,7 +196,7 @@ def test_automation_skips_a_deactivated_site_and_its_run_waits(api, env, loop):
     # the scheduled run of a deactivated site does not start; it says why
     ok(api.patch(env.base, {"is_active": False}, token=t))
     advance(2 * 86400)
-    result = automation.tick()
+    result = automation_tick.tick()
     assert result["started"] == 0 and result["skipped"] == 1, result
     config = AutomationConfig.get(env.owner.account_id, env.site_id)
     assert "deactivated" in (config.last_skip_reason or ""), config.last_skip_reason

@@ -20,6 +20,7 @@ import pytest
 
 import app as app_module
 from chalicelib.integrations.wordpress_webhooks import signature_headers
+from chalicelib.messages import DeletionTurn, PublishItem
 from chalicelib.models.accounts import Account
 from chalicelib.models.base import table_name
 from chalicelib.models.billing import CreditLedgerEntry
@@ -172,13 +173,13 @@ def test_deleting_a_site_stops_it_then_removes_everything_it_owns(api, owner, lo
         answer = api.request(method, path, json_body=body, token=owner.token)
         assert answer.status == 409 and answer.error_code == "site_deleting", (method, path, answer.json)
     assert ping(api, world.site_id, wp).status == 401  # its webhooks are refused: not even a nonce is written
-    from chalicelib.services import publishing
+    from chalicelib.services.publishing import worker
 
     scheduled = world.content_ids[1]
     advance(30 * 86400)  # the scheduled article is long due
     assert Clock(app_module).fire("publishing")["enqueued"] == 0
-    assert publishing.process_publish({"account_id": owner.account_id, "site_id": world.site_id,
-                                       "content_id": scheduled}, receive_count=1, max_receives=5) == "site_gone"
+    assert worker.process_publish(PublishItem(account_id=owner.account_id, site_id=world.site_id,
+                                              content_id=scheduled), receive_count=1, max_receives=5) == "site_gone"
     assert world.call("GET", f"{world.base}/deletion")["status"] in ("stopping", "deleting", "completed")
 
     loop.drain(max_seconds=120)
@@ -208,7 +209,7 @@ def test_the_sweep_waits_for_work_already_running(api, owner, loop, monkeypatch)
     assert loop.receive(binding) == [], "the first turn is delayed by the grace period"
     sent: list[dict] = []
     monkeypatch.setattr(deletion, "_send", lambda d, delay=0: sent.append({"after": d.invocations, "delay": delay}))
-    message = {"account_id": owner.account_id, "target": site_target(world.site_id), "after": 0}
+    message = DeletionTurn(account_id=owner.account_id, target=site_target(world.site_id), after=0)
     assert deletion.process(message, budget_seconds=60) == "waiting"  # too early: put back for the rest
     assert 590 < sent[-1]["delay"] <= 600
     advance(601)

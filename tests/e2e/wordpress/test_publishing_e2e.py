@@ -25,7 +25,9 @@ import app as app_module
 from chalicelib.integrations.wordpress import WordPressClient, WPBadRequest, WPUnavailable
 from chalicelib.models.writer import Content
 from chalicelib.observability import recorded_metrics, reset_metrics
-from chalicelib.services import credits, publishing
+from chalicelib.services import credits
+from chalicelib.services.publishing import post as publish_post
+from chalicelib.services.publishing import worker
 from chalicelib.timeutil import utcnow
 from infra.local.clock import Clock
 from infra.local.worker import WorkerLoop
@@ -237,7 +239,7 @@ def test_publishing_to_a_real_wordpress(api, world, wordpress, inbox, monkeypatc
     records = api.get(f"{world['base']}/content/{first}/publishing-records", token=world["owner"].token).json
     assert [(r["status"], r["action"]) for r in records["items"]] == [("published", "created")]
     # the same message delivered again: nothing new
-    publishing.enqueue_publish(world["owner"].account_id, world["site_id"], first)
+    worker.enqueue_publish(world["owner"].account_id, world["site_id"], first)
     world["loop"].drain(max_seconds=60)
     duplicates["delivered twice"] = wp.posts_with(first) - 1
 
@@ -245,7 +247,7 @@ def test_publishing_to_a_real_wordpress(api, world, wordpress, inbox, monkeypatc
     class Killed(Exception):
         pass
 
-    real_remember = publishing._remember_post
+    real_remember = publish_post._remember_post
     kills = {"n": 0}
 
     def die_once(*args: Any, **kwargs: Any) -> None:
@@ -254,7 +256,7 @@ def test_publishing_to_a_real_wordpress(api, world, wordpress, inbox, monkeypatc
             raise Killed("the process died here")
         real_remember(*args, **kwargs)
 
-    monkeypatch.setattr(publishing, "_remember_post", die_once)
+    monkeypatch.setattr(publish_post, "_remember_post", die_once)
     _publish(api, world, crashed)
     assert kills["n"] == 1
     state = _content(api, world, crashed)

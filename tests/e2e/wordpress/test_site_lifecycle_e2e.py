@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 import app as app_module
-from chalicelib.services import publishing
+from chalicelib.services.publishing import worker
 from chalicelib.timeutil import advance, utcnow
 from infra.local.clock import Clock
 from infra.local.worker import WorkerLoop
@@ -69,7 +69,7 @@ def test_scheduled_content_of_a_stopped_site_never_reaches_wordpress(api, regist
     def publish_round(*queued: str) -> None:
         """The tick fires, and publish messages queued earlier are delivered, then every queue drains."""
         for content_id in queued:
-            publishing.enqueue_publish(owner.account_id, site["site_id"], content_id)
+            worker.enqueue_publish(owner.account_id, site["site_id"], content_id)
         clock.fire("publishing")
         loop.drain(max_seconds=120)
 

@@ -18,11 +18,11 @@ from datetime import timedelta
 from chalicelib.models.accounts import site_key
 from chalicelib.models.jobs import JobItem, RecordClaim, claim_key, job_key
 from chalicelib.services import txn
+from chalicelib.services.pipeline.stage import FINAL
 from chalicelib.timeutil import utcnow
 
 # Long enough for a job's items to wait their turn in a busy queue; a worker renews it.
 CLAIM_TTL = timedelta(days=1)
-FINAL = ("done", "failed", "skipped")
 
 
 @dataclass(frozen=True)

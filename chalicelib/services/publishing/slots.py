@@ -1,7 +1,7 @@
 """Publishing time slots and the periods they count against, in the site's time zone.
 
 Pure functions: no I/O. The scheduler walks candidate slots in time order and tries to
-reserve each; a reservation is a transaction (services.publishing), so this module only
+reserve each; a reservation is a transaction (publishing.reservations), so this module only
 says which slots exist and which counters a slot would use.
 """
 
