@@ -7,11 +7,11 @@ from typing import Any
 
 from chalicelib.events.sqs import queue_worker
 from chalicelib.messages import AutomationEvent
+from chalicelib.observability import log_context, logger
 from chalicelib.registry import QueueDef
 
 
 def automation_worker(queue: QueueDef) -> Callable[[Any], dict]:
-    from chalicelib.observability import log_context
     from chalicelib.services.automation import events
 
     def handle(message: AutomationEvent, receive_count: int) -> str:
@@ -23,7 +23,6 @@ def automation_worker(queue: QueueDef) -> Callable[[Any], dict]:
 
 def tick(event: Any = None) -> dict[str, Any]:
     """EventBridge: start the due runs, fail the ones past their max runtime, mend stalled ones (no Scan)."""
-    from chalicelib.observability import logger
     from chalicelib.services.automation import tick as automation_tick
 
     result = automation_tick.tick()

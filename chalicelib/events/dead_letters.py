@@ -16,6 +16,7 @@ from typing import Any
 from chalicelib import registry
 from chalicelib.events.sqs import queue_worker
 from chalicelib.messages import DeletionTurn, PublishItem, StageItem, UnsupportedMessage
+from chalicelib.observability import log_context, logger, metric
 from chalicelib.registry import QueueDef
 
 
@@ -23,8 +24,6 @@ def _unreadable(queue: QueueDef) -> Callable[[str, UnsupportedMessage], str]:
     """A body no code can read names no item: log it whole (bodies carry ids only) and let it go."""
 
     def let_go(body: str, exc: UnsupportedMessage) -> str:
-        from chalicelib.observability import logger, metric
-
         logger.error("unreadable dead letter dropped",
                      extra={"queue": queue.name, "error": str(exc), "body": body[:2000]})
         metric("DeadLettersUnreadable", 1, "Count", queue=queue.key)
@@ -34,7 +33,6 @@ def _unreadable(queue: QueueDef) -> Callable[[str, UnsupportedMessage], str]:
 
 
 def stage_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
-    from chalicelib.observability import log_context
     from chalicelib.services.pipeline import items
 
     work = registry.queue(str(queue.dead_letters_of))
@@ -47,7 +45,6 @@ def stage_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
 
 
 def publish_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
-    from chalicelib.observability import log_context
     from chalicelib.services.publishing import worker
 
     work = registry.queue(str(queue.dead_letters_of))
@@ -61,7 +58,6 @@ def publish_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
 
 def deletion_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
     """A deletion turn whose worker died on every delivery: the deletion resumes from its saved step."""
-    from chalicelib.observability import log_context
     from chalicelib.services import deletion
 
     def handle(message: DeletionTurn, receive_count: int) -> str:

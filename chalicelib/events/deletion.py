@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib.events.sqs import queue_worker
 from chalicelib.messages import DeletionTurn
+from chalicelib.observability import log_context
 from chalicelib.registry import QueueDef
 
 # Half the function's time for deleting: the rest covers the page in hand and queuing the next turn.
@@ -14,7 +15,6 @@ BUDGET_SHARE = 0.5
 
 
 def deletion_worker(queue: QueueDef) -> Callable[[Any], dict]:
-    from chalicelib.observability import log_context
     from chalicelib.services import deletion
 
     def handle(message: DeletionTurn, receive_count: int) -> str:

@@ -7,11 +7,11 @@ from typing import Any
 
 from chalicelib.events.sqs import queue_worker
 from chalicelib.messages import PublishItem
+from chalicelib.observability import log_context, logger
 from chalicelib.registry import QueueDef
 
 
 def publish_worker(queue: QueueDef) -> Callable[[Any], dict]:
-    from chalicelib.observability import log_context
     from chalicelib.services.publishing import worker
 
     def handle(message: PublishItem, receive_count: int) -> str:
@@ -24,7 +24,6 @@ def publish_worker(queue: QueueDef) -> Callable[[Any], dict]:
 
 def tick(event: Any = None) -> dict[str, Any]:
     """EventBridge: slot approved content of every site, then queue what is due (no Scan)."""
-    from chalicelib.observability import logger
     from chalicelib.services.publishing import tick as publishing_tick
 
     result = publishing_tick.tick()

@@ -89,3 +89,37 @@ def test_a_body_of_an_unknown_version_or_shape_is_refused_by_name(body, error):
     with pytest.raises(messages.UnsupportedMessage, match=error):
         messages.parse(_Account, body)
     assert messages.parse(_Account, '{"v": 1, "account_id": "a"}').model_dump() == {"v": 1, "account_id": "a"}
+
+
+def test_a_queue_takes_only_its_own_message_model(monkeypatch):
+    fake = _Refusing([])
+    _with_sqs(monkeypatch, fake)
+    stage = messages.StageItem(stage="create_tasks", account_id="a", site_id="s", job_id="j", item_id="i")
+    with pytest.raises(TypeError, match="publish_content carries PublishItem, not StageItem"):
+        messages.send(PUBLISH, [_item(1), stage])
+    with pytest.raises(ValueError, match="writes message version 1, not 2"):
+        messages.send(PUBLISH, [PublishItem(v=2, account_id="a", site_id="s", content_id="c")])
+    assert fake.calls == []  # nothing of a refused batch is sent
+
+
+@pytest.mark.parametrize(("model", "body", "error"), [
+    (messages.AutomationEvent, '{"v": 1, "type": "start_stage", "account_id": "a", "site_id": "s", "run_id": "r"}',
+     "a start_stage event carries stage_index"),
+    (messages.AutomationEvent, '{"v": 1, "type": "job_finished", "account_id": "a", "site_id": "s", "run_id": "r"}',
+     "a job_finished event carries job_id"),
+    (messages.AutomationEvent, '{"v": 1, "type": "resume", "account_id": "a", "site_id": "s", "run_id": "r"}',
+     "the message's type"),
+    (messages.DeletionTurn, '{"v": 1, "account_id": "a", "target": "site#s", "after": "1"}', "the message's after"),
+    (PublishItem, '{"v": 1, "account_id": "", "site_id": "s", "content_id": "c"}', "lacks account_id"),
+])
+def test_each_queue_kind_reads_only_complete_messages(model, body, error):
+    with pytest.raises(messages.UnsupportedMessage, match=error):
+        messages.parse(model, body)
+
+
+def test_every_queue_declares_its_model_and_its_dead_letters_are_read_with_it():
+    for queue in registry.consumed_queues():
+        assert issubclass(queue.message, messages.Message)
+        if queue.dead_letters_of is not None:
+            assert queue.message is registry.queue(queue.dead_letters_of).message
+    assert registry.STAGE_NAMES == tuple(q.key for q in registry.QUEUES if q.message is messages.StageItem)
