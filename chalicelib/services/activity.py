@@ -105,7 +105,3 @@ class Gates:
 
 def site_gate(account_id: str, site_id: str) -> Gate:
     return Gates().site(account_id, site_id)
-
-
-def sector_gate(account_id: str, site_id: str, sector_id: str | None) -> Gate:
-    return Gates().sector(account_id, site_id, sector_id)

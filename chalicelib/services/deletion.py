@@ -198,15 +198,21 @@ def _send(deletion: Deletion, *, delay: float = 0) -> None:
                   delay_seconds=min(MAX_DELAY_SECONDS, int(delay) + 1) if delay > 0 else 0)
 
 
-def resume_dead_letter(message: DeletionTurn) -> str:
-    """A turn whose worker died on every delivery: queue the deletion again, to go on from its saved
-    step, at most ``MAX_DEAD_LETTERS`` times; then it waits, shown ``stalled``, for ``DELETE`` again."""
+def _unfinished(message: DeletionTurn) -> Deletion | str:
+    """The deletion a message is about, or why there is nothing to do: missing, or duplicate (it completed)."""
     try:
         deletion = Deletion.get(message.account_id, message.target, consistent_read=True)
     except Deletion.DoesNotExist:
         return "missing"
-    if deletion.status == "completed":
-        return "duplicate"
+    return "duplicate" if deletion.status == "completed" else deletion
+
+
+def resume_dead_letter(message: DeletionTurn) -> str:
+    """A turn whose worker died on every delivery: queue the deletion again, to go on from its saved
+    step, at most ``MAX_DEAD_LETTERS`` times; then it waits, shown ``stalled``, for ``DELETE`` again."""
+    deletion = _unfinished(message)
+    if isinstance(deletion, str):
+        return deletion
     seen = int(deletion.dead_letters or 0)
     if seen >= MAX_DEAD_LETTERS:
         logger.error("deletion stalled: its worker keeps dying", extra={"target": deletion.target})
@@ -234,12 +240,9 @@ def process(message: DeletionTurn, *, budget_seconds: float) -> str:
     Returns completed / continued / waiting (grace not over) / duplicate / missing / stale
     (a turn that has passed); raises ``DeletionBusy`` while another worker holds it.
     """
-    try:
-        deletion = Deletion.get(message.account_id, message.target, consistent_read=True)
-    except Deletion.DoesNotExist:
-        return "missing"
-    if deletion.status == "completed":
-        return "duplicate"
+    deletion = _unfinished(message)
+    if isinstance(deletion, str):
+        return deletion
     now = utcnow()
     if now < deletion.sweep_after:
         _send(deletion, delay=_seconds_until(deletion.sweep_after))

@@ -66,36 +66,31 @@ def _active(run_id: str) -> Conflict:
                     code="run_active", details={"active_run_id": run_id})
 
 
-def pause_run(account_id: str, site_id: str, run_id: str) -> AutomationRun:
-    """No new item starts; items already being worked on finish. Resume continues from there."""
-    run = get_run(account_id, site_id, run_id, consistent=True)
+def _move(run: AutomationRun, current: str, wanted: str) -> AutomationRun:
+    """``current`` -> ``wanted`` (already ``wanted``: nothing to do; anything else: 409)."""
 
     def change(r: AutomationRun) -> bool:
-        if r.status == "paused":
+        if r.status == wanted:
             return False
-        if r.status != "running":
-            raise illegal(r, "paused")
-        r.status = "paused"
+        if r.status != current:
+            raise illegal(r, wanted)
+        r.status = wanted
         return True
 
     save(run, change)
+    return run
+
+
+def pause_run(account_id: str, site_id: str, run_id: str) -> AutomationRun:
+    """No new item starts; items already being worked on finish. Resume continues from there."""
+    run = _move(get_run(account_id, site_id, run_id, consistent=True), "running", "paused")
     if run.stage_job_id:
         jobs.pause_job(account_id, site_id, run.stage_job_id)
     return run
 
 
 def resume_run(account_id: str, site_id: str, run_id: str) -> AutomationRun:
-    run = get_run(account_id, site_id, run_id, consistent=True)
-
-    def change(r: AutomationRun) -> bool:
-        if r.status == "running":
-            return False
-        if r.status != "paused":
-            raise illegal(r, "running")
-        r.status = "running"
-        return True
-
-    save(run, change)
+    run = _move(get_run(account_id, site_id, run_id, consistent=True), "paused", "running")
     if run.status != "running":
         return run
     if not run.stage_job_id:

@@ -25,16 +25,10 @@ OPERATION = "cluster_keywords"
 
 
 def select(account_id: str, site_id: str, selection: dict[str, Any]) -> list[ItemSpec]:
-    skey = site_key(account_id, site_id)
-    ids = shared.ids_or_filter(selection, "keyword_ids")
-    limit = shared.limit(selection, 500, MAX_KEYWORDS_PER_CLUSTER_JOB, ids)
-    if ids is not None:
-        found = shared.chosen(Keyword, skey, ids, "Keyword")
-        keywords = [k for k in found.values() if k.status == "pending"]
-    else:
-        keywords = shared.by_status(Keyword, skey, "pending", selection.get("sector_id"), limit)
+    keywords = shared.pick(Keyword, account_id, site_id, selection, ids_field="keyword_ids", label="Keyword",
+                           status="pending", default=500, maximum=MAX_KEYWORDS_PER_CLUSTER_JOB)
     by_sector: dict[str, list[str]] = defaultdict(list)
-    for kw in keywords[:limit]:
+    for kw in keywords:
         by_sector[kw.sector_id].append(kw.keyword_id)
     return [ItemSpec(sector_id, {"keyword_ids": sorted(kw_ids)}, sector_id=sector_id)
             for sector_id, kw_ids in sorted(by_sector.items())]
@@ -106,10 +100,7 @@ def run(ctx: ItemContext) -> ItemOutcome:
     skey = site_key(ctx.account_id, ctx.site_id)
     sector_id = ctx.item.item_id
     ctx.require_open_sector(sector_id)
-    plan = shared.stored_plan(ctx)
-    if plan is None:
-        plan = _plan(ctx, sector_id)
-        shared.save_plan(ctx, plan)
+    plan = shared.planned(ctx, lambda: _plan(ctx, sector_id))
 
     shared.charge(ctx, OPERATION, plan["usage"])
     created = 0

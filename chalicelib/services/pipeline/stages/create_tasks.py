@@ -6,23 +6,16 @@ from typing import Any
 
 from chalicelib.errors import NotFound
 from chalicelib.ids import derived_id
-from chalicelib.models.accounts import site_key
 from chalicelib.models.planner import ContentIdea
 from chalicelib.services import planner, writer
-from chalicelib.services.pipeline.stage import ItemContext, ItemFailed, ItemOutcome, ItemSkipped, ItemSpec, StageDef
+from chalicelib.services.pipeline.stage import ItemContext, ItemOutcome, ItemSkipped, ItemSpec, StageDef
 from chalicelib.services.pipeline.stages import shared
 
 
 def select(account_id: str, site_id: str, selection: dict[str, Any]) -> list[ItemSpec]:
-    skey = site_key(account_id, site_id)
-    ids = shared.ids_or_filter(selection, "idea_ids")
-    limit = shared.limit(selection, 100, 1000, ids)
-    if ids is not None:
-        found = shared.chosen(ContentIdea, skey, ids, "Idea")
-        ideas = [found[i] for i in ids if found[i].status == "approved"]
-    else:
-        ideas = shared.by_status(ContentIdea, skey, "approved", selection.get("sector_id"), limit)
-    return [ItemSpec(i.idea_id, sector_id=i.sector_id) for i in ideas[:limit]]
+    ideas = shared.pick(ContentIdea, account_id, site_id, selection, ids_field="idea_ids", label="Idea",
+                        status="approved", default=100, maximum=1000)
+    return [ItemSpec(i.idea_id, sector_id=i.sector_id) for i in ideas]
 
 
 def _brief(idea: ContentIdea) -> str:
@@ -34,11 +27,7 @@ def _brief(idea: ContentIdea) -> str:
 
 
 def run(ctx: ItemContext) -> ItemOutcome:
-    try:
-        idea = planner.get_idea(ctx.account_id, ctx.site_id, ctx.item.item_id)
-    except NotFound:
-        raise ItemFailed("The idea no longer exists.", code="idea_missing") from None
-    ctx.require_open_sector(idea.sector_id)
+    idea = shared.item_record(ctx, planner.get_idea, "idea")
     task_id = derived_id(ctx.job.job_id, idea.idea_id)
     try:
         writer.get_task(ctx.account_id, ctx.site_id, task_id)

@@ -10,22 +10,16 @@ from chalicelib.models.accounts import site_key
 from chalicelib.models.site_records import join_key
 from chalicelib.models.writer import Content, Task
 from chalicelib.services import author_profiles, credits, planner, state_machines, writer
-from chalicelib.services.pipeline.stage import ItemContext, ItemFailed, ItemOutcome, ItemSkipped, ItemSpec, StageDef
+from chalicelib.services.pipeline.stage import ItemContext, ItemOutcome, ItemSkipped, ItemSpec, StageDef
 from chalicelib.services.pipeline.stages import shared
 
 OPERATION = "generate_content"
 
 
 def select(account_id: str, site_id: str, selection: dict[str, Any]) -> list[ItemSpec]:
-    skey = site_key(account_id, site_id)
-    ids = shared.ids_or_filter(selection, "task_ids")
-    limit = shared.limit(selection, 20, 500, ids)
-    if ids is not None:
-        found = shared.chosen(Task, skey, ids, "Task")
-        tasks = [found[i] for i in ids if found[i].status == "pending"]
-    else:
-        tasks = shared.by_status(Task, skey, "pending", selection.get("sector_id"), limit)
-    return [ItemSpec(t.task_id, sector_id=t.sector_id) for t in tasks[:limit]]
+    tasks = shared.pick(Task, account_id, site_id, selection, ids_field="task_ids", label="Task", status="pending",
+                        default=20, maximum=500)
+    return [ItemSpec(t.task_id, sector_id=t.sector_id) for t in tasks]
 
 
 def estimate(account_id: str, site_id: str, items: list[ItemSpec]) -> dict[str, int]:
@@ -62,16 +56,9 @@ def _plan(ctx: ItemContext, task: Task, content_id: str) -> dict[str, Any]:
 
 
 def run(ctx: ItemContext) -> ItemOutcome:
-    try:
-        task = writer.get_task(ctx.account_id, ctx.site_id, ctx.item.item_id)
-    except NotFound:
-        raise ItemFailed("The task no longer exists.", code="task_missing") from None
-    ctx.require_open_sector(task.sector_id)
+    task = shared.item_record(ctx, writer.get_task, "task")
     content_id = derived_id(ctx.job.job_id, task.task_id)
-    plan = shared.stored_plan(ctx)
-    if plan is None:
-        plan = _plan(ctx, task, content_id)
-        shared.save_plan(ctx, plan)
+    plan = shared.planned(ctx, lambda: _plan(ctx, task, content_id))
 
     spent = shared.charge(ctx, OPERATION, plan["usage"], related=content_id)
     try:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.errors import NotFound, UnprocessableEntity
+from chalicelib.errors import UnprocessableEntity
 from chalicelib.ids import derived_id
 from chalicelib.models.accounts import site_key
 from chalicelib.models.planner import Cluster, ContentIdea, Keyword, intent_key
 from chalicelib.models.site_records import join_key
 from chalicelib.models.writer import Content
 from chalicelib.services import credits, planner, sites
-from chalicelib.services.pipeline.stage import ItemContext, ItemFailed, ItemOutcome, ItemSkipped, ItemSpec, StageDef
+from chalicelib.services.pipeline.stage import ItemContext, ItemOutcome, ItemSkipped, ItemSpec, StageDef
 from chalicelib.services.pipeline.stages import shared
 from chalicelib.text import normalize_keyword
 
@@ -122,15 +122,8 @@ def _plan(ctx: ItemContext, cluster: Cluster) -> dict[str, Any]:
 
 def run(ctx: ItemContext) -> ItemOutcome:
     cluster_id = ctx.item.item_id
-    try:
-        cluster = planner.get_cluster(ctx.account_id, ctx.site_id, cluster_id)
-    except NotFound:
-        raise ItemFailed("The cluster no longer exists.", code="cluster_missing") from None
-    ctx.require_open_sector(cluster.sector_id)
-    plan = shared.stored_plan(ctx)
-    if plan is None:
-        plan = _plan(ctx, cluster)
-        shared.save_plan(ctx, plan)
+    cluster = shared.item_record(ctx, planner.get_cluster, "cluster")
+    plan = shared.planned(ctx, lambda: _plan(ctx, cluster))
 
     shared.charge(ctx, OPERATION, plan["usage"])
     created = 0

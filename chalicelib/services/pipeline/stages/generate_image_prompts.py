@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.errors import NotFound
 from chalicelib.ids import derived_id
 from chalicelib.models.accounts import site_key
 from chalicelib.services import credits, writer
-from chalicelib.services.pipeline.stage import ItemContext, ItemFailed, ItemOutcome, ItemSkipped, ItemSpec, StageDef
+from chalicelib.services.pipeline.stage import ItemContext, ItemOutcome, ItemSkipped, ItemSpec, StageDef
 from chalicelib.services.pipeline.stages import shared
 
 OPERATION = "generate_image_prompts"
@@ -40,15 +39,8 @@ def _plan(ctx: ItemContext, content: Any) -> dict[str, Any]:
 
 
 def run(ctx: ItemContext) -> ItemOutcome:
-    try:
-        content = writer.get_content(ctx.account_id, ctx.site_id, ctx.item.item_id, with_body=True)
-    except NotFound:
-        raise ItemFailed("The content no longer exists.", code="content_missing") from None
-    ctx.require_open_sector(content.sector_id)
-    plan = shared.stored_plan(ctx)
-    if plan is None:
-        plan = _plan(ctx, content)
-        shared.save_plan(ctx, plan)
+    content = shared.item_record(ctx, writer.get_content, "content", with_body=True)
+    plan = shared.planned(ctx, lambda: _plan(ctx, content))
     usage = plan["usage"]
     shared.charge(ctx, OPERATION, usage, article=content.content_id,
                   figures={"input_tokens": usage["input_tokens"], "output_tokens": usage["output_tokens"]})

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from chalicelib.errors import NotFound
 from chalicelib.models.accounts import site_key
 from chalicelib.models.writer import ContentImage
 from chalicelib.services import ai_settings, credits, media, state_machines, writer
-from chalicelib.services.pipeline.stage import ItemContext, ItemFailed, ItemOutcome, ItemSkipped, ItemSpec, StageDef
+from chalicelib.services.pipeline.stage import ItemContext, ItemOutcome, ItemSkipped, ItemSpec, StageDef
 from chalicelib.services.pipeline.stages import shared
 
 OPERATION = "generate_images"
@@ -19,11 +18,7 @@ def estimate(account_id: str, site_id: str, items: list[ItemSpec]) -> dict[str, 
 
 def run(ctx: ItemContext) -> ItemOutcome:
     skey = site_key(ctx.account_id, ctx.site_id)
-    try:
-        content = writer.get_content(ctx.account_id, ctx.site_id, ctx.item.item_id)
-    except NotFound:
-        raise ItemFailed("The content no longer exists.", code="content_missing") from None
-    ctx.require_open_sector(content.sector_id)
+    content = shared.item_record(ctx, writer.get_content, "content")
     images = shared.images_of(skey, content.content_id)
     pending = [i for i in images if i.status in ("pending", "failed")]
     if not pending:

@@ -16,7 +16,7 @@ from chalicelib.models.jobs import Job, JobItem
 from chalicelib.models.site_records import join_key
 from chalicelib.models.writer import Content, ContentImage
 from chalicelib.services import ai_models, credits
-from chalicelib.services.pipeline.stage import ItemContext, ItemSkipped, ItemSpec
+from chalicelib.services.pipeline.stage import ItemContext, ItemFailed, ItemSkipped, ItemSpec
 
 # --- picking the items of a job ----------------------------------------------------------------
 
@@ -60,20 +60,29 @@ def by_status(model: Any, skey: str, status: str, sector_id: str | None, count: 
     return list(model.by_status.query(join_key(skey, status), limit=count))
 
 
+def pick(model: Any, account_id: str, site_id: str, selection: dict[str, Any], *, ids_field: str, label: str,
+         status: str, default: int, maximum: int, chosen_in_status: bool = True) -> list[Any]:
+    """The records a job works on: the ones a client chose (``ids_field``; with ``chosen_in_status``
+    only those in ``status``), else up to ``limit`` in ``status`` (of a sector, with ``sector_id``)."""
+    skey = site_key(account_id, site_id)
+    ids = ids_or_filter(selection, ids_field)
+    count = limit(selection, default, maximum, ids)
+    if ids is not None:
+        found = chosen(model, skey, ids, label)
+        records = [found[i] for i in ids if not chosen_in_status or found[i].status == status]
+    else:
+        records = by_status(model, skey, status, selection.get("sector_id"), count)
+    return records[:count]
+
+
 def select_content(default_status: str) -> Callable[[str, str, dict[str, Any]], list[ItemSpec]]:
     """The selection of the stages that work on articles: chosen ones, or those in a status."""
 
     def select(account_id: str, site_id: str, selection: dict[str, Any]) -> list[ItemSpec]:
-        skey = site_key(account_id, site_id)
-        ids = ids_or_filter(selection, "content_ids")
-        count = limit(selection, 20, 500, ids)
-        if ids is not None:
-            found = chosen(Content, skey, ids, "Content")
-            items = [found[i] for i in ids]
-        else:
-            statuses = selection.get("status") or default_status
-            items = by_status(Content, skey, statuses, selection.get("sector_id"), count)
-        return [ItemSpec(c.content_id, sector_id=c.sector_id) for c in items[:count]]
+        contents = pick(Content, account_id, site_id, selection, ids_field="content_ids", label="Content",
+                        status=selection.get("status") or default_status, default=20, maximum=500,
+                        chosen_in_status=False)
+        return [ItemSpec(c.content_id, sector_id=c.sector_id) for c in contents]
 
     return select
 
@@ -89,6 +98,16 @@ def exists(getter: Callable[..., Any], *args: str) -> bool:
     except NotFound:
         return False
     return True
+
+
+def item_record(ctx: ItemContext, getter: Callable[..., Any], what: str, **options: Any) -> Any:
+    """The record the item works on (its id is the item's), in an open sector; gone: the item fails."""
+    try:
+        record = getter(ctx.account_id, ctx.site_id, ctx.item.item_id, **options)
+    except NotFound:
+        raise ItemFailed(f"The {what} no longer exists.", code=f"{what}_missing") from None
+    ctx.require_open_sector(record.sector_id)
+    return record
 
 
 # --- AI calls and their usage ------------------------------------------------------------------
@@ -141,6 +160,15 @@ def add_usage(total: dict[str, Any] | None, usage: Any) -> dict[str, Any]:
 
 def stored_plan(ctx: ItemContext) -> dict[str, Any] | None:
     return (ctx.item.payload or {}).get("plan")
+
+
+def planned(ctx: ItemContext, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The item's stored plan; without one, ``make`` it (the AI calls) and store it first."""
+    plan = stored_plan(ctx)
+    if plan is None:
+        plan = make()
+        save_plan(ctx, plan)
+    return plan
 
 
 def save_plan(ctx: ItemContext, plan: dict[str, Any]) -> None:
