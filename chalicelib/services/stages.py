@@ -47,7 +47,7 @@ KEYWORDS_PER_NAMING_PROMPT = 40
 # --- shared helpers ----------------------------------------------------------------------
 
 def _engine(account_id: str) -> Any:
-    from chalicelib.ai.engine import get_engine
+    from chalicelib.services.ai_engine import get_engine
 
     return get_engine(account_id)
 
