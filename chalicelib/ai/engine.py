@@ -257,6 +257,7 @@ def build_provider(provider_id: str, api_key: str, endpoint: str | None = None,
                    retry: RetryPolicy | None = None) -> Provider:
     retry = retry or RetryPolicy.from_config()
     timeout = config.ai_timeout_seconds()
+    # Each client is imported once a key calls for it: Runware's brings in requests, OpenAI's the SDK.
     if provider_id == "openai":
         from chalicelib.ai.providers.openai_provider import OpenAIProvider
 

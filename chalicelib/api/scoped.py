@@ -104,7 +104,7 @@ def _register(bp: Blueprint, resource: ScopedResource, routes: ScopeRoutes, verb
     query = op.query or (ListQuery if verb == "list" else None)
     handler = _view(resource, audience, verb, op)
     handler.__name__ = handler.__qualname__ = \
-        f"{view_verb}_{audience.view_prefix}{resource.noun}{'' if one else 's'}"
+        f"{view_verb}_{audience.view_prefix}{resource.noun}{'s' if verb == 'list' else ''}"
     handler.__module__ = module
     route(bp, path, method, summary=op.summary, tags=routes.tags, body=op.body, query=query, response=response,
           status=201 if verb == "create" else 200, auth=audience.auth,
