@@ -189,14 +189,19 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.planner",
     "chalicelib.api.writer",
     "chalicelib.api.modules",
-    "chalicelib.api.admin_system",
-    "chalicelib.api.account_settings",
+    "chalicelib.api.ai_settings",
+    "chalicelib.api.prompts",
+    "chalicelib.api.author_profiles",
+    "chalicelib.api.admin.providers",
+    "chalicelib.api.admin.ai_models",
+    "chalicelib.api.admin.credit_costs",
+    "chalicelib.api.admin.strategies",
     "chalicelib.api.jobs",
     "chalicelib.api.publisher",
     "chalicelib.api.automation",
     "chalicelib.api.billing",
     "chalicelib.api.stripe_webhooks",
-    "chalicelib.api.admin_accounts",
+    "chalicelib.api.admin.accounts",
 )
 
 # Message model -> "module:factory" of the workers of its queues, and of their dead-letter queues;

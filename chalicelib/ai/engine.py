@@ -1,10 +1,10 @@
 """The AI engine: one interface for structured text, plain text, embeddings and images.
 
-``get_engine(account_id)`` picks, for each kind of call, the default model of that type
-(AIModelConfig; for images the model of the account's quality tier), and the provider
-that model names, with its key from IntegrationProvider. No key for that provider means
-the offline provider, which says so (``usage.provider == "offline"``); in production that
-is refused unless ``AI_OFFLINE_ALLOWED=1``.
+An ``AIEngine`` is given, for each kind of call, a ``Route`` (the provider and the model that
+serve it), the settings its calls default to, and where its stage prompts come from. Choosing
+those for an account (the platform's default models, their providers' keys, the account's
+effective settings and prompts) is the system module's job: ``services.ai_engine.get_engine``.
+This package knows nothing of accounts or storage.
 
 Structured calls are validated against a pydantic schema; an invalid answer gets one
 repair attempt (the answer and the validation errors go back to the model), then
@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
 from chalicelib import config
-from chalicelib.ai.errors import AIBadOutputError, AIError, AINotConfigured, AIProviderDown
+from chalicelib.ai.errors import AIBadOutputError, AIError, AINotConfigured
 from chalicelib.ai.prompts import PromptTemplate, RenderedPrompt
 from chalicelib.ai.providers.offline_provider import OfflineProvider
 from chalicelib.ai.retry import RetryPolicy
@@ -74,7 +74,7 @@ class ImageResult:
     usage: Usage
 
 
-class _Unavailable:
+class Unavailable:
     """Stands in for a provider that cannot be used; fails only when actually called."""
 
     capabilities = frozenset({"text", "embeddings", "images"})
@@ -91,11 +91,38 @@ class _Unavailable:
 
 @dataclass(frozen=True)
 class Route:
-    """Which provider serves a kind of call, with which model (and its config record)."""
+    """Which provider serves a kind of call, with which model (and the sizes an image model offers)."""
 
     provider: Provider
     model: str
-    config: Any = None  # the AIModelConfig, when there is one
+    sizes: tuple[str, ...] = ()  # "WIDTHxHEIGHT"; empty: any size
+
+    @property
+    def provider_name(self) -> str:
+        return self.provider.name
+
+
+class CallSettings(Protocol):
+    """What each call defaults to (``services.ai_settings.EffectiveAISettings`` for an account)."""
+
+    temperature: float
+    max_tokens: int
+    image_style: str
+    image_quality: str
+    image_size: str
+
+
+# (stage name, the task's own prompt or None) -> the template the stage's call renders.
+PromptSource = Callable[[str, str | None], PromptTemplate]
+
+
+def fit_size(sizes: tuple[str, ...] | list[str], width: int, height: int) -> tuple[int, int]:
+    """The offered size closest in shape to the one asked for (exact if offered; any if none are listed)."""
+    offered = [tuple(int(x) for x in s.split("x")) for s in sizes]
+    if not offered or (width, height) in offered:
+        return width, height
+    ratio = width / height
+    return min(offered, key=lambda s: (abs(s[0] / s[1] - ratio), abs(s[0] * s[1] - width * height)))
 
     @property
     def provider_name(self) -> str:
@@ -119,15 +146,13 @@ def parse_json_answer(text: str, schema: type[BaseModel]) -> BaseModel:
 
 
 class AIEngine:
-    def __init__(self, *, text: Route, images: Route, embeddings: Route, settings: Any = None,
-                 account_id: str | None = None) -> None:
-        from chalicelib.services.ai_settings import effective_settings
-
+    def __init__(self, *, text: Route, images: Route, embeddings: Route, settings: CallSettings,
+                 prompts: PromptSource | None = None) -> None:
         self.text_route = text
         self.image_route = images
         self.embedding_route = embeddings
-        self.settings = settings if settings is not None else effective_settings(None)
-        self.account_id = account_id
+        self.settings = settings
+        self.prompts = prompts
         self._templates: dict[tuple[str, str | None], PromptTemplate] = {}
 
     # --- text ---------------------------------------------------------------------------
@@ -168,15 +193,15 @@ class AIEngine:
 
     def run_stage(self, stage_name: str, variables: Mapping[str, Any], *,
                   prompt_override: str | None = None) -> JSONResult:
-        """Resolve the stage's prompt (task override -> account -> global -> built-in), render it
+        """Render the stage's prompt (from ``prompts``: task override -> account -> global -> built-in)
         with ``variables`` and return the validated answer."""
-        from chalicelib.services.prompts import resolve_prompt
-
+        if self.prompts is None:
+            raise AINotConfigured("This engine was built without a prompt source; it cannot run stages.")
         stage = get_stage(stage_name)
         cache_key = (stage_name, prompt_override)
         template = self._templates.get(cache_key)
         if template is None:
-            template = self._templates[cache_key] = resolve_prompt(self.account_id, stage_name, prompt_override)
+            template = self._templates[cache_key] = self.prompts(stage_name, prompt_override)
         rendered = template.render(variables)
         result = self.generate_json(rendered, stage.schema, stage=stage_name, variables=variables)
         return JSONResult(result.data, result.raw, result.usage, result.attempts, template.source)
@@ -203,10 +228,8 @@ class AIEngine:
     # --- images -------------------------------------------------------------------------
 
     def image_size(self, size: str | None = None) -> tuple[int, int]:
-        from chalicelib.services.ai_models import fit_size
-
         width, height = (int(x) for x in (size or self.settings.image_size).split("x"))
-        return fit_size(self.image_route.config, width, height)
+        return fit_size(self.image_route.sizes, width, height)
 
     def generate_images(self, prompt: str, *, n: int = 1, size: str | None = None,
                         quality: str | None = None, style: str | None = None) -> ImageResult:
@@ -234,6 +257,7 @@ def build_provider(provider_id: str, api_key: str, endpoint: str | None = None,
                    retry: RetryPolicy | None = None) -> Provider:
     retry = retry or RetryPolicy.from_config()
     timeout = config.ai_timeout_seconds()
+    # Each client is imported once a key calls for it: Runware's brings in requests, OpenAI's the SDK.
     if provider_id == "openai":
         from chalicelib.ai.providers.openai_provider import OpenAIProvider
 
@@ -242,44 +266,18 @@ def build_provider(provider_id: str, api_key: str, endpoint: str | None = None,
         from chalicelib.ai.providers.runware_provider import RunwareProvider
 
         return RunwareProvider(api_key, endpoint=endpoint or None, timeout=timeout, retry=retry)
-    return _Unavailable(provider_id, AINotConfigured(f"The engine has no client for provider {provider_id!r}.",
-                                                     provider=provider_id))
+    return Unavailable(provider_id, AINotConfigured(f"The engine has no client for provider {provider_id!r}.",
+                                                    provider=provider_id))
 
 
-def _route(model_config: Any, kind: str, retry: RetryPolicy | None) -> Route:
-    from chalicelib.services import providers
-    from chalicelib.services.secrets import SecretStoreError
-
-    model_name = model_config.model_name if model_config is not None else f"offline-{kind}"
-    if model_config is not None:
-        provider_id = model_config.provider
-        try:
-            key = providers.get_api_key(provider_id)
-        except SecretStoreError as exc:
-            return Route(_Unavailable(provider_id, AIProviderDown(str(exc), provider=provider_id)), model_name,
-                         model_config)
-        if key:
-            record = providers.get_provider(provider_id)
-            return Route(build_provider(provider_id, key, record.api_endpoint if record else None, retry),
-                         model_name, model_config)
+def provider_for(provider_id: str | None, api_key: str | None, endpoint: str | None = None, *, kind: str,
+                 retry: RetryPolicy | None = None) -> Provider:
+    """The client for a provider holding a key; without one, the offline provider (which says so in
+    every ``Usage``) where that is allowed, else a stand-in that fails saying what is missing."""
+    if provider_id is not None and api_key:
+        return build_provider(provider_id, api_key, endpoint, retry)
     if not config.ai_offline_allowed():
-        reason = (f"no API key is configured for provider {model_config.provider!r}" if model_config is not None
+        reason = (f"no API key is configured for provider {provider_id!r}" if provider_id is not None
                   else f"no default {kind} model is configured")
-        return Route(_Unavailable("none", AINotConfigured(f"No {kind} provider: {reason}.")), model_name,
-                     model_config)
-    return Route(OfflineProvider(), model_name, model_config)
-
-
-def get_engine(account_id: str | None = None, *, retry: RetryPolicy | None = None) -> AIEngine:
-    """The engine for an account: its effective settings and the platform's models and keys."""
-    from chalicelib.services import ai_models
-    from chalicelib.services.ai_settings import effective_settings
-
-    settings = effective_settings(account_id)
-    return AIEngine(
-        text=_route(ai_models.get_default_model("text"), "text", retry),
-        images=_route(ai_models.image_model_for_tier(settings.image_quality_tier), "image", retry),
-        embeddings=_route(ai_models.get_default_model("embedding"), "embedding", retry),
-        settings=settings,
-        account_id=account_id,
-    )
+        return Unavailable("none", AINotConfigured(f"No {kind} provider: {reason}."))
+    return OfflineProvider()

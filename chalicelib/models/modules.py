@@ -1,6 +1,9 @@
-"""ModuleEnableSettings: which product modules an account has switched on (one item per account).
+"""ModuleEnableSettings: which product modules are switched on, at one scope.
 
-A missing item means "the defaults" (``MODULE_DEFAULTS``), so new accounts need no write.
+The platform's item (scope ``global``, staff) holds the switches every account starts from; an
+account's item (scope = its account id) holds the switches the account set itself. A switch
+left unset (null) falls through: account -> platform -> ``MODULE_DEFAULTS``, so a new account
+needs no write and an unseeded platform still has its defaults.
 """
 
 from __future__ import annotations
@@ -8,7 +11,7 @@ from __future__ import annotations
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 
 from chalicelib.models.base import TimestampedModel, table_meta
-from chalicelib.models.site_scope import ACCOUNT
+from chalicelib.models.system import SCOPED
 
 # The reference's defaults: linker and optimizer are opt-in, the rest is on.
 MODULE_DEFAULTS: dict[str, bool] = {
@@ -24,8 +27,8 @@ MODULE_DEFAULTS: dict[str, bool] = {
 
 class ModuleEnableSettings(TimestampedModel):
     Meta = table_meta("module_settings")
-    site_scope = ACCOUNT
-    account_id = UnicodeAttribute(hash_key=True)
+    site_scope = SCOPED
+    scope = UnicodeAttribute(hash_key=True)  # "global" or the account id
     planner_enabled = BooleanAttribute(null=True)
     writer_enabled = BooleanAttribute(null=True)
     linker_enabled = BooleanAttribute(null=True)
@@ -35,6 +38,6 @@ class ModuleEnableSettings(TimestampedModel):
     publisher_enabled = BooleanAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
 
-    def enabled(self, module: str) -> bool:
-        value = getattr(self, f"{module}_enabled", None)
-        return MODULE_DEFAULTS[module] if value is None else bool(value)
+    def switch(self, module: str) -> bool | None:
+        """This scope's own switch of the module; None when it leaves it to the next scope."""
+        return getattr(self, f"{module}_enabled", None)

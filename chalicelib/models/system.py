@@ -1,8 +1,10 @@
-"""System module: provider keys, AI models and pricing, AI defaults, prompts, author profiles.
+"""System module: provider keys, AI models and pricing, AI settings, prompts, author profiles.
 
-Global (platform) records live in the fixed partition ``scope="global"`` keyed by their
-natural id, so listing them is a Query and reading one is a GetItem. Account records
-(settings overrides, prompts, author profiles) are keyed by ``account_id`` first.
+Every record is keyed by its scope first: platform records live in the fixed partition
+``scope="global"`` (keyed by their natural id, so listing them is a Query and reading one a
+GetItem). What exists at two scopes (settings, prompts, author profiles) is one model whose
+records of an account live in the partition of its account id, so every tenant key still
+starts with the account id and an account's records never mix with the platform's.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from pynamodb.constants import NUMBER
 
 from chalicelib.models.accounts import GLOBAL_SCOPE
 from chalicelib.models.base import TimestampedModel, table_meta
-from chalicelib.models.site_scope import ACCOUNT, PLATFORM
+from chalicelib.models.site_scope import PLATFORM, NotSiteScoped
+
+SCOPED = NotSiteScoped("platform records (scope \"global\") and each account's own, shared by its sites")
 
 
 class DecimalAttribute(Attribute[Decimal]):
@@ -100,27 +104,16 @@ class AIModelDefault(TimestampedModel):
     updated_by = UnicodeAttribute(null=True)
 
 
-class SystemAISettings(TimestampedModel):
-    """Platform-wide AI defaults: one item (the partition ``global``)."""
+class Setting(TimestampedModel):
+    """One AI setting at one scope: the platform's value (scope ``global``) or an account's override.
 
-    Meta = table_meta("system_ai_settings")
-    site_scope = PLATFORM
-    scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
-    temperature = NumberAttribute(default=0.7)
-    max_tokens = NumberAttribute(default=8192)
-    image_style = UnicodeAttribute(default="photorealistic")
-    image_quality = UnicodeAttribute(default="standard")
-    max_images_per_article = NumberAttribute(default=4)
-    image_size = UnicodeAttribute(default="1024x1024")
-    updated_by = UnicodeAttribute(null=True)
+    ``ai.temperature`` -> 0.4 under an account id overrides ``ai.temperature`` under ``global``;
+    which keys exist, their rules and built-in defaults are declared in ``services.ai_settings``.
+    """
 
-
-class AccountSettings(TimestampedModel):
-    """One account override of a system default, e.g. ``ai.temperature`` -> 0.4."""
-
-    Meta = table_meta("account_settings")
-    site_scope = ACCOUNT
-    account_id = UnicodeAttribute(hash_key=True)
+    Meta = table_meta("settings")
+    site_scope = SCOPED
+    scope = UnicodeAttribute(hash_key=True)  # "global" or the account id
     key = UnicodeAttribute(range_key=True)
     value = JSONAttribute()
     updated_by = UnicodeAttribute(null=True)
@@ -140,10 +133,13 @@ class CreditCostConfig(TimestampedModel):
     updated_by = UnicodeAttribute(null=True)
 
 
-class GlobalAIPrompt(TimestampedModel):
-    Meta = table_meta("global_prompts")
-    site_scope = PLATFORM
-    scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
+class AIPrompt(TimestampedModel):
+    """A prompt at one scope: the platform's (``global``, staff) or an account's own version,
+    which wins over the platform's (``services.prompts.resolve_prompt``)."""
+
+    Meta = table_meta("prompts")
+    site_scope = SCOPED
+    scope = UnicodeAttribute(hash_key=True)  # "global" or the account id
     prompt_type = UnicodeAttribute(range_key=True)  # clustering, ideas, content_generation, ...
     prompt_value = UnicodeAttribute()
     variables = ListAttribute(of=UnicodeAttribute, default=list)
@@ -152,37 +148,13 @@ class GlobalAIPrompt(TimestampedModel):
     updated_by = UnicodeAttribute(null=True)
 
 
-class AIPrompt(TimestampedModel):
-    """An account's own version of a prompt; it wins over the global one."""
-
-    Meta = table_meta("account_prompts")
-    site_scope = ACCOUNT
-    account_id = UnicodeAttribute(hash_key=True)
-    prompt_type = UnicodeAttribute(range_key=True)
-    prompt_value = UnicodeAttribute()
-    variables = ListAttribute(of=UnicodeAttribute, default=list)
-    is_active = BooleanAttribute(default=True)
-    updated_by = UnicodeAttribute(null=True)
-
-
-class GlobalAuthorProfile(TimestampedModel):
-    Meta = table_meta("global_author_profiles")
-    site_scope = PLATFORM
-    scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
-    profile_id = UnicodeAttribute(range_key=True)
-    name = UnicodeAttribute()
-    description = UnicodeAttribute(default="")
-    tone = UnicodeAttribute(default="professional")
-    language = UnicodeAttribute(default="en")
-    instructions = UnicodeAttribute(default="")
-    is_active = BooleanAttribute(default=True)
-    updated_by = UnicodeAttribute(null=True)
-
-
 class AuthorProfile(TimestampedModel):
+    """The voice an article is written in, at one scope: the platform's (``global``, slug ids)
+    or an account's own (UUIDv7 ids)."""
+
     Meta = table_meta("author_profiles")
-    site_scope = ACCOUNT
-    account_id = UnicodeAttribute(hash_key=True)
+    site_scope = SCOPED
+    scope = UnicodeAttribute(hash_key=True)  # "global" or the account id
     profile_id = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute()
     description = UnicodeAttribute(default="")
@@ -205,20 +177,4 @@ class GlobalStrategy(TimestampedModel):
     instructions = UnicodeAttribute(default="")
     config = JSONAttribute(default=dict)
     is_active = BooleanAttribute(default=True)
-    updated_by = UnicodeAttribute(null=True)
-
-
-class GlobalModuleSettings(TimestampedModel):
-    """Which modules the platform offers at all (one item); accounts switch within these."""
-
-    Meta = table_meta("global_module_settings")
-    site_scope = PLATFORM
-    scope = UnicodeAttribute(hash_key=True, default=GLOBAL_SCOPE)
-    planner_enabled = BooleanAttribute(default=True)
-    writer_enabled = BooleanAttribute(default=True)
-    linker_enabled = BooleanAttribute(default=False)
-    optimizer_enabled = BooleanAttribute(default=False)
-    automation_enabled = BooleanAttribute(default=True)
-    integration_enabled = BooleanAttribute(default=True)
-    publisher_enabled = BooleanAttribute(default=True)
     updated_by = UnicodeAttribute(null=True)

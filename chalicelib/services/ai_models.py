@@ -10,22 +10,14 @@ or a default that is switched off.
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable
 from typing import Any
-
-from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.errors import Conflict, NotFound, UnprocessableEntity
 from chalicelib.models.accounts import GLOBAL_SCOPE
-from chalicelib.models.base import failed_positions
-from chalicelib.models.conditions import is_condition_failure
 from chalicelib.models.system import AIModelConfig, AIModelDefault, IntegrationProvider
-from chalicelib.models.transactions import transact_write
+from chalicelib.models.transactions import ConditionsFailed, Transaction
 from chalicelib.services import system_store
 from chalicelib.services.ttl_cache import TTLCache, clear_all
-from chalicelib.timeutil import utcnow
 
 MODEL_TYPES = ("text", "image", "embedding")
 QUALITY_TIERS = ("basic", "quality", "premium")
@@ -35,7 +27,6 @@ ENGINE_SUPPORT: dict[str, frozenset[str]] = {
     "runware": frozenset({"image"}),
 }
 WHAT = "AI model"
-CONFLICT_RETRIES = 5
 
 _cache = TTLCache("ai-models")
 
@@ -82,15 +73,6 @@ def image_model_for_tier(tier: str | None) -> AIModelConfig | None:
         return default
     candidates = get_image_models_by_tier().get(tier) or []
     return candidates[0] if candidates else default
-
-
-def fit_size(model: AIModelConfig | None, width: int, height: int) -> tuple[int, int]:
-    """The model's supported size closest in shape to the one asked for (exact if offered)."""
-    sizes = [tuple(int(x) for x in s.split("x")) for s in (model.supported_sizes if model else None) or []]
-    if not sizes or (width, height) in sizes:
-        return width, height
-    ratio = width / height
-    return min(sizes, key=lambda s: (abs(s[0] / s[1] - ratio), abs(s[0] * s[1] - width * height)))
 
 
 # --- staff management ---------------------------------------------------------------------
@@ -157,45 +139,26 @@ def update_model(model_name: str, changes: dict[str, Any], *, updated_by: str | 
     return model
 
 
-def _transact(write: Callable[[Any], None]) -> None:
-    """One transaction; retried when DynamoDB cancels it for a concurrent one on the same items."""
-    for attempt in range(CONFLICT_RETRIES):
-        try:
-            with transact_write() as tx:
-                write(tx)
-            return
-        except TransactWriteError as exc:
-            reasons = getattr(exc, "cancellation_reasons", None) or []
-            conflict = any(r is not None and r.code == "TransactionConflict" for r in reasons)
-            if not conflict or attempt + 1 == CONFLICT_RETRIES:
-                raise
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-
-
 def _not_default(model: AIModelConfig) -> Any:
     return (AIModelDefault.model_name != model.model_name) | AIModelDefault.model_name.does_not_exist()
 
 
 def _guarded_write(model: AIModelConfig, changes: dict[str, Any] | None, updated_by: str | None) -> None:
     """Deactivate (changes) or delete (None) a model, unless it is its type's default."""
-    def write(tx: Any) -> None:
-        tx.condition_check(AIModelDefault, GLOBAL_SCOPE, model.model_type, condition=_not_default(model))
-        if changes is None:
-            tx.delete(model, condition=AIModelConfig.model_name.exists())
-        else:
-            actions = [getattr(AIModelConfig, k).remove() if v is None else getattr(AIModelConfig, k).set(v)
-                       for k, v in changes.items()]
-            actions.append(AIModelConfig.updated_at.set(utcnow()))
-            if updated_by:
-                actions.append(AIModelConfig.updated_by.set(updated_by))
-            tx.update(model, actions=actions, condition=AIModelConfig.model_name.exists())
-
+    tx = Transaction("guarded-model-write")
+    tx.check(AIModelDefault, GLOBAL_SCOPE, model.model_type, condition=_not_default(model), label="not_default")
+    if changes is None:
+        tx.delete(model, condition=AIModelConfig.model_name.exists(), label="model")
+    else:
+        actions = [getattr(AIModelConfig, k).remove() if v is None else getattr(AIModelConfig, k).set(v)
+                   for k, v in changes.items()]
+        if updated_by:
+            actions.append(AIModelConfig.updated_by.set(updated_by))
+        tx.update(model, actions, condition=AIModelConfig.model_name.exists(), label="model")
     try:
-        _transact(write)
-    except TransactWriteError as exc:
-        if not is_condition_failure(exc):
-            raise
-        if 0 in failed_positions(exc):  # the pointer check (condition checks come first)
+        tx.commit()
+    except ConditionsFailed as exc:
+        if "not_default" in exc.labels:
             raise Conflict(f"{model.model_name} is the default {model.model_type} model; make another model "
                            "the default first.", code="default_model") from None
         raise NotFound(WHAT) from None
@@ -216,19 +179,15 @@ def set_default(model_name: str, *, updated_by: str | None = None, only_if_unset
         raise UnprocessableEntity(f"The engine has no {model.model_type} client for provider {model.provider!r}; "
                                   "such a model cannot be the default.", code="unsupported_provider")
     pointer = AIModelDefault(GLOBAL_SCOPE, model.model_type, model_name=model_name, updated_by=updated_by)
-
-    def write(tx: Any) -> None:
-        tx.condition_check(AIModelConfig, GLOBAL_SCOPE, model_name,
-                           condition=(AIModelConfig.is_active == True)  # noqa: E712 - a DynamoDB condition
-                           & (AIModelConfig.model_type == model.model_type))
-        tx.save(pointer, condition=AIModelDefault.model_type.does_not_exist() if only_if_unset else None)
-
+    tx = Transaction("set-default-model")
+    tx.check(AIModelConfig, GLOBAL_SCOPE, model_name,
+             condition=(AIModelConfig.is_active == True)  # noqa: E712 - a DynamoDB condition
+             & (AIModelConfig.model_type == model.model_type), label="model")
+    tx.put(pointer, condition=AIModelDefault.model_type.does_not_exist() if only_if_unset else None, label="pointer")
     try:
-        _transact(write)
-    except TransactWriteError as exc:
-        if not is_condition_failure(exc):
-            raise
-        if only_if_unset and 1 in failed_positions(exc):  # the put: a default exists already
+        tx.commit()
+    except ConditionsFailed as exc:
+        if only_if_unset and "pointer" in exc.labels:  # a default exists already
             return False
         raise Conflict(f"{model_name} is not an active {model.model_type} model (any more).",
                        code="model_inactive") from None

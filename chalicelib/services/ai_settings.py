@@ -1,23 +1,28 @@
-"""AI settings: the system defaults, account overrides, and the one place that merges them.
+"""AI settings at two scopes: the platform's values (staff) and an account's overrides.
 
-``effective_settings(account_id)`` answers "which temperature (max tokens, image style,
-...) applies to this account": the account's override if it has a valid one, else the
-system default. Every key's range or choices are declared once in ``SETTINGS`` and checked
-on every write (account and staff) and again on read, so an override left behind by a
-narrower rule falls back to the default instead of reaching a provider.
+Each setting is one ``Setting`` record keyed (scope, key): ``("global", "ai.temperature")`` is
+the platform's value, ``(account_id, "ai.temperature")`` the account's override.
+``effective_settings(account_id)`` is the one place that merges them, for every key: the
+account's override if it has a valid one, else the platform's value if valid, else the key's
+built-in default. Every key's type, range or choices and built-in default are declared once in
+``SETTINGS`` and checked on every write (account and staff) and again on read, so a value left
+behind by a narrower rule falls back instead of reaching a provider.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from chalicelib.errors import NotFound, UnprocessableEntity
 from chalicelib.models.accounts import GLOBAL_SCOPE
-from chalicelib.models.system import AccountSettings, SystemAISettings
+from chalicelib.models.system import Setting
+from chalicelib.models.transactions import Transaction
 from chalicelib.observability import logger
 from chalicelib.services import system_store
+from chalicelib.services.ai_models import get_default_image_model
 from chalicelib.services.ttl_cache import TTLCache, clear_all
 
 IMAGE_STYLES = {
@@ -39,15 +44,17 @@ _SAME = "="
 
 @dataclass(frozen=True)
 class SettingSpec:
-    key: str  # the AccountSettings key
+    key: str  # the Setting key, at both scopes
     field: str  # the EffectiveAISettings field
     kind: type  # float, int or str
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     account_override: bool = True
-    # The SystemAISettings attribute holding the default; None: derived (see system_default).
+    # The name staff use for it (/v1/admin/ai-settings); None: the platform holds no value, it
+    # is derived (see platform_value).
     system_field: str | None = _SAME
+    default: Any = None  # built-in: what applies when no scope holds a valid value
 
     def __post_init__(self) -> None:
         if self.system_field == _SAME:
@@ -80,14 +87,15 @@ class SettingSpec:
 
 
 SETTINGS: dict[str, SettingSpec] = {s.key: s for s in (
-    SettingSpec("ai.temperature", "temperature", float, 0.0, 2.0),
-    SettingSpec("ai.max_tokens", "max_tokens", int, 1, 32768),
-    SettingSpec("ai.image_style", "image_style", str, choices=tuple(IMAGE_STYLES)),
-    SettingSpec("ai.image_quality", "image_quality", str, choices=IMAGE_QUALITIES),
-    SettingSpec("ai.max_images", "max_images", int, 1, 8, system_field="max_images_per_article"),
-    # No system attribute: the system's tier is the tier of the default image model.
+    SettingSpec("ai.temperature", "temperature", float, 0.0, 2.0, default=0.7),
+    SettingSpec("ai.max_tokens", "max_tokens", int, 1, 32768, default=8192),
+    SettingSpec("ai.image_style", "image_style", str, choices=tuple(IMAGE_STYLES), default="photorealistic"),
+    SettingSpec("ai.image_quality", "image_quality", str, choices=IMAGE_QUALITIES, default="standard"),
+    SettingSpec("ai.max_images", "max_images", int, 1, 8, system_field="max_images_per_article", default=4),
+    # No platform value: the platform's tier is the tier of the default image model.
     SettingSpec("ai.image_quality_tier", "image_quality_tier", str, choices=IMAGE_QUALITY_TIERS, system_field=None),
-    SettingSpec("ai.image_size", "image_size", str, choices=IMAGE_SIZES, account_override=False),
+    SettingSpec("ai.image_size", "image_size", str, choices=IMAGE_SIZES, account_override=False,
+                default="1024x1024"),
 )}
 BY_SYSTEM_FIELD = {s.system_field: s for s in SETTINGS.values() if s.system_field}
 ACCOUNT_KEYS = tuple(k for k, s in SETTINGS.items() if s.account_override)
@@ -107,27 +115,56 @@ class EffectiveAISettings:
     def value(self, key: str) -> Any:
         return getattr(self, SETTINGS[key].field)
 
-_system = TTLCache("system-ai-settings")
+
+_platform = TTLCache("platform-ai-settings")
 
 
-# --- system defaults ----------------------------------------------------------------------
+def _stored(scope: str, *, fresh: bool = False) -> dict[str, Setting]:
+    return {item.key: item for item in Setting.query(scope, Setting.key.startswith(KEY_PREFIX),
+                                                     consistent_read=fresh)}
 
-def get_system_settings(*, fresh: bool = False) -> SystemAISettings:
-    """The singleton; built-in defaults when it was never written (or seeded)."""
-    def load() -> SystemAISettings:
-        try:
-            return SystemAISettings.get(GLOBAL_SCOPE, consistent_read=fresh)
-        except SystemAISettings.DoesNotExist:
-            return SystemAISettings(GLOBAL_SCOPE)
 
-    return load() if fresh else _system.get_or_load("singleton", load)
+def _platform_records(*, fresh: bool = False) -> dict[str, Setting]:
+    return _stored(GLOBAL_SCOPE, fresh=True) if fresh else _platform.get_or_load("all", lambda: _stored(GLOBAL_SCOPE))
 
 
 def _invalid(errors: list[dict[str, str]]) -> UnprocessableEntity:
     return UnprocessableEntity("Some settings are not valid; see details.", details=errors)
 
 
-def update_system_settings(changes: dict[str, Any], *, updated_by: str | None = None) -> SystemAISettings:
+def _valid(spec: SettingSpec, record: Setting | None) -> tuple[bool, Any]:
+    if record is None:
+        return False, None
+    try:
+        return True, spec.check(record.value)
+    except ValueError:  # a hand-edited item, or a rule that got narrower: the next scope applies
+        logger.warning("ignoring an invalid setting", extra={"setting": spec.key, "scope": record.scope})
+        return False, None
+
+
+# --- the platform's values ----------------------------------------------------------------
+
+def platform_value(key: str, platform: dict[str, Setting] | None = None) -> Any:
+    """The platform's value for a key (its own, else the built-in default), valid by construction."""
+    spec = SETTINGS[key]
+    if spec.system_field is None:
+        model = get_default_image_model()
+        return model.quality_tier if model is not None and model.quality_tier in spec.choices else spec.choices[0]
+    held, value = _valid(spec, (_platform_records() if platform is None else platform).get(key))
+    return value if held else spec.default
+
+
+def get_system_settings(*, fresh: bool = False) -> SimpleNamespace:
+    """The platform's values under the names staff use, and who changed one of them last."""
+    records = _platform_records(fresh=fresh)
+    latest = max(records.values(), key=lambda r: r.updated_at, default=None)
+    return SimpleNamespace(**{name: platform_value(spec.key, records) for name, spec in BY_SYSTEM_FIELD.items()},
+                          updated_by=latest.updated_by if latest else None,
+                          updated_at=latest.updated_at if latest else None)
+
+
+def update_system_settings(changes: dict[str, Any], *, updated_by: str | None = None) -> SimpleNamespace:
+    """Change the platform's values, named as staff name them (``max_images_per_article``), all or none."""
     clean, errors = {}, []
     for name, value in changes.items():
         spec = BY_SYSTEM_FIELD.get(name)
@@ -135,18 +172,17 @@ def update_system_settings(changes: dict[str, Any], *, updated_by: str | None = 
             errors.append({"field": name, "message": "not a system AI setting"})
             continue
         try:
-            clean[name] = spec.check(value)
+            clean[spec.key] = spec.check(value)
         except ValueError as exc:
             errors.append({"field": name, "message": str(exc)})
     if errors:
         raise _invalid(errors)
-    if not clean:
-        return get_system_settings(fresh=True)
-    system_store.put_if_absent(SystemAISettings(GLOBAL_SCOPE))  # it may never have been seeded
-    item = SystemAISettings(GLOBAL_SCOPE)
-    system_store.update(item, clean, updated_by=updated_by, what="System AI settings")
+    tx = Transaction("system-ai-settings")
+    for key, value in clean.items():
+        tx.put(Setting(GLOBAL_SCOPE, key, value=value, updated_by=updated_by), label=key)
+    tx.commit()
     clear_all()
-    return item
+    return get_system_settings(fresh=True)
 
 
 # --- account overrides --------------------------------------------------------------------
@@ -162,12 +198,12 @@ def validate_account_setting(key: str, value: Any) -> Any:
         raise _invalid([{"field": key, "message": str(exc)}]) from None
 
 
-def list_account_settings(account_id: str) -> list[AccountSettings]:
-    return list(AccountSettings.query(account_id))
+def list_account_settings(account_id: str) -> list[Setting]:
+    return list(Setting.query(account_id))
 
 
-def set_account_setting(account_id: str, key: str, value: Any, *, updated_by: str | None = None) -> AccountSettings:
-    item = AccountSettings(account_id, key, value=validate_account_setting(key, value), updated_by=updated_by)
+def set_account_setting(account_id: str, key: str, value: Any, *, updated_by: str | None = None) -> Setting:
+    item = Setting(account_id, key, value=validate_account_setting(key, value), updated_by=updated_by)
     item.save()
     return item
 
@@ -175,43 +211,19 @@ def set_account_setting(account_id: str, key: str, value: Any, *, updated_by: st
 def delete_account_setting(account_id: str, key: str) -> None:
     if key not in SETTINGS:
         raise NotFound("Setting")
-    system_store.delete(AccountSettings, account_id, key, "Setting")
+    system_store.delete(Setting, account_id, key, "Setting")
 
 
 # --- the merge ----------------------------------------------------------------------------
 
-def system_default(key: str, system: SystemAISettings | None = None) -> Any:
-    """The platform's value for a key, valid by construction."""
-    spec = SETTINGS[key]
-    if spec.system_field is None:
-        from chalicelib.services.ai_models import get_default_image_model
-
-        model = get_default_image_model()
-        return model.quality_tier if model is not None and model.quality_tier in spec.choices else spec.choices[0]
-    value = getattr(system or get_system_settings(), spec.system_field)
-    try:
-        return spec.check(value)
-    except ValueError:  # a hand-edited item: fall back to the built-in default
-        return getattr(SystemAISettings(GLOBAL_SCOPE), spec.system_field)
-
-
 def effective_settings(account_id: str | None) -> EffectiveAISettings:
-    """Account override, else system default, for every key (one Query + cached Gets)."""
-    system = get_system_settings()
-    overrides: dict[str, Any] = {}
-    if account_id:
-        for item in AccountSettings.query(account_id, AccountSettings.key.startswith(KEY_PREFIX)):
-            overrides[item.key] = item.value
+    """Account override, else platform value, else built-in, for every key (one Query + a cached one)."""
+    platform = _platform_records()
+    overrides = _stored(account_id) if account_id else {}
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for key, spec in SETTINGS.items():
-        if spec.account_override and key in overrides:
-            try:
-                values[spec.field] = spec.check(overrides[key])
-                sources[key] = "account"
-                continue
-            except ValueError:
-                logger.warning("ignoring an invalid account setting", extra={"setting": key})
-        values[spec.field] = system_default(key, system)
-        sources[key] = "system"
+        held, value = _valid(spec, overrides.get(key)) if spec.account_override else (False, None)
+        values[spec.field] = value if held else platform_value(key, platform)
+        sources[key] = "account" if held else "system"
     return EffectiveAISettings(**values, sources=sources)

@@ -1,7 +1,8 @@
-"""Author profiles: the voice an article is written in. Global ones (staff) and an account's own.
+"""Author profiles at two scopes: the platform's (staff, slug ids) and an account's own (UUIDv7 ids).
 
-``author_text`` turns a profile into the ``author`` variable of the content prompt; an
-account's profile id is looked up in the account first, then among the global ones.
+Every function takes the scope first: ``global`` or an account id. ``resolve`` picks the profile
+a call uses (the account's, else the platform's of that id, else the platform's default) and
+``author_text`` turns it into the ``author`` variable of the content prompt.
 """
 
 from __future__ import annotations
@@ -10,75 +11,51 @@ from typing import Any
 
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import GLOBAL_SCOPE
-from chalicelib.models.system import AuthorProfile, GlobalAuthorProfile
+from chalicelib.models.pages import Page
+from chalicelib.models.system import AuthorProfile
 from chalicelib.services import system_store
 
 DEFAULT_PROFILE_ID = "professional"
 WHAT = "Author profile"
 
 
-def list_global() -> list[GlobalAuthorProfile]:
-    return list(GlobalAuthorProfile.query(GLOBAL_SCOPE))
+def page(scope: str, *, limit: int, cursor: str | None) -> Page:
+    return system_store.page(AuthorProfile, scope, limit=limit, cursor=cursor)
 
 
-def get_global(profile_id: str) -> GlobalAuthorProfile:
-    return system_store.get_or_404(GlobalAuthorProfile, GLOBAL_SCOPE, profile_id, WHAT)
+def get(scope: str, profile_id: str) -> AuthorProfile:
+    return system_store.get_or_404(AuthorProfile, scope, profile_id, WHAT)
 
 
-def create_global(*, profile_id: str, updated_by: str | None = None, **fields: Any) -> GlobalAuthorProfile:
-    return system_store.create(GlobalAuthorProfile(GLOBAL_SCOPE, profile_id, updated_by=updated_by, **fields), WHAT)
+def create(scope: str, *, profile_id: str | None = None, updated_by: str | None = None,
+           **fields: Any) -> AuthorProfile:
+    """A new profile; the platform names its own (a slug), an account's get a generated id."""
+    item = AuthorProfile(scope, profile_id or new_id(), updated_by=updated_by, **fields)
+    return system_store.create(item, WHAT)
 
 
-def update_global(profile_id: str, changes: dict[str, Any], *, updated_by: str | None = None) -> GlobalAuthorProfile:
-    return system_store.update(get_global(profile_id), changes, updated_by=updated_by, what=WHAT)
+def update(scope: str, profile_id: str, changes: dict[str, Any], *, updated_by: str | None = None) -> AuthorProfile:
+    return system_store.update(get(scope, profile_id), changes, updated_by=updated_by, what=WHAT)
 
 
-def delete_global(profile_id: str) -> None:
-    system_store.delete(GlobalAuthorProfile, GLOBAL_SCOPE, profile_id, WHAT)
+def delete(scope: str, profile_id: str) -> None:
+    system_store.delete(AuthorProfile, scope, profile_id, WHAT)
 
 
-def list_for_account(account_id: str) -> list[AuthorProfile]:
-    return list(AuthorProfile.query(account_id))
-
-
-def get_for_account(account_id: str, profile_id: str) -> AuthorProfile:
-    return system_store.get_or_404(AuthorProfile, account_id, profile_id, WHAT)
-
-
-def create_for_account(account_id: str, *, updated_by: str | None = None, **fields: Any) -> AuthorProfile:
-    return system_store.create(AuthorProfile(account_id, new_id(), updated_by=updated_by, **fields), WHAT)
-
-
-def update_for_account(account_id: str, profile_id: str, changes: dict[str, Any], *,
-                       updated_by: str | None = None) -> AuthorProfile:
-    return system_store.update(get_for_account(account_id, profile_id), changes, updated_by=updated_by, what=WHAT)
-
-
-def delete_for_account(account_id: str, profile_id: str) -> None:
-    system_store.delete(AuthorProfile, account_id, profile_id, WHAT)
-
-
-def resolve(account_id: str, profile_id: str | None) -> AuthorProfile | GlobalAuthorProfile | None:
-    """The account's profile with this id, else the global one, else the default global one."""
-    if profile_id:
-        try:
-            profile = AuthorProfile.get(account_id, profile_id)
-            if profile.is_active:
-                return profile
-        except AuthorProfile.DoesNotExist:
-            pass
-    for candidate in (profile_id, DEFAULT_PROFILE_ID):
-        if candidate:
-            try:
-                profile = GlobalAuthorProfile.get(GLOBAL_SCOPE, candidate)
-                if profile.is_active:
-                    return profile
-            except GlobalAuthorProfile.DoesNotExist:
-                pass
+def resolve(account_id: str, profile_id: str | None) -> AuthorProfile | None:
+    """The account's active profile with this id, else the platform's, else the platform's default:
+    every candidate in one BatchGetItem."""
+    candidates = [(account_id, profile_id), (GLOBAL_SCOPE, profile_id), (GLOBAL_SCOPE, DEFAULT_PROFILE_ID)]
+    keys = list(dict.fromkeys((scope, pid) for scope, pid in candidates if pid))
+    found = {(p.scope, p.profile_id): p for p in AuthorProfile.batch_get(keys)}
+    for key in keys:
+        profile = found.get(key)
+        if profile is not None and profile.is_active:
+            return profile
     return None
 
 
-def author_text(profile: AuthorProfile | GlobalAuthorProfile | None) -> str:
+def author_text(profile: AuthorProfile | None) -> str:
     """The ``author`` prompt variable."""
     if profile is None:
         return "A knowledgeable writer. Tone: professional. Language: en."
@@ -87,4 +64,3 @@ def author_text(profile: AuthorProfile | GlobalAuthorProfile | None) -> str:
     if profile.instructions:
         parts.append(profile.instructions)
     return "\n".join(parts)
-

@@ -1,33 +1,35 @@
-"""Prompts: global (staff) and account versions, and which one a call uses.
+"""Prompts at two scopes: the platform's (staff) and an account's own; and which one a call uses.
 
-Resolution order: a task's own override, then the account's prompt, then the global
-prompt, then the built-in default (``system_defaults.PROMPTS``), so a stage always has a
+Every function takes the scope first: ``global`` for the platform's prompts, an account id for
+that account's. Resolution order: a task's own override, then the account's prompt, then the
+platform's, then the built-in default (``system_defaults.PROMPTS``), so a stage always has a
 prompt even on an unseeded table. A stage's variables are fixed by the stage
-(``chalicelib.ai.stages``); a prompt for another type declares its own.
+(``chalicelib.ai.stages``); the platform's prompt of another type declares its own, and an
+account may only write its version of a type that exists (a stage, or an active platform prompt).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from chalicelib.ai.prompts import PromptError, PromptTemplate, check_template
 from chalicelib.ai.stages import STAGES
 from chalicelib.errors import NotFound, UnprocessableEntity
 from chalicelib.models.accounts import GLOBAL_SCOPE
-from chalicelib.models.system import AIPrompt, GlobalAIPrompt
+from chalicelib.models.pages import Page
+from chalicelib.models.system import AIPrompt
 from chalicelib.services import system_store
 from chalicelib.services.system_defaults import builtin_prompt
 from chalicelib.services.ttl_cache import TTLCache, clear_all
 
-_global = TTLCache("global-prompts")
+PROMPT_TYPE = re.compile(r"[a-z][a-z0-9_]{1,63}")
+WHAT = "Prompt"
+
+_platform = TTLCache("platform-prompts")
 
 
-def declared_variables(prompt_type: str, given: list[str] | None = None) -> tuple[str, ...]:
-    stage = STAGES.get(prompt_type)
-    return stage.variables if stage else tuple(given or ())
-
-
-def _checked(prompt_type: str, text: str, variables: tuple[str, ...]) -> None:
+def _checked(text: str, variables: tuple[str, ...]) -> None:
     try:
         check_template(text, variables)
     except PromptError as exc:
@@ -35,85 +37,80 @@ def _checked(prompt_type: str, text: str, variables: tuple[str, ...]) -> None:
                                   details=[{"field": "prompt_value", "message": str(exc)}]) from None
 
 
-# --- global prompts (staff) ---------------------------------------------------------------
-
-def list_global_prompts() -> list[GlobalAIPrompt]:
-    return list(GlobalAIPrompt.query(GLOBAL_SCOPE))
-
-
-def get_global_prompt(prompt_type: str) -> GlobalAIPrompt:
-    return system_store.get_or_404(GlobalAIPrompt, GLOBAL_SCOPE, prompt_type, "Prompt")
-
-
-def put_global_prompt(prompt_type: str, *, prompt_value: str, variables: list[str] | None = None,
-                      description: str = "", is_active: bool = True,
-                      updated_by: str | None = None) -> GlobalAIPrompt:
-    declared = declared_variables(prompt_type, variables)
-    if prompt_type in STAGES and variables is not None and tuple(variables) != declared:
-        raise UnprocessableEntity(f"The variables of {prompt_type!r} are fixed by its stage: "
-                                  f"{', '.join(declared)}.", code="invalid_prompt",
-                                  details=[{"field": "variables", "message": "fixed by the stage"}])
-    _checked(prompt_type, prompt_value, declared)
-    item = GlobalAIPrompt(GLOBAL_SCOPE, prompt_type, prompt_value=prompt_value, variables=list(declared),
-                          description=description, is_active=is_active, updated_by=updated_by)
-    item.save()
-    clear_all()
-    return item
-
-
-def delete_global_prompt(prompt_type: str) -> None:
-    system_store.delete(GlobalAIPrompt, GLOBAL_SCOPE, prompt_type, "Prompt")
-    clear_all()
-
-
-def _active_global(prompt_type: str) -> GlobalAIPrompt | None:
-    def load() -> GlobalAIPrompt | None:
+def _platform_prompt(prompt_type: str) -> AIPrompt | None:
+    """The platform's active prompt of a type (cached)."""
+    def load() -> AIPrompt | None:
         try:
-            item = GlobalAIPrompt.get(GLOBAL_SCOPE, prompt_type)
-        except GlobalAIPrompt.DoesNotExist:
+            item = AIPrompt.get(GLOBAL_SCOPE, prompt_type)
+        except AIPrompt.DoesNotExist:
             return None
         return item if item.is_active else None
 
-    return _global.get_or_load(prompt_type, load)
+    return _platform.get_or_load(prompt_type, load)
 
 
-# --- account prompts ----------------------------------------------------------------------
+def _platform_variables(prompt_type: str, given: list[str] | None) -> tuple[str, ...]:
+    """What the platform's prompt of a type may use: its stage's variables, else those it declares."""
+    if not PROMPT_TYPE.fullmatch(prompt_type):
+        raise UnprocessableEntity("A prompt type is lower-case letters, digits and _ (2-64 characters).",
+                                  details=[{"field": "prompt_type", "message": "invalid"}])
+    stage = STAGES.get(prompt_type)
+    if stage is None:
+        return tuple(given or ())
+    if given is not None and tuple(given) != stage.variables:
+        raise UnprocessableEntity(f"The variables of {prompt_type!r} are fixed by its stage: "
+                                  f"{', '.join(stage.variables)}.", code="invalid_prompt",
+                                  details=[{"field": "variables", "message": "fixed by the stage"}])
+    return stage.variables
 
-def _known_type(prompt_type: str) -> tuple[str, ...]:
-    """The variables of a type an account may override: a stage, or an existing global prompt."""
+
+def _account_variables(prompt_type: str) -> tuple[str, ...]:
+    """What an account's version of a type may use: a stage's, or the platform's active prompt's."""
     if prompt_type in STAGES:
         return STAGES[prompt_type].variables
-    item = _active_global(prompt_type)
+    item = _platform_prompt(prompt_type)
     if item is None:
         raise NotFound("Prompt type")
     return tuple(item.variables or ())
 
 
-def list_account_prompts(account_id: str) -> list[AIPrompt]:
-    return list(AIPrompt.query(account_id))
+# --- records of a scope -------------------------------------------------------------------
+
+def page(scope: str, *, limit: int, cursor: str | None) -> Page:
+    return system_store.page(AIPrompt, scope, limit=limit, cursor=cursor)
 
 
-def put_account_prompt(account_id: str, prompt_type: str, *, prompt_value: str, is_active: bool = True,
-                       updated_by: str | None = None) -> AIPrompt:
-    variables = _known_type(prompt_type)
-    _checked(prompt_type, prompt_value, variables)
-    item = AIPrompt(account_id, prompt_type, prompt_value=prompt_value, variables=list(variables),
-                    is_active=is_active, updated_by=updated_by)
+def get(scope: str, prompt_type: str) -> AIPrompt:
+    return system_store.get_or_404(AIPrompt, scope, prompt_type, WHAT)
+
+
+def put(scope: str, prompt_type: str, *, prompt_value: str, variables: list[str] | None = None,
+        description: str = "", is_active: bool = True, updated_by: str | None = None) -> AIPrompt:
+    """Create or replace the scope's prompt of a type; its variables are checked against the type's."""
+    declared = _platform_variables(prompt_type, variables) if scope == GLOBAL_SCOPE else \
+        _account_variables(prompt_type)
+    _checked(prompt_value, declared)
+    item = AIPrompt(scope, prompt_type, prompt_value=prompt_value, variables=list(declared),
+                    description=description, is_active=is_active, updated_by=updated_by)
     item.save()
+    if scope == GLOBAL_SCOPE:
+        clear_all()
     return item
 
 
-def delete_account_prompt(account_id: str, prompt_type: str) -> None:
-    system_store.delete(AIPrompt, account_id, prompt_type, "Prompt")
+def delete(scope: str, prompt_type: str) -> None:
+    system_store.delete(AIPrompt, scope, prompt_type, WHAT)
+    if scope == GLOBAL_SCOPE:
+        clear_all()
 
 
 # --- resolution ---------------------------------------------------------------------------
 
 def resolve_prompt(account_id: str | None, prompt_type: str, override: str | None = None) -> PromptTemplate:
-    """The template a call uses: task override -> account prompt -> global -> built-in."""
-    global_item = _active_global(prompt_type)
+    """The template a call uses: task override -> account prompt -> platform's -> built-in."""
+    platform = _platform_prompt(prompt_type)
     variables = STAGES[prompt_type].variables if prompt_type in STAGES else \
-        tuple(global_item.variables or ()) if global_item else ()
+        tuple(platform.variables or ()) if platform else ()
     candidates: list[tuple[str, Any]] = [("task", override)]
     if account_id:
         try:
@@ -121,11 +118,11 @@ def resolve_prompt(account_id: str | None, prompt_type: str, override: str | Non
             candidates.append(("account", item.prompt_value if item.is_active else None))
         except AIPrompt.DoesNotExist:
             pass
-    candidates.append(("global", global_item.prompt_value if global_item else None))
+    candidates.append(("global", platform.prompt_value if platform else None))
     candidates.append(("builtin", builtin_prompt(prompt_type)))
     for source, text in candidates:
         if text:
             template = PromptTemplate(prompt_type, text, variables, source)
             template.check()  # an override with an unknown variable fails here, clearly
             return template
-    raise NotFound("Prompt")
+    raise NotFound(WHAT)

@@ -1,18 +1,19 @@
-"""The smaller platform records: operation credit costs, content strategies, module switches."""
+"""The smaller platform records: operation credit costs and content strategies."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.models.accounts import GLOBAL_SCOPE
-from chalicelib.models.system import CreditCostConfig, GlobalModuleSettings, GlobalStrategy
+from chalicelib.models.pages import Page
+from chalicelib.models.system import CreditCostConfig, GlobalStrategy
 from chalicelib.services import system_store
-from chalicelib.services.ttl_cache import TTLCache, clear_all
-
-_modules = TTLCache("global-module-settings")
-
 
 # --- credit costs ---------------------------------------------------------------------------
+
+def page_credit_costs(*, limit: int, cursor: str | None) -> Page:
+    return system_store.page(CreditCostConfig, GLOBAL_SCOPE, limit=limit, cursor=cursor)
+
 
 def get_credit_cost(operation_type: str) -> CreditCostConfig:
     return system_store.get_or_404(CreditCostConfig, GLOBAL_SCOPE, operation_type, "Credit cost")
@@ -35,8 +36,8 @@ def delete_credit_cost(operation_type: str) -> None:
 
 # --- strategies -----------------------------------------------------------------------------
 
-def list_strategies() -> list[GlobalStrategy]:
-    return list(GlobalStrategy.query(GLOBAL_SCOPE))
+def page_strategies(*, limit: int, cursor: str | None) -> Page:
+    return system_store.page(GlobalStrategy, GLOBAL_SCOPE, limit=limit, cursor=cursor)
 
 
 def get_strategy(strategy_id: str) -> GlobalStrategy:
@@ -54,30 +55,3 @@ def update_strategy(strategy_id: str, changes: dict[str, Any], *, updated_by: st
 
 def delete_strategy(strategy_id: str) -> None:
     system_store.delete(GlobalStrategy, GLOBAL_SCOPE, strategy_id, "Strategy")
-
-
-# --- platform module switches ---------------------------------------------------------------
-
-def get_module_settings(*, fresh: bool = False) -> GlobalModuleSettings:
-    def load() -> GlobalModuleSettings:
-        try:
-            return GlobalModuleSettings.get(GLOBAL_SCOPE, consistent_read=fresh)
-        except GlobalModuleSettings.DoesNotExist:
-            return GlobalModuleSettings(GLOBAL_SCOPE)
-
-    return load() if fresh else _modules.get_or_load("singleton", load)
-
-
-def module_offered(module: str) -> bool:
-    """Does the platform offer this module at all (before any account switch)?"""
-    return bool(getattr(get_module_settings(), f"{module}_enabled"))
-
-
-def update_module_settings(changes: dict[str, bool], *, updated_by: str | None = None) -> GlobalModuleSettings:
-    if not changes:
-        return get_module_settings(fresh=True)
-    system_store.put_if_absent(GlobalModuleSettings(GLOBAL_SCOPE))
-    item = system_store.update(GlobalModuleSettings(GLOBAL_SCOPE), changes, updated_by=updated_by,
-                               what="Module settings")
-    clear_all()
-    return item

@@ -12,16 +12,16 @@ from typing import Any
 from chalicelib.ai.stages import STAGES
 from chalicelib.errors import ApiError
 from chalicelib.models.accounts import GLOBAL_SCOPE, Industry
+from chalicelib.models.modules import MODULE_DEFAULTS, ModuleEnableSettings
 from chalicelib.models.system import (
     AIModelConfig,
+    AIPrompt,
+    AuthorProfile,
     CreditCostConfig,
-    GlobalAIPrompt,
-    GlobalAuthorProfile,
-    GlobalModuleSettings,
     IntegrationProvider,
-    SystemAISettings,
+    Setting,
 )
-from chalicelib.services import ai_models, plans
+from chalicelib.services import ai_models, ai_settings, plans
 from chalicelib.services.system_store import put_if_absent
 from chalicelib.services.ttl_cache import clear_all
 
@@ -192,13 +192,15 @@ def seed_system_defaults() -> dict[str, int]:
         "industries": sum(put_if_absent(Industry(GLOBAL_SCOPE, **i)) for i in INDUSTRIES),
         "providers": sum(put_if_absent(IntegrationProvider(GLOBAL_SCOPE, **p)) for p in PROVIDERS),
         "ai_models": sum(put_if_absent(AIModelConfig(GLOBAL_SCOPE, **m)) for m in MODELS),
-        "system_ai_settings": int(put_if_absent(SystemAISettings(GLOBAL_SCOPE))),
-        "module_settings": int(put_if_absent(GlobalModuleSettings(GLOBAL_SCOPE))),
-        "prompts": sum(put_if_absent(GlobalAIPrompt(GLOBAL_SCOPE, prompt_type, prompt_value=p["text"],
-                                                    variables=list(STAGES[prompt_type].variables),
-                                                    description=p["description"]))
+        "system_ai_settings": sum(put_if_absent(Setting(GLOBAL_SCOPE, spec.key, value=spec.default))
+                                  for spec in ai_settings.SETTINGS.values() if spec.system_field),
+        "module_settings": int(put_if_absent(ModuleEnableSettings(
+            GLOBAL_SCOPE, **{f"{module}_enabled": on for module, on in MODULE_DEFAULTS.items()}))),
+        "prompts": sum(put_if_absent(AIPrompt(GLOBAL_SCOPE, prompt_type, prompt_value=p["text"],
+                                              variables=list(STAGES[prompt_type].variables),
+                                              description=p["description"]))
                        for prompt_type, p in PROMPTS.items()),
-        "author_profiles": sum(put_if_absent(GlobalAuthorProfile(GLOBAL_SCOPE, **a)) for a in AUTHOR_PROFILES),
+        "author_profiles": sum(put_if_absent(AuthorProfile(GLOBAL_SCOPE, **a)) for a in AUTHOR_PROFILES),
         "credit_costs": sum(put_if_absent(CreditCostConfig(GLOBAL_SCOPE, **c)) for c in OPERATION_COSTS),
     }
     counts["default_models"] = sum(_seed_default(name) for name in DEFAULT_MODELS.values())

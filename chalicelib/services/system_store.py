@@ -1,19 +1,18 @@
-"""Get, create, change and delete one keyed record, with the conditions that make each safe.
+"""Get, list, create, change and delete one keyed record, with the conditions that make each safe.
 
-Shared by the system module's services: every global record is (``global``, natural id),
-every account record is (account id, id); a missing record is a 404, a duplicate a 409.
+Shared by the services of platform and account records: every record is (scope, natural id),
+the scope being ``global`` or an account id; a missing record is a 404, a duplicate a 409.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.models import Model
 
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.models.conditions import is_condition_failure
-from chalicelib.timeutil import utcnow
+from chalicelib.models.conditions import conditional
+from chalicelib.models.pages import Page, paginate
 
 M = TypeVar("M", bound=Model)
 
@@ -29,13 +28,15 @@ def get_or_404(model: type[M], hash_key: str, range_key: str | None, what: str) 
         raise NotFound(what) from None
 
 
+def page(model: type[Model], scope: str, *, limit: int, cursor: str | None) -> Page:
+    """One page of a scope's records, in key order; the cursor is bound to the table and scope."""
+    return paginate(lambda **kw: model.query(scope, **kw), scope=f"{model.Meta.table_name}:{scope}",
+                    limit=limit, cursor=cursor)
+
+
 def create(item: M, what: str) -> M:
-    try:
+    with conditional(otherwise=Conflict(f"{what} already exists.", code="already_exists")):
         item.save(condition=_range_attr(type(item)).does_not_exist())
-    except PutError as exc:
-        if is_condition_failure(exc):
-            raise Conflict(f"{what} already exists.", code="already_exists") from None
-        raise
     return item
 
 
@@ -48,32 +49,19 @@ def update(item: M, changes: dict[str, Any], *, updated_by: str | None = None, w
         return item
     if updated_by is not None and "updated_by" in model.get_attributes():
         actions.append(model.updated_by.set(updated_by))
-    actions.append(model.updated_at.set(utcnow()))
-    try:
+    with conditional(otherwise=NotFound(what)):
         item.update(actions=actions, condition=_range_attr(model).exists())
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            raise NotFound(what) from None
-        raise
     return item
 
 
 def delete(model: type[M], hash_key: str, range_key: str | None, what: str) -> None:
     item = model(hash_key, range_key) if range_key is not None else model(hash_key)
-    try:
+    with conditional(otherwise=NotFound(what)):
         item.delete(condition=_range_attr(model).exists())
-    except DeleteError as exc:
-        if is_condition_failure(exc):
-            raise NotFound(what) from None
-        raise
 
 
 def put_if_absent(item: Model) -> bool:
     """Seeding: write the item unless one with its key exists (never overwrites an edit)."""
-    try:
+    with conditional() as write:
         item.save(condition=_range_attr(type(item)).does_not_exist())
-        return True
-    except PutError as exc:
-        if is_condition_failure(exc):
-            return False
-        raise
+    return write.held

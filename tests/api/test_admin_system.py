@@ -11,12 +11,12 @@ from contextlib import contextmanager
 import boto3
 import pytest
 
-from chalicelib.ai.engine import get_engine
 from chalicelib.ai.errors import AIAuthError
 from chalicelib.api.routing import ROUTES
 from chalicelib.config import resource_prefix
 from chalicelib.observability import logger
 from chalicelib.services import providers
+from chalicelib.services.ai_engine import get_engine
 from chalicelib.services.system_defaults import seed_system_defaults
 from chalicelib.services.ttl_cache import clear_all
 from tests.unit.ai.fake_apis import FakeOpenAI

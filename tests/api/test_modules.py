@@ -32,3 +32,24 @@ def test_a_disabled_module_is_403_module_disabled_for_everyone_and_only_its_acco
     ok(api.get(f"{other_env.base}/keywords", token=other.token))  # other accounts are not affected
     ok(api.patch("/v1/account/modules", {"planner": True}, token=owner.token))
     ok(api.get(f"{env.base}/keywords", token=owner.token))
+
+
+def test_the_platform_switches_are_where_every_account_starts_and_an_accounts_own_switch_wins(
+        api, register, make_staff):
+    staff = make_staff(register("staff"))
+    follows, keeps_own = register(), register()
+    env, own_env = make_site(api, follows), make_site(api, keeps_own)
+    ok(api.patch("/v1/account/modules", {"planner": True}, token=keeps_own.token))
+
+    r = api.patch("/v1/admin/module-settings", {"planner_enabled": False, "linker_enabled": True}, token=staff.token)
+    assert r.status == 200 and (r.json["planner_enabled"], r.json["linker_enabled"]) == (False, True)
+    assert ok(api.get("/v1/account/modules", token=follows.token)) == {**DEFAULTS, "planner": False, "linker": True}
+    r = api.get(f"{env.base}/keywords", token=follows.token)
+    assert r.status == 403 and r.error_code == "module_disabled"
+    ok(api.get(f"{own_env.base}/keywords", token=keeps_own.token))  # its own switch, not the platform's
+    assert ok(api.get("/v1/account/modules", token=keeps_own.token))["linker"] is True  # it set no linker switch
+
+    ok(api.patch("/v1/account/modules", {"planner": True}, token=follows.token))
+    ok(api.get(f"{env.base}/keywords", token=follows.token))
+    ok(api.patch("/v1/admin/module-settings", {"planner_enabled": True, "linker_enabled": False}, token=staff.token))
+    assert ok(api.get("/v1/account/modules", token=keeps_own.token)) == DEFAULTS

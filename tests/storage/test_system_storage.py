@@ -8,23 +8,23 @@ import pytest
 
 from chalicelib.errors import ApiError, Conflict, NotFound
 from chalicelib.models.accounts import GLOBAL_SCOPE, Industry, Plan
+from chalicelib.models.modules import ModuleEnableSettings
 from chalicelib.models.system import (
     AIModelConfig,
     AIModelDefault,
+    AIPrompt,
+    AuthorProfile,
     CreditCostConfig,
-    GlobalAIPrompt,
-    GlobalAuthorProfile,
-    GlobalModuleSettings,
     IntegrationProvider,
-    SystemAISettings,
+    Setting,
 )
 from chalicelib.services import ai_models, ai_settings, author_profiles, prompts, system_config
 from chalicelib.services.system_defaults import MODELS, seed_system_defaults
 from chalicelib.services.ttl_cache import clear_all
 
 GLOBAL_TABLES = (Plan, Industry, IntegrationProvider, AIModelConfig, AIModelDefault, CreditCostConfig,
-                 GlobalAIPrompt, GlobalAuthorProfile)
-SINGLETONS = (SystemAISettings, GlobalModuleSettings)
+                 AIPrompt, AuthorProfile, Setting)
+SINGLETONS = (ModuleEnableSettings,)
 
 
 @pytest.fixture(autouse=True)
@@ -54,17 +54,17 @@ def test_seeding_twice_changes_nothing_and_keeps_staff_edits(ddb):
     assert _snapshot() == before  # not even an updated_at moved
 
     # Staff edits survive a later seeding.
-    prompts.put_global_prompt("clustering", prompt_value="Staff version.\n{{ keywords }}")
+    prompts.put(GLOBAL_SCOPE, "clustering", prompt_value="Staff version.\n{{ keywords }}")
     ai_models.set_default("gpt-4o")
     ai_models.update_model("gpt-4o-mini", {"is_active": False})
     system_config.update_credit_cost("generate_content", {"base_credits": 9})
     ai_settings.update_system_settings({"temperature": 0.2})
     seed_system_defaults()
-    assert GlobalAIPrompt.get(GLOBAL_SCOPE, "clustering").prompt_value.startswith("Staff version.")
+    assert AIPrompt.get(GLOBAL_SCOPE, "clustering").prompt_value.startswith("Staff version.")
     assert ai_models.current_defaults()["text"] == "gpt-4o"
     assert AIModelConfig.get(GLOBAL_SCOPE, "gpt-4o-mini").is_active is False
     assert CreditCostConfig.get(GLOBAL_SCOPE, "generate_content").base_credits == 9
-    assert SystemAISettings.get(GLOBAL_SCOPE).temperature == 0.2
+    assert Setting.get(GLOBAL_SCOPE, "ai.temperature").value == 0.2
 
 
 def _text_models(n: int) -> list[str]:
@@ -140,9 +140,9 @@ def test_conditional_writes_and_account_records(ddb):
     with pytest.raises(ApiError):
         ai_models.set_default("no-such-model")
     with pytest.raises(NotFound):
-        author_profiles.delete_global("no-such-profile")
+        author_profiles.delete(GLOBAL_SCOPE, "no-such-profile")
     with pytest.raises(NotFound):
-        author_profiles.update_for_account("acct", "no-such-profile", {"name": "x"})
+        author_profiles.update("acct", "no-such-profile", {"name": "x"})
 
     # Account records: queried by account id (and key prefix), never another account's.
     ai_settings.set_account_setting("acct-a", "ai.temperature", 0.3)
@@ -152,9 +152,9 @@ def test_conditional_writes_and_account_records(ddb):
     assert (effective.temperature, effective.image_quality_tier) == (0.3, "premium")
     assert ai_settings.effective_settings("acct-b").temperature == 1.9
     assert ai_models.image_model_for_tier("premium").model_name == "google:4@2"
-    profile = author_profiles.create_for_account("acct-a", name="Voice")
+    profile = author_profiles.create("acct-a", name="Voice")
     assert author_profiles.resolve("acct-a", profile.profile_id).name == "Voice"
     assert author_profiles.resolve("acct-b", profile.profile_id).profile_id == "professional"  # not a's
-    prompts.put_account_prompt("acct-a", "ideas", prompt_value="A.\n{{ keywords }}")
+    prompts.put("acct-a", "ideas", prompt_value="A.\n{{ keywords }}")
     assert prompts.resolve_prompt("acct-a", "ideas").source == "account"
     assert prompts.resolve_prompt("acct-b", "ideas").source == "global"

@@ -12,11 +12,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.models import accounts, payments, system
+from chalicelib.models import accounts, modules, payments, system
 from chalicelib.registry import table_models
 from chalicelib.services.ttl_cache import clear_all
 
-_MODULES = {system.__name__}
+_MODULES = {system.__name__, modules.__name__}
 _EXTRA = {accounts.Plan, accounts.Industry, payments.CreditPack}  # seeding writes plans and packs
 
 

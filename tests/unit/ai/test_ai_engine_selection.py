@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from chalicelib.ai.engine import get_engine
 from chalicelib.ai.errors import AINotConfigured
 from chalicelib.ai.providers.openai_provider import OpenAIProvider
 from chalicelib.ai.providers.runware_provider import RunwareProvider
 from chalicelib.ai.retry import RetryPolicy
 from chalicelib.services import ai_models, ai_settings, providers
+from chalicelib.services.ai_engine import get_engine
 from chalicelib.services.system_defaults import seed_system_defaults
 from tests.unit.ai.fake_apis import FakeOpenAI, FakeRunware, Reply
 

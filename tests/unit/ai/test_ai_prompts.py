@@ -6,6 +6,7 @@ import pytest
 
 from chalicelib.ai.prompts import PromptError, PromptTemplate, placeholders
 from chalicelib.ai.stages import STAGES
+from chalicelib.models.accounts import GLOBAL_SCOPE
 from chalicelib.services import prompts
 from chalicelib.services.system_defaults import PROMPTS, seed_system_defaults
 
@@ -69,15 +70,15 @@ def test_resolution_order(system_db):
     assert prompts.resolve_prompt(account, "clustering").source == "builtin"  # nothing seeded yet
     seed_system_defaults()
     assert prompts.resolve_prompt(account, "clustering").source == "global"
-    prompts.put_account_prompt(account, "clustering", prompt_value="Mine.\n{{ keywords }}")
+    prompts.put(account, "clustering", prompt_value="Mine.\n{{ keywords }}")
     resolved = prompts.resolve_prompt(account, "clustering")
     assert resolved.source == "account" and resolved.text.startswith("Mine.")
     assert prompts.resolve_prompt("other-account", "clustering").source == "global"
     task = prompts.resolve_prompt(account, "clustering", override="For this task.\n{{ sector }}")
     assert task.source == "task" and task.text.startswith("For this task.")
-    prompts.put_account_prompt(account, "clustering", prompt_value="Off.\n{{ keywords }}", is_active=False)
+    prompts.put(account, "clustering", prompt_value="Off.\n{{ keywords }}", is_active=False)
     assert prompts.resolve_prompt(account, "clustering").source == "global"
-    prompts.put_global_prompt("clustering", prompt_value="Global v2.\n{{ sector }}")
+    prompts.put(GLOBAL_SCOPE, "clustering", prompt_value="Global v2.\n{{ sector }}")
     assert prompts.resolve_prompt(account, "clustering").text.startswith("Global v2.")
 
 

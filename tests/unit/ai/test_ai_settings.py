@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import NotFound, UnprocessableEntity
-from chalicelib.models.system import AccountSettings
+from chalicelib.models.system import Setting
 from chalicelib.services import ai_models, ai_settings
 from chalicelib.services.system_defaults import seed_system_defaults
 
@@ -56,12 +56,12 @@ def test_out_of_range_and_wrong_choices_are_refused(key, bad):
 def test_a_refused_value_is_not_stored(seeded):
     with pytest.raises(UnprocessableEntity):
         ai_settings.set_account_setting("acct", "ai.temperature", 9)
-    assert list(AccountSettings.query("acct")) == []
+    assert list(Setting.query("acct")) == []
 
 
 @pytest.mark.parametrize("key", list(CASES))
 def test_an_invalid_stored_override_falls_back_to_the_system_default(seeded, key):
-    AccountSettings("acct", key, value="not-a-valid-value-for-anything").save()  # e.g. a rule that got narrower
+    Setting("acct", key, value="not-a-valid-value-for-anything").save()  # e.g. a rule that got narrower
     effective = ai_settings.effective_settings("acct")
     assert (effective.value(key), effective.sources[key]) == (CASES[key][0], "system")
 

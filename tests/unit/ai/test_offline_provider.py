@@ -9,10 +9,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from chalicelib.ai.engine import get_engine
 from chalicelib.ai.providers.offline_provider import OFFLINE_NOTE, OfflineProvider, embed_text
 from chalicelib.ai.stages import STAGES
 from chalicelib.ai.types import ChatRequest
+from chalicelib.services.ai_engine import get_engine
 from chalicelib.services.system_defaults import seed_system_defaults
 
 KEYWORDS = ["best running shoes", "running shoes for flat feet", "trail running shoes", "running shoe size guide"]

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from chalicelib.ai.errors import AIError
 from chalicelib.errors import NotFound, UnprocessableEntity
 from chalicelib.models.accounts import site_key
 from chalicelib.models.conditions import conditional
@@ -114,7 +115,7 @@ def item_record(ctx: ItemContext, getter: Callable[..., Any], what: str, **optio
 
 def engine(account_id: str) -> Any:
     # Imported here: the engine (prompts, providers) is the workers' weight, not the API's.
-    from chalicelib.ai.engine import get_engine
+    from chalicelib.services.ai_engine import get_engine
 
     return get_engine(account_id)
 
@@ -125,8 +126,6 @@ def ai_call(call: Callable[[], Any], attempts: int = 3) -> Any:
     A stage that makes several calls should not throw away the ones that worked because
     one of them hit a blip; a persistent failure still reaches SQS's redelivery.
     """
-    from chalicelib.ai.errors import AIError
-
     for attempt in range(attempts):
         try:
             return call()
