@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import PutError
-
 from chalicelib.errors import Conflict, NotFound, UnprocessableEntity
 from chalicelib.models.accounts import GLOBAL_SCOPE, Plan
-from chalicelib.models.conditions import is_condition_failure
+from chalicelib.models.billing import CREDIT_TYPES
+from chalicelib.models.conditions import conditional
 from chalicelib.models.payments import CreditPack
 from chalicelib.services import system_store
 
@@ -153,8 +152,6 @@ def purchasable_pack(pack_id: str) -> CreditPack:
 
 
 def pack_credits(pack: CreditPack) -> dict[str, int]:
-    from chalicelib.models.billing import CREDIT_TYPES
-
     return {t: int(getattr(pack, f"{t}_credits") or 0) for t in CREDIT_TYPES}
 
 
@@ -190,13 +187,9 @@ def update_pack(pack_id: str, changes: dict[str, Any], *, updated_by: str | None
 # --- seeding ---------------------------------------------------------------------------------
 
 def _store_builtin(item: Any) -> bool:
-    try:
+    with conditional() as write:  # stored already (perhaps edited by staff): left as it is
         item.save(condition=type(item)._range_key_attribute().does_not_exist())
-        return True
-    except PutError as exc:
-        if not is_condition_failure(exc):
-            raise
-        return False
+    return write.held
 
 
 def seed_builtin_plans() -> int:

@@ -27,14 +27,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
-
 from chalicelib.errors import ApiError, BadRequest, Conflict
+from chalicelib.integrations.stripe_client import BillingUnavailable
 from chalicelib.models.billing import CREDIT_TYPES
-from chalicelib.models.conditions import is_condition_failure
+from chalicelib.models.conditions import conditional
 from chalicelib.models.payments import StripeEvent
 from chalicelib.observability import logger
-from chalicelib.services import billing, plans
+from chalicelib.services import billing, plans, providers
 from chalicelib.timeutil import utcnow
 
 EVENT_RETENTION = timedelta(days=45)
@@ -53,9 +52,6 @@ Handler = Callable[[dict[str, Any]], tuple[str | None, str]]  # event -> (accoun
 
 def verify(raw_body: bytes, signature: str | None) -> dict[str, Any]:
     """The verified event as plain data; raises InvalidSignature (400) on any doubt."""
-    from chalicelib.integrations.stripe_client import BillingUnavailable
-    from chalicelib.services import providers
-
     secret = providers.get_secret("stripe", "webhook_secret")
     if not secret:
         # 503, not 400: Stripe keeps retrying, so nothing is lost while staff set the secret.
@@ -93,25 +89,20 @@ def _claim(event: dict[str, Any]) -> str:
     record = StripeEvent(event["id"], event_type=event["type"], event_created=int(event.get("created") or 0),
                          status="processing", lease_until=now + LEASE_SECONDS, received_at=utcnow(),
                          expires_epoch=now + int(EVENT_RETENTION.total_seconds()))
-    try:
+    with conditional() as write:
         record.save(condition=StripeEvent.event_id.does_not_exist()
                     | ((StripeEvent.status == "processing") & (StripeEvent.lease_until < now)))
+    if write.held:
         return "claimed"
-    except PutError as exc:
-        if not is_condition_failure(exc):
-            raise
     existing = StripeEvent.get(event["id"], consistent_read=True)
     return "done" if existing.status == "done" else "busy"
 
 
 def _release(event_id: str) -> None:
     """The handler failed: let the next delivery start at once instead of after the lease."""
-    try:
+    with conditional():  # done meanwhile by another delivery: nothing to release
         StripeEvent(event_id).update(actions=[StripeEvent.lease_until.set(0), StripeEvent.attempts.add(1)],
                                      condition=StripeEvent.status == "processing")
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
 
 
 def _complete(event_id: str, account_id: str | None, outcome: str) -> None:
@@ -178,7 +169,7 @@ def _account(obj: dict[str, Any]) -> str | None:
         return None
     try:
         linked = billing.link_customer(str(claimed), customer)
-    except (ApiError, UpdateError, PutError):
+    except ApiError:  # the claimed account does not exist, or has another customer
         return None
     return str(claimed) if linked == customer else None
 
