@@ -661,7 +661,7 @@ def _integration(account_id: str, site_id: str) -> SiteIntegration:
 
 
 def wordpress_client(integration: SiteIntegration) -> Any:
-    from chalicelib.integrations.wordpress import WordPressClient
+    from chalicelib.integrations.wordpress.client import WordPressClient
     from chalicelib.services import secrets
 
     password = secrets.decrypt(integration.app_password_enc, _secret_context(integration.account_id,
@@ -685,7 +685,7 @@ def process_publish(message: dict[str, str], *, receive_count: int, max_receives
     Anything unexpected propagates and leaves the lease: like a crash, the retry that comes
     after the lease expired takes over and finds the post if there is one.
     """
-    from chalicelib.integrations.wordpress import WPError
+    from chalicelib.integrations.wordpress.errors import WPError
 
     account_id, site_id, content_id = message["account_id"], message["site_id"], message["content_id"]
     content = find_content(account_id, site_id, content_id, with_body=True)
@@ -806,7 +806,7 @@ def _close_record(content: Content, attempt_id: str, status: str, error: str) ->
 
 
 def _publish_to_wordpress(content: Content) -> tuple[Any, str]:
-    from chalicelib.integrations.wordpress import WPObjectNotFound
+    from chalicelib.integrations.wordpress.errors import WPObjectNotFound
 
     integration = _integration(content.account_id, content.site_id)
     if not integration.is_active:
@@ -875,7 +875,7 @@ def _upload_image(wp: Any, content: Content, image: ContentImage) -> None:
     or the worker died before storing the id): it looks the attachment up by that key and
     uploads only if there is none. The media id is stored right after either.
     """
-    from chalicelib.integrations.wordpress import media_key
+    from chalicelib.integrations.wordpress.fields import media_key
     from chalicelib.services import media
 
     data, mime = media.read(image.storage_key)
@@ -1099,7 +1099,8 @@ def wp_api_error(exc: Exception) -> ApiError:
 def connect_wordpress(account_id: str, site_id: str, *, url: str, username: str, app_password: str,
                       name: str = "") -> SiteIntegration:
     """Test the connection, sync the structure, set up the companion plugin's webhooks, store it."""
-    from chalicelib.integrations.wordpress import WordPressClient, WPError
+    from chalicelib.integrations.wordpress.client import WordPressClient
+    from chalicelib.integrations.wordpress.errors import WPError
     from chalicelib.services import secrets
 
     get_site(account_id, site_id)
@@ -1164,7 +1165,7 @@ def _structure_fields(structure: Any) -> dict[str, Any]:
 
 
 def sync_integration(account_id: str, site_id: str) -> SiteIntegration:
-    from chalicelib.integrations.wordpress import WPError
+    from chalicelib.integrations.wordpress.errors import WPError
 
     integration = get_integration(account_id, site_id)
     try:
@@ -1227,7 +1228,7 @@ def handle_wordpress_webhook(site_id: str, raw_body: bytes, headers: dict[str, s
 
     Any verification failure is the same 401, so a caller learns nothing about which check failed.
     """
-    from chalicelib.integrations.wordpress_webhooks import WebhookVerificationError, verify_webhook
+    from chalicelib.integrations.wordpress.webhooks import WebhookVerificationError, verify_webhook
     from chalicelib.services import secrets
 
     rejected = Unauthorized("The webhook signature is missing, invalid or stale.", code="invalid_signature",
