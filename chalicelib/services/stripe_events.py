@@ -266,84 +266,81 @@ def _object(event: dict[str, Any]) -> dict[str, Any]:
     return _get(event, "data", "object") or {}
 
 
-def on_checkout_session(event: dict[str, Any]) -> tuple[str | None, str]:
-    session = _object(event)
-    account_id = _account(session)
-    if account_id is None:
-        return None, "unknown_customer"
+AccountHandler = Callable[[dict[str, Any], dict[str, Any], str], str]  # (event, its object, account id) -> outcome
+
+
+def _for_account(apply: AccountHandler) -> Handler:
+    """Run ``apply`` with the event's object and the account it is about (none known: noted, nothing done)."""
+    def handler(event: dict[str, Any]) -> tuple[str | None, str]:
+        obj = _object(event)
+        account_id = _account(obj)
+        if account_id is None:
+            return None, "unknown_customer"
+        return account_id, apply(event, obj, account_id)
+
+    return handler
+
+
+def on_checkout_session(event: dict[str, Any], session: dict[str, Any], account_id: str) -> str:
     metadata = session.get("metadata") or {}
     paid = session.get("payment_status") in ("paid", "no_payment_required")
     if session.get("mode") == "subscription":
         subscription_id = _id(session.get("subscription"))
         if not subscription_id or not paid:
-            return account_id, "awaiting_payment"
+            return "awaiting_payment"
         # The subscription's own events are the authority (state_ts 0 ranks below any of them);
         # this only makes the plan effective if the checkout's event comes first.
         state = billing.SubscriptionState(subscription_id=subscription_id, status="active",
                                           plan_id=_known_plan_id(metadata.get("plan_id")),
                                           interval=metadata.get("interval"), created=int(session.get("created") or 0))
-        return account_id, billing.apply_subscription(account_id, state, ts=0, source=event["type"],
-                                                      only_if_absent=True)
+        return billing.apply_subscription(account_id, state, ts=0, source=event["type"], only_if_absent=True)
     if session.get("mode") == "payment" and metadata.get("kind") == "credit_pack":
         if not paid:
-            return account_id, "awaiting_payment"
-        return account_id, billing.fulfil_pack(
+            return "awaiting_payment"
+        return billing.fulfil_pack(
             account_id, purchase_key=_id(session.get("payment_intent")) or session["id"], session_id=session["id"],
             pack_id=metadata.get("pack_id"), pack_credits=_pack_credits(metadata),
             amount_cents=int(session.get("amount_total") or 0), currency=session.get("currency"))
-    return account_id, "not_ours"
+    return "not_ours"
 
 
-def on_subscription(event: dict[str, Any]) -> tuple[str | None, str]:
-    sub = _object(event)
-    account_id = _account(sub)
-    if account_id is None:
-        return None, "unknown_customer"
+def on_subscription(event: dict[str, Any], sub: dict[str, Any], account_id: str) -> str:
     state = subscription_state(sub)
     if event["type"] == "customer.subscription.deleted" and state.status not in billing.ENDED:
         state = billing.SubscriptionState(**{**state.__dict__, "status": "canceled"})
-    return account_id, billing.apply_subscription(account_id, state, ts=int(event.get("created") or 0),
-                                                  source=event["type"])
+    return billing.apply_subscription(account_id, state, ts=int(event.get("created") or 0), source=event["type"])
 
 
-def _on_invoice(apply: Callable[[str, billing.InvoiceInfo], str]) -> Handler:
-    def handler(event: dict[str, Any]) -> tuple[str | None, str]:
-        invoice = _object(event)
-        account_id = _account(invoice)
-        if account_id is None:
-            return None, "unknown_customer"
+def _on_invoice(apply: Callable[[str, billing.InvoiceInfo], str]) -> AccountHandler:
+    def handler(event: dict[str, Any], invoice: dict[str, Any], account_id: str) -> str:
         info = invoice_info(invoice)
         if not info.subscription_id:
-            return account_id, "not_a_subscription_invoice"
-        return account_id, apply(account_id, info)
+            return "not_a_subscription_invoice"
+        return apply(account_id, info)
 
     return handler
 
 
-def on_charge_refunded(event: dict[str, Any]) -> tuple[str | None, str]:
-    charge = _object(event)
-    account_id = _account(charge)
-    if account_id is None:
-        return None, "unknown_customer"
+def on_charge_refunded(event: dict[str, Any], charge: dict[str, Any], account_id: str) -> str:
     payment_intent = _id(charge.get("payment_intent"))
     kind = _get(charge, "metadata", "kind")
     if not payment_intent or charge.get("invoice") or (kind and kind != "credit_pack"):
-        return account_id, "not_a_pack"
+        return "not_a_pack"
     if kind != "credit_pack" and not billing.has_purchase(account_id, payment_intent):
-        return account_id, "not_a_pack"
-    return account_id, billing.record_refund(account_id, purchase_key=payment_intent,
-                                             amount_refunded_cents=int(charge.get("amount_refunded") or 0),
-                                             amount_cents=int(charge.get("amount") or 0))
+        return "not_a_pack"
+    return billing.record_refund(account_id, purchase_key=payment_intent,
+                                 amount_refunded_cents=int(charge.get("amount_refunded") or 0),
+                                 amount_cents=int(charge.get("amount") or 0))
 
 
 HANDLERS: dict[str, Handler] = {
-    "checkout.session.completed": on_checkout_session,
-    "checkout.session.async_payment_succeeded": on_checkout_session,
-    "customer.subscription.created": on_subscription,
-    "customer.subscription.updated": on_subscription,
-    "customer.subscription.deleted": on_subscription,
-    "invoice.paid": _on_invoice(billing.invoice_paid),
-    "invoice.payment_failed": _on_invoice(billing.invoice_payment_failed),
-    "invoice.voided": _on_invoice(billing.invoice_voided),
-    "charge.refunded": on_charge_refunded,
+    "checkout.session.completed": _for_account(on_checkout_session),
+    "checkout.session.async_payment_succeeded": _for_account(on_checkout_session),
+    "customer.subscription.created": _for_account(on_subscription),
+    "customer.subscription.updated": _for_account(on_subscription),
+    "customer.subscription.deleted": _for_account(on_subscription),
+    "invoice.paid": _for_account(_on_invoice(billing.invoice_paid)),
+    "invoice.payment_failed": _for_account(_on_invoice(billing.invoice_payment_failed)),
+    "invoice.voided": _for_account(_on_invoice(billing.invoice_voided)),
+    "charge.refunded": _for_account(on_charge_refunded),
 }
