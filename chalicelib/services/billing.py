@@ -35,7 +35,7 @@ from chalicelib.models.conditions import conditional
 from chalicelib.models.payments import InvoiceRecord, PackPurchase, StripeCustomer, Subscription
 from chalicelib.models.transactions import ConditionsFailed, Transaction, TransactionConflict, optimistic
 from chalicelib.services import credit_periods, plans
-from chalicelib.services.identity import get_account, get_user
+from chalicelib.services.accounts import get_account, get_user
 from chalicelib.services.ledger import entry, existing_entry, get_balance, new_entry_only
 from chalicelib.timeutil import utcnow
 

@@ -15,17 +15,18 @@ from chalicelib.auth.roles import Role
 from chalicelib.errors import (
     Conflict,
     Forbidden,
-    NotFound,
     PaymentRequired,
     TooManyRequests,
     Unauthorized,
 )
 from chalicelib.ids import new_id
-from chalicelib.models.accounts import Account, EmailLogin, Session, User
+from chalicelib.models.accounts import Account, EmailLogin, Session, Site, User
 from chalicelib.models.conditions import conditional
 from chalicelib.models.transactions import ConditionsFailed, Transaction
+from chalicelib.services.accounts import get_account, get_user
 from chalicelib.services.credits import start_first_period
 from chalicelib.services.plans import DEFAULT_PLAN_ID, get_plan
+from chalicelib.services.sites import resume_held_work
 from chalicelib.timeutil import utcnow
 
 MAX_FAILED_LOGINS = 5
@@ -195,22 +196,6 @@ def login(email: str, password: str) -> TokenPair:
     return _start_session(user.account_id, user.user_id)
 
 
-# --- lookups ----------------------------------------------------------------------------
-
-def get_account(account_id: str) -> Account:
-    try:
-        return Account.get(account_id)
-    except Account.DoesNotExist:
-        raise NotFound("Account") from None
-
-
-def get_user(account_id: str, user_id: str) -> User:
-    try:
-        return User.get(account_id, user_id)
-    except User.DoesNotExist:
-        raise NotFound("User") from None
-
-
 # --- users of an account ----------------------------------------------------------------
 
 def create_user(tenant: Tenant, *, email: str, password: str, role: Role, first_name: str = "",
@@ -300,9 +285,6 @@ def set_account_active(account_id: str, active: bool, *, by: Tenant | None = Non
         with conditional():  # a user deleted meanwhile
             user.update(actions=[flag], condition=User.user_id.exists())
     if active:
-        from chalicelib.models.accounts import Site
-        from chalicelib.services.sites import resume_held_work
-
         for site in Site.query(account_id):
             if site.deleting_since is None:
                 resume_held_work(account_id, site.site_id)

@@ -21,7 +21,7 @@ from chalicelib.ids import new_id
 from chalicelib.models.accounts import GLOBAL_SCOPE, Account, Industry, Sector, Site, site_key
 from chalicelib.models.conditions import conditional
 from chalicelib.models.transactions import Transaction
-from chalicelib.services.identity import get_account
+from chalicelib.services.accounts import get_account
 from chalicelib.services.plans import get_plan
 
 GuardLevel = Literal["read", "write", "manage"]
