@@ -102,11 +102,6 @@ def reset() -> None:
     _connection = None
 
 
-def transact_write() -> TransactWrite:
-    """A bare PynamoDB TransactWrite on the shared connection (prefer ``Transaction``)."""
-    return TransactWrite(connection=connection())
-
-
 _ORDER = ("check", "delete", "put", "update")  # the order PynamoDB sends a TransactWrite's items in
 
 
