@@ -104,12 +104,3 @@ class FigureMapAttribute(Attribute[dict]):
     def get_value(self, value: dict[str, Any]) -> Any:
         return value[STRING] if STRING in value else super().get_value(value)
 
-
-def failed_positions(exc: Exception) -> set[int]:
-    """Indexes of the transaction items whose condition failed.
-
-    PynamoDB sends a TransactWrite's items grouped as condition checks, deletes, puts,
-    then updates (each group in call order); the indexes follow that order.
-    """
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return {i for i, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"}

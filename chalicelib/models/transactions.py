@@ -15,9 +15,9 @@ conditions: it is retried under ``CONFLICT``, the one retry policy of the data l
     except ConditionsFailed as exc:
         if "ledger" in exc.labels: ...   # charged already
 
-A read-modify-write that must read again after a conflict wraps its body in
-``retry_conflicts(fn)`` instead of writing its own loop. Updates of timestamped models are
-stamped with ``updated_at`` here, as ``Model.update`` and ``save`` stamp them.
+A read-decide-write that must read again when another writer came first wraps its body in
+``optimistic(attempt, what=...)`` instead of writing its own loop. Puts and updates of
+timestamped models are stamped with ``updated_at`` here, as ``Model.update`` and ``save`` stamp them.
 """
 
 from __future__ import annotations
@@ -102,11 +102,6 @@ def reset() -> None:
     _connection = None
 
 
-def transact_write() -> TransactWrite:
-    """A bare PynamoDB TransactWrite on the shared connection (prefer ``Transaction``)."""
-    return TransactWrite(connection=connection())
-
-
 _ORDER = ("check", "delete", "put", "update")  # the order PynamoDB sends a TransactWrite's items in
 
 
@@ -121,11 +116,17 @@ class _Write:
 
 
 class Transaction:
-    """Up to 100 labelled writes committed all together or not at all."""
+    """Up to 100 labelled writes committed all together or not at all.
 
-    def __init__(self, name: str) -> None:
+    ``connection``: the PynamoDB connection to send on (default: one shared by all transactions);
+    ``sent`` counts the TransactWriteItems calls ``commit`` made (conflicts retried included).
+    """
+
+    def __init__(self, name: str, *, connection: Connection | None = None) -> None:
         self.name = name
+        self._connection = connection
         self._writes: list[_Write] = []
+        self.sent = 0
 
     def __len__(self) -> int:
         return len(self._writes)
@@ -175,7 +176,8 @@ class Transaction:
                 raise
 
     def _send(self, ordered: list[_Write]) -> None:
-        with TransactWrite(connection=connection()) as tx:
+        self.sent += 1
+        with TransactWrite(connection=self._connection or connection()) as tx:
             for w in ordered:
                 if w.kind == "check":
                     model, hash_key, range_key = w.check  # type: ignore[misc]

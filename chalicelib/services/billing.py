@@ -20,31 +20,29 @@ ids, so their effects do not depend on the order they arrive in.
 from __future__ import annotations
 
 import json
-import random
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
-
 from chalicelib import config
 from chalicelib.auth.context import Tenant
-from chalicelib.errors import ApiError, Conflict, UnprocessableEntity
+from chalicelib.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from chalicelib.ids import new_id
+from chalicelib.integrations import stripe_client
 from chalicelib.models.accounts import Account
-from chalicelib.models.billing import BALANCE_KEY, CREDIT_TYPES, CreditBalance, CreditLedgerEntry, amounts
-from chalicelib.models.conditions import is_condition_failure
+from chalicelib.models.billing import BALANCE_KEY, CREDIT_TYPES, CreditBalance, amounts
+from chalicelib.models.conditions import conditional
 from chalicelib.models.payments import InvoiceRecord, PackPurchase, StripeCustomer, Subscription
-from chalicelib.models.transactions import transact_write
-from chalicelib.services import credit_periods, credits, plans
+from chalicelib.models.transactions import ConditionsFailed, Transaction, TransactionConflict, optimistic
+from chalicelib.services import credit_periods, plans
+from chalicelib.services.accounts import get_account, get_user
+from chalicelib.services.ledger import entry, existing_entry, get_balance, new_entry_only
 from chalicelib.timeutil import utcnow
 
 LIVE = ("active", "trialing", "past_due", "unpaid")
 PERIOD_REASONS = ("subscription_create", "subscription_cycle")  # invoices that pay for a new period
 ENDED = ("canceled", "incomplete_expired")
 FREE_PERIOD_DAYS = 30
-MAX_ATTEMPTS = 25
 
 
 class PlanNotFound(ApiError):
@@ -68,16 +66,18 @@ def account_for_customer(customer_id: str | None) -> str | None:
 
 def link_customer(account_id: str, customer_id: str) -> str:
     """Store the link both ways (once); returns the account's customer id."""
-    try:
-        with transact_write() as tx:
-            tx.save(StripeCustomer(customer_id, account_id=account_id, created_at=utcnow()),
-                    condition=StripeCustomer.stripe_customer_id.does_not_exist())
-            tx.update(Account(account_id), actions=[Account.stripe_customer_id.set(customer_id)],
-                      condition=Account.account_id.exists() & Account.stripe_customer_id.does_not_exist())
-    except TransactWriteError as exc:
-        if not is_condition_failure(exc):
-            raise
-        account = Account.get(account_id, consistent_read=True)
+    tx = Transaction("link customer")
+    tx.put(StripeCustomer(customer_id, account_id=account_id, created_at=utcnow()),
+           condition=StripeCustomer.stripe_customer_id.does_not_exist(), label="customer")
+    tx.update(Account(account_id), [Account.stripe_customer_id.set(customer_id)],
+              condition=Account.account_id.exists() & Account.stripe_customer_id.does_not_exist(), label="account")
+    with conditional() as write:
+        tx.commit()
+    if not write.held:
+        try:
+            account = Account.get(account_id, consistent_read=True)
+        except Account.DoesNotExist:
+            raise NotFound("Account") from None
         if account.stripe_customer_id:
             return str(account.stripe_customer_id)
         raise Conflict("This Stripe customer belongs to another account.", code="customer_taken") from None
@@ -87,8 +87,6 @@ def link_customer(account_id: str, customer_id: str) -> str:
 def ensure_customer(account: Account, email: str | None) -> str:
     if account.stripe_customer_id:
         return str(account.stripe_customer_id)
-    from chalicelib.integrations import stripe_client
-
     customer_id = stripe_client.create_customer(account_id=account.account_id, name=account.name, email=email)
     return link_customer(account.account_id, customer_id)
 
@@ -116,9 +114,6 @@ def _live_subscription(account: Account) -> Subscription | None:
 def checkout(tenant: Tenant, *, kind: str, plan_id: str | None = None, interval: str = "month",
              pack_id: str | None = None, request_key: str | None = None) -> dict[str, str]:
     """A Stripe Checkout Session for a plan subscription or a credit pack; returns its URL."""
-    from chalicelib.integrations import stripe_client
-    from chalicelib.services.identity import get_account, get_user
-
     account = get_account(tenant.account_id)
     meta: dict[str, str] = {"account_id": account.account_id, "kind": kind}
     if kind == "plan":
@@ -155,9 +150,6 @@ def checkout(tenant: Tenant, *, kind: str, plan_id: str | None = None, interval:
 
 
 def portal(tenant: Tenant, *, request_key: str | None = None) -> dict[str, str]:
-    from chalicelib.integrations import stripe_client
-    from chalicelib.services.identity import get_account
-
     account = get_account(tenant.account_id)
     if not account.stripe_customer_id:
         raise Conflict("This account has no billing record yet; subscribe to a plan or buy a pack first "
@@ -170,8 +162,6 @@ def portal(tenant: Tenant, *, request_key: str | None = None) -> dict[str, str]:
 
 def status(account_id: str) -> dict[str, Any]:
     """Plan, subscription, past-due state and limits (a downgrade keeps what exists, refuses more)."""
-    from chalicelib.services.identity import get_account
-
     account = get_account(account_id)
     plan = plans.get_plan(account.plan_id)
     sub = None
@@ -180,7 +170,7 @@ def status(account_id: str) -> dict[str, Any]:
             sub = Subscription.get(account_id, account.subscription_id)
         except Subscription.DoesNotExist:
             sub = None
-    bal = credits.get_balance(account_id)
+    bal = get_balance(account_id)
     limits = {"sites": {"used": int(account.site_count or 0), "max": int(plan.max_sites)},
               "users": {"used": int(account.user_count or 0), "max": int(plan.max_users)}}
     return {
@@ -226,13 +216,9 @@ def apply_subscription(account_id: str, state: SubscriptionState, *, ts: int, so
         condition = absent
     else:
         condition = absent | ((Subscription.state_ts <= ts) & not_ended)
-    try:
+    with conditional() as write:
         record.save(condition=condition)
-        stored = True
-    except PutError as exc:
-        if not is_condition_failure(exc):
-            raise
-        stored = False
+    stored = write.held
     if state.status in ENDED:
         # Also when already stored as ended: finishing a run that crashed midway is a no-op otherwise.
         return _end_subscription(account_id, state, ts)
@@ -245,20 +231,16 @@ def apply_subscription(account_id: str, state: SubscriptionState, *, ts: int, so
 
 def _make_current(account_id: str, state: SubscriptionState) -> str:
     actions = [Account.subscription_id.set(state.subscription_id),
-               Account.subscription_created.set(state.created), Account.updated_at.set(utcnow())]
+               Account.subscription_created.set(state.created)]
     if state.plan_id:
         actions.append(Account.plan_id.set(state.plan_id))
     # A newer subscription is never replaced by an older one's late events.
     condition = Account.account_id.exists() & (
         Account.subscription_id.does_not_exist() | (Account.subscription_id == state.subscription_id)
         | (Account.subscription_created < state.created))
-    try:
+    with conditional() as write:
         Account(account_id).update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            return "not_current"
-        raise
-    return "applied"
+    return "applied" if write.held else "not_current"
 
 
 def _end_subscription(account_id: str, state: SubscriptionState, ts: int) -> str:
@@ -275,11 +257,11 @@ def _end_subscription(account_id: str, state: SubscriptionState, ts: int) -> str
         return "ended_not_current"
     free = plans.get_plan(plans.DEFAULT_PLAN_ID)
 
-    def switch_plan(tx: Any) -> None:
-        tx.update(Account(account_id), actions=[
+    def switch_plan(tx: Transaction) -> None:
+        tx.update(Account(account_id), [
             Account.plan_id.set(free.plan_id), Account.subscription_id.remove(),
-            Account.subscription_created.remove(), Account.updated_at.set(utcnow())],
-            condition=Account.subscription_id == sid)
+            Account.subscription_created.remove()],
+            condition=Account.subscription_id == sid, label="account")
 
     start = state.ended_at or (datetime.fromtimestamp(ts, UTC) if ts else utcnow())
     result = credit_periods.open_period(
@@ -312,10 +294,7 @@ def _invoice_record(account_id: str, inv: InvoiceInfo, status_: str) -> InvoiceR
 
 def invoice_paid(account_id: str, inv: InvoiceInfo) -> str:
     """Paid: no longer past due for it; a new period's credits (or an upgrade's difference)."""
-    with transact_write() as tx:
-        tx.save(_invoice_record(account_id, inv, "paid"))
-        tx.update(CreditBalance(account_id, BALANCE_KEY),
-                  actions=[CreditBalance.past_due_invoices.delete({inv.invoice_id})])
+    _settle(account_id, inv, "paid")
     if inv.billing_reason not in (*PERIOD_REASONS, "subscription_update"):
         return "paid"
     if not inv.plan_id:
@@ -336,29 +315,32 @@ def invoice_paid(account_id: str, inv: InvoiceInfo) -> str:
 
 def invoice_payment_failed(account_id: str, inv: InvoiceInfo) -> str:
     """Past due, unless this invoice was paid or voided meanwhile, or its subscription ended."""
-    try:
-        with transact_write() as tx:
-            if inv.subscription_id:
-                tx.condition_check(Subscription, account_id, inv.subscription_id,
-                                   condition=Subscription.subscription_id.does_not_exist()
-                                   | ~Subscription.status.is_in(*ENDED))
-            tx.save(_invoice_record(account_id, inv, "failed"),
-                    condition=InvoiceRecord.invoice_id.does_not_exist() | (InvoiceRecord.status == "failed"))
-            tx.update(CreditBalance(account_id, BALANCE_KEY),
-                      actions=[CreditBalance.past_due_invoices.add({inv.invoice_id})])
-    except TransactWriteError as exc:
-        if is_condition_failure(exc):
-            return "stale"
-        raise
-    return "past_due"
+    tx = Transaction("invoice failed")
+    if inv.subscription_id:
+        tx.check(Subscription, account_id, inv.subscription_id,
+                 condition=Subscription.subscription_id.does_not_exist() | ~Subscription.status.is_in(*ENDED),
+                 label="subscription")
+    tx.put(_invoice_record(account_id, inv, "failed"),
+           condition=InvoiceRecord.invoice_id.does_not_exist() | (InvoiceRecord.status == "failed"), label="invoice")
+    tx.update(CreditBalance(account_id, BALANCE_KEY), [CreditBalance.past_due_invoices.add({inv.invoice_id})],
+              label="balance")
+    with conditional() as write:
+        tx.commit()
+    return "past_due" if write.held else "stale"
 
 
 def invoice_voided(account_id: str, inv: InvoiceInfo) -> str:
-    with transact_write() as tx:
-        tx.save(_invoice_record(account_id, inv, "void"))
-        tx.update(CreditBalance(account_id, BALANCE_KEY),
-                  actions=[CreditBalance.past_due_invoices.delete({inv.invoice_id})])
+    _settle(account_id, inv, "void")
     return "voided"
+
+
+def _settle(account_id: str, inv: InvoiceInfo, status_: str) -> None:
+    """The invoice is paid or void: recorded so, and it no longer holds the account past due."""
+    tx = Transaction(f"invoice {status_}")
+    tx.put(_invoice_record(account_id, inv, status_), label="invoice")
+    tx.update(CreditBalance(account_id, BALANCE_KEY), [CreditBalance.past_due_invoices.delete({inv.invoice_id})],
+              label="balance")
+    tx.commit()
 
 
 # --- credit packs ------------------------------------------------------------------------------
@@ -367,27 +349,24 @@ def fulfil_pack(account_id: str, *, purchase_key: str, session_id: str, pack_id:
                 pack_credits: dict[str, int], amount_cents: int, currency: str | None) -> str:
     """A paid pack: its credits, once (a refund recorded earlier is honoured right after)."""
     now = utcnow()
-    try:
+    with conditional():  # fulfilled before: the reconciliation below finishes what is missing
         PackPurchase(account_id, purchase_key).update(actions=[
             PackPurchase.checkout_session_id.set(session_id), PackPurchase.pack_id.set(pack_id),
             PackPurchase.credits.set(amounts(pack_credits)), PackPurchase.amount_cents.set(amount_cents),
             PackPurchase.currency.set(currency), PackPurchase.fulfilled.set(True),
-            PackPurchase.created_at.set(PackPurchase.created_at | now), PackPurchase.updated_at.set(now),
+            PackPurchase.created_at.set(PackPurchase.created_at | now),
             PackPurchase.amount_refunded_cents.set(PackPurchase.amount_refunded_cents | 0),
             PackPurchase.revoked_target.set(PackPurchase.revoked_target | amounts()),
             PackPurchase.revoked.set(PackPurchase.revoked | amounts()),
             PackPurchase.unrecovered.set(PackPurchase.unrecovered | amounts())],
             condition=PackPurchase.fulfilled.does_not_exist() | (PackPurchase.fulfilled == False))  # noqa: E712
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
     return _reconcile_pack(account_id, purchase_key)
 
 
 def record_refund(account_id: str, *, purchase_key: str, amount_refunded_cents: int, amount_cents: int) -> str:
     """A refund (cumulative amount, as on the charge): take back the refunded share of the pack."""
     now = utcnow()
-    try:
+    with conditional():  # an equal or larger refund was recorded before
         PackPurchase(account_id, purchase_key).update(actions=[
             PackPurchase.amount_refunded_cents.set(amount_refunded_cents),
             PackPurchase.amount_cents.set(PackPurchase.amount_cents | amount_cents),
@@ -396,13 +375,10 @@ def record_refund(account_id: str, *, purchase_key: str, amount_refunded_cents: 
             PackPurchase.revoked_target.set(PackPurchase.revoked_target | amounts()),
             PackPurchase.revoked.set(PackPurchase.revoked | amounts()),
             PackPurchase.unrecovered.set(PackPurchase.unrecovered | amounts()),
-            PackPurchase.created_at.set(PackPurchase.created_at | now), PackPurchase.updated_at.set(now)],
+            PackPurchase.created_at.set(PackPurchase.created_at | now)],
             # Refund events may arrive out of order: the cumulative amount only grows.
             condition=PackPurchase.amount_refunded_cents.does_not_exist()
             | (PackPurchase.amount_refunded_cents < amount_refunded_cents))
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
     return _reconcile_pack(account_id, purchase_key)
 
 
@@ -436,52 +412,48 @@ def _grant_pack(account_id: str, purchase_key: str, bought: dict[str, int]) -> N
     given = {t: n for t, n in bought.items() if n}
     if not given:
         return
-    try:
-        with transact_write() as tx:
-            for t, n in given.items():
-                tx.save(credits._entry(account_id, "grant", f"pack#{purchase_key}#{t}", t, n, 0, n, "pack_purchase",
-                                       None, related_object_id=purchase_key, note="credit pack (never expires)"),
-                        condition=CreditLedgerEntry.entry_key.does_not_exist())
-            tx.update(CreditBalance(account_id, BALANCE_KEY),
-                      actions=[getattr(CreditBalance, f"{t}_pack").add(n) for t, n in given.items()])
-    except TransactWriteError:
-        # Granted before (a replay, or a retry after a crash): the entries say so.
-        if credits.existing_entry(account_id, "grant", f"pack#{purchase_key}#{next(iter(given))}") is None:
-            raise
+    tx = Transaction("grant pack")
+    for t, n in given.items():
+        tx.put(entry(account_id, "grant", f"pack#{purchase_key}#{t}", t, n, 0, n, "pack_purchase", None,
+                     related_object_id=purchase_key, note="credit pack (never expires)"),
+               condition=new_entry_only(), label=f"grant {t}")
+    tx.update(CreditBalance(account_id, BALANCE_KEY),
+              [getattr(CreditBalance, f"{t}_pack").add(n) for t, n in given.items()], label="balance")
+    with conditional():  # granted before (a replay, or a retry after a crash): the entries say so
+        tx.commit()
 
 
 def _revoke(account_id: str, purchase_key: str, credit_type: str, target: int) -> None:
     """Take back up to ``target`` credits of this purchase in total; what was spent stays spent."""
     pack_attr = getattr(CreditBalance, f"{credit_type}_pack")
-    for attempt in range(MAX_ATTEMPTS):
+
+    def attempt() -> None:
         purchase = PackPurchase.get(account_id, purchase_key, consistent_read=True)
         before = purchase.revoked_target.get(credit_type)
         if target <= before:
             return
-        bal = credits.get_balance(account_id)
+        bal = get_balance(account_id)
         take = min(target - before, int(getattr(bal, f"{credit_type}_pack") or 0))
         key = f"pack#{purchase_key}#{credit_type}#{target}"
+        tx = Transaction("revoke pack")
+        tx.put(entry(account_id, "revoke", key, credit_type, -take, 0, -take, "pack_refund", None,
+                     related_object_id=purchase_key,
+                     note=f"pack refunded: {target} of its {credit_type} credits taken back in total; "
+                          f"{target - before - take} of these had been spent"),
+               condition=new_entry_only(), label="ledger")
+        if take:
+            tx.update(CreditBalance(account_id, BALANCE_KEY), [pack_attr.add(-take)], condition=pack_attr >= take,
+                      label="balance")
+        tx.update(purchase, [
+            getattr(PackPurchase.revoked_target, credit_type).set(target),
+            getattr(PackPurchase.revoked, credit_type).add(take),
+            getattr(PackPurchase.unrecovered, credit_type).add(target - before - take)],
+            condition=getattr(PackPurchase.revoked_target, credit_type) == before, label="purchase")
         try:
-            with transact_write() as tx:
-                tx.save(credits._entry(account_id, "revoke", key, credit_type, -take, 0, -take, "pack_refund", None,
-                                       related_object_id=purchase_key,
-                                       note=f"pack refunded: {target} of its {credit_type} credits taken back in "
-                                            f"total; {target - before - take} of these had been spent"),
-                        condition=CreditLedgerEntry.entry_key.does_not_exist())
-                if take:
-                    tx.update(CreditBalance(account_id, BALANCE_KEY), actions=[pack_attr.add(-take)],
-                              condition=pack_attr >= take)
-                tx.update(purchase, actions=[
-                    getattr(PackPurchase.revoked_target, credit_type).set(target),
-                    getattr(PackPurchase.revoked, credit_type).add(take),
-                    getattr(PackPurchase.unrecovered, credit_type).add(target - before - take),
-                    PackPurchase.updated_at.set(utcnow())],
-                    condition=getattr(PackPurchase.revoked_target, credit_type) == before)
-            return
-        except TransactWriteError as exc:
-            if not getattr(exc, "cancellation_reasons", None) and "TransactionConflict" not in str(exc):
-                raise
-            if credits.existing_entry(account_id, "revoke", key) is not None:
-                return
-            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-    raise RuntimeError(f"could not revoke {credit_type} credits of {purchase_key} (contention)")
+            tx.commit()
+        except (ConditionsFailed, TransactionConflict):
+            if existing_entry(account_id, "revoke", key) is not None:
+                return  # revoked by another delivery meanwhile
+            raise
+
+    optimistic(attempt, what="credit balance")

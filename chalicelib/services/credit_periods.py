@@ -17,32 +17,20 @@ opening the same period twice is a no-op, whatever the number of retries.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-
-from chalicelib.models.billing import (
-    BALANCE_KEY,
-    CREDIT_TYPES,
-    CreditBalance,
-    CreditLedgerEntry,
-    CreditPeriod,
-    amounts,
-)
-from chalicelib.models.transactions import transact_write
-from chalicelib.services import credits
+from chalicelib.models.billing import BALANCE_KEY, CREDIT_TYPES, CreditBalance, CreditPeriod, amounts
+from chalicelib.models.transactions import ConditionsFailed, Transaction, TransactionConflict, optimistic
+from chalicelib.services.ledger import entry, existing_entry, get_balance, new_entry_only
+from chalicelib.services.plans import get_plan
 from chalicelib.timeutil import iso, utcnow
 
-MAX_ATTEMPTS = 25
-
-# Adds items to the transaction (e.g. the account's plan switch); and, after a failed attempt,
-# says whether the change is still wanted (False: another writer made it moot; stop).
-Extra = Callable[[Any], None]
+# Adds writes to the period's transaction (e.g. the account's plan switch); and, after a failed
+# attempt, says whether the change is still wanted (False: another writer made it moot; stop).
+Extra = Callable[[Transaction], None]
 StillWanted = Callable[[], bool]
 
 
@@ -81,27 +69,6 @@ def _unchanged(bal: CreditBalance) -> Any:
     return condition
 
 
-def _retry_pause(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-
-
-def _run(tx_items: Callable[[Any], None], *, done: Callable[[], bool], still_wanted: StillWanted | None) -> str:
-    """One attempt: 'ok', 'done' (someone made it already), 'moot' or 'retry'."""
-    try:
-        with transact_write() as tx:
-            tx_items(tx)
-        return "ok"
-    except TransactWriteError as exc:
-        # A condition failed or another transaction touched the same items: look again.
-        if not getattr(exc, "cancellation_reasons", None) and "TransactionConflict" not in str(exc):
-            raise
-    if done():
-        return "done"
-    if still_wanted is not None and not still_wanted():
-        return "moot"
-    return "retry"
-
-
 def open_period(account_id: str, plan: Any, *, start: datetime, end: datetime, source: str, source_id: str,
                 extra: Extra | None = None, still_wanted: StillWanted | None = None,
                 balance_actions: Callable[[], list[Any]] | None = None, expire_all: bool = False) -> PeriodResult:
@@ -114,33 +81,35 @@ def open_period(account_id: str, plan: Any, *, start: datetime, end: datetime, s
     """
     key = period_key_for(start, source_id)
     grants = plan_grants(plan)
-    for attempt in range(MAX_ATTEMPTS):
+
+    def attempt() -> PeriodResult:
         if get_period(account_id, key) is not None:
             return PeriodResult("already_open", key)
-        bal = credits.get_balance(account_id)
+        bal = get_balance(account_id)
         late = bal.period_start is not None and start <= bal.period_start
         if late:
-            items = _late_items(account_id, plan, bal, key, grants, start, end, source, source_id, extra,
-                                balance_actions)
+            tx = _late(account_id, plan, bal, key, grants, start, end, source, source_id, balance_actions)
         else:
-            items = _open_items(account_id, plan, bal, key, grants, start, end, source, source_id, extra,
-                                balance_actions, expire_all)
-        outcome = _run(items, done=lambda: get_period(account_id, key) is not None, still_wanted=still_wanted)
-        if outcome == "ok":
-            return PeriodResult("late" if late else "opened", key)
-        if outcome == "done":
-            return PeriodResult("already_open", key)
-        if outcome == "moot":
-            return PeriodResult("skipped", key)
-        _retry_pause(attempt)
-    raise RuntimeError(f"could not open period {key} of {account_id} (contention)")
+            tx = _open(account_id, plan, bal, key, grants, start, end, source, source_id, balance_actions, expire_all)
+        if extra is not None:
+            extra(tx)
+        try:
+            tx.commit()
+        except (ConditionsFailed, TransactionConflict):
+            # Another writer came first: done already, made moot, or the balance moved (read again).
+            if get_period(account_id, key) is not None:
+                return PeriodResult("already_open", key)
+            if still_wanted is not None and not still_wanted():
+                return PeriodResult("skipped", key)
+            raise
+        return PeriodResult("late" if late else "opened", key)
+
+    return optimistic(attempt, what="credit period")
 
 
-def _open_items(account_id: str, plan: Any, bal: CreditBalance, key: str, grants: dict[str, int], start: datetime,
-                end: datetime, source: str, source_id: str, extra: Extra | None,
-                balance_actions: Callable[[], list[Any]] | None, expire_all: bool) -> Callable[[Any], None]:
-    from chalicelib.services.plans import get_plan
-
+def _open(account_id: str, plan: Any, bal: CreditBalance, key: str, grants: dict[str, int], start: datetime,
+          end: datetime, source: str, source_id: str, balance_actions: Callable[[], list[Any]] | None,
+          expire_all: bool) -> Transaction:
     prev = get_period(account_id, bal.period_key) if bal.period_key else None
     if expire_all:
         rollover = False
@@ -153,95 +122,59 @@ def _open_items(account_id: str, plan: Any, bal: CreditBalance, key: str, grants
     carried = {t: remaining[t] - expire[t] for t in CREDIT_TYPES}
     closing_key = bal.period_key or f"before#{key}"
     now = utcnow()
-
-    def items(tx: Any) -> None:
-        for t in CREDIT_TYPES:
-            if expire[t]:
-                tx.save(credits._entry(account_id, "expire", f"{closing_key}#{t}", t, -expire[t], -expire[t], 0,
-                                       "plan_expiry", None, note=f"unused {t} plan credits of the period "
-                                       f"{closing_key} expire" + (" (the subscription ended)" if expire_all
-                                                                  else " (the plan does not roll over)")),
-                        condition=CreditLedgerEntry.entry_key.does_not_exist())
-            if grants[t]:
-                tx.save(credits._entry(account_id, "grant", f"plan#{key}#{t}", t, grants[t], grants[t], 0,
-                                       "plan_grant", None, note=f"{plan.name} plan credits for {iso(start)} "
-                                       f"to {iso(end)}"),
-                        condition=CreditLedgerEntry.entry_key.does_not_exist())
-        actions = [_plan_attr(t).add(grants[t] - expire[t]) for t in CREDIT_TYPES if grants[t] - expire[t]]
-        actions += [CreditBalance.plan_id.set(plan.plan_id), CreditBalance.period_start.set(start),
-                    CreditBalance.period_end.set(end), CreditBalance.period_key.set(key),
-                    CreditBalance.updated_at.set(now),
-                    CreditBalance.created_at.set(CreditBalance.created_at | now)]
-        actions += balance_actions() if balance_actions else []
-        tx.update(CreditBalance(account_id, BALANCE_KEY), actions=actions, condition=_unchanged(bal))
-        if prev is not None:
-            tx.update(prev, actions=[
-                CreditPeriod.status.set("closed"), CreditPeriod.closing.set(amounts(remaining)),
-                CreditPeriod.expired.set(amounts(expire)), CreditPeriod.rolled_over_out.set(amounts(carried)),
-                CreditPeriod.closed_at.set(now), CreditPeriod.updated_at.set(now)],
-                condition=CreditPeriod.status == "current")
-        tx.save(CreditPeriod(account_id, key, plan_id=plan.plan_id, rollover=bool(plan.rollover), period_start=start,
-                             period_end=end, source=source, source_id=source_id, status="current",
-                             granted=amounts(grants), rolled_over_in=amounts(carried), added=amounts()),
-                condition=CreditPeriod.period_key.does_not_exist())
-        if extra is not None:
-            extra(tx)
-
-    return items
+    tx = Transaction("open period")
+    for t in CREDIT_TYPES:
+        if expire[t]:
+            tx.put(entry(account_id, "expire", f"{closing_key}#{t}", t, -expire[t], -expire[t], 0, "plan_expiry",
+                         None, note=f"unused {t} plan credits of the period {closing_key} expire"
+                         + (" (the subscription ended)" if expire_all else " (the plan does not roll over)")),
+                   condition=new_entry_only(), label=f"expire {t}")
+        if grants[t]:
+            tx.put(entry(account_id, "grant", f"plan#{key}#{t}", t, grants[t], grants[t], 0, "plan_grant", None,
+                         note=f"{plan.name} plan credits for {iso(start)} to {iso(end)}"),
+                   condition=new_entry_only(), label=f"grant {t}")
+    actions = [_plan_attr(t).add(grants[t] - expire[t]) for t in CREDIT_TYPES if grants[t] - expire[t]]
+    actions += [CreditBalance.plan_id.set(plan.plan_id), CreditBalance.period_start.set(start),
+                CreditBalance.period_end.set(end), CreditBalance.period_key.set(key),
+                CreditBalance.created_at.set(CreditBalance.created_at | now)]
+    actions += balance_actions() if balance_actions else []
+    tx.update(CreditBalance(account_id, BALANCE_KEY), actions, condition=_unchanged(bal), label="balance")
+    if prev is not None:
+        tx.update(prev, [
+            CreditPeriod.status.set("closed"), CreditPeriod.closing.set(amounts(remaining)),
+            CreditPeriod.expired.set(amounts(expire)), CreditPeriod.rolled_over_out.set(amounts(carried)),
+            CreditPeriod.closed_at.set(now)],
+            condition=CreditPeriod.status == "current", label="closing period")
+    tx.put(CreditPeriod(account_id, key, plan_id=plan.plan_id, rollover=bool(plan.rollover), period_start=start,
+                        period_end=end, source=source, source_id=source_id, status="current",
+                        granted=amounts(grants), rolled_over_in=amounts(carried), added=amounts()),
+           condition=CreditPeriod.period_key.does_not_exist(), label="period")
+    return tx
 
 
-def _late_items(account_id: str, plan: Any, bal: CreditBalance, key: str, grants: dict[str, int], start: datetime,
-                end: datetime, source: str, source_id: str, extra: Extra | None,
-                balance_actions: Callable[[], list[Any]] | None) -> Callable[[Any], None]:
-    now = utcnow()
-
-    def items(tx: Any) -> None:
-        for t in CREDIT_TYPES:
-            if grants[t]:
-                tx.save(credits._entry(account_id, "grant", f"plan#{key}#{t}", t, grants[t], grants[t], 0,
-                                       "plan_grant", None, note=f"{plan.name} plan credits of the earlier period "
-                                       f"{iso(start)}, paid late: added to the current period"),
-                        condition=CreditLedgerEntry.entry_key.does_not_exist())
-        actions = [_plan_attr(t).add(grants[t]) for t in CREDIT_TYPES if grants[t]]
-        actions += balance_actions() if balance_actions else []
-        if actions:
-            tx.update(CreditBalance(account_id, BALANCE_KEY), actions=[*actions, CreditBalance.updated_at.set(now)])
-        if bal.period_key and any(grants.values()):
-            tx.update(CreditPeriod(account_id, bal.period_key),
-                      actions=[getattr(CreditPeriod.added, t).add(grants[t]) for t in CREDIT_TYPES if grants[t]],
-                      condition=CreditPeriod.period_key.exists())
-        tx.save(CreditPeriod(account_id, key, plan_id=plan.plan_id, rollover=bool(plan.rollover), period_start=start,
-                             period_end=end, source=source, source_id=source_id, status="superseded",
-                             granted=amounts(grants), rolled_over_in=amounts(), added=amounts(),
-                             superseded_by=bal.period_key),
-                condition=CreditPeriod.period_key.does_not_exist())
-        if extra is not None:
-            extra(tx)
-
-    return items
-
-
-def _top_up_items(account_id: str, plan: Any, key: str, diff: dict[str, int], period_key: str) -> Callable[[Any], None]:
-    now = utcnow()
-
-    def items(tx: Any) -> None:
-        for t in CREDIT_TYPES:
-            if diff[t]:
-                tx.save(credits._entry(account_id, "grant", f"upgrade#{key}#{t}", t, diff[t], diff[t], 0,
-                                       "plan_upgrade", None, note=f"upgrade to {plan.name}: the difference "
-                                       "for the rest of the period"),
-                        condition=CreditLedgerEntry.entry_key.does_not_exist())
-        tx.update(CreditBalance(account_id, BALANCE_KEY),
-                  actions=[*(_plan_attr(t).add(diff[t]) for t in CREDIT_TYPES if diff[t]),
-                           CreditBalance.plan_id.set(plan.plan_id), CreditBalance.updated_at.set(now)],
-                  condition=CreditBalance.period_key == period_key)
-        tx.update(CreditPeriod(account_id, period_key),
-                  actions=[*(getattr(CreditPeriod.added, t).add(diff[t]) for t in CREDIT_TYPES if diff[t]),
-                           CreditPeriod.plan_id.set(plan.plan_id), CreditPeriod.rollover.set(bool(plan.rollover)),
-                           CreditPeriod.updated_at.set(now)],
-                  condition=CreditPeriod.period_key.exists())
-
-    return items
+def _late(account_id: str, plan: Any, bal: CreditBalance, key: str, grants: dict[str, int], start: datetime,
+          end: datetime, source: str, source_id: str, balance_actions: Callable[[], list[Any]] | None) -> Transaction:
+    tx = Transaction("late period")
+    for t in CREDIT_TYPES:
+        if grants[t]:
+            tx.put(entry(account_id, "grant", f"plan#{key}#{t}", t, grants[t], grants[t], 0, "plan_grant", None,
+                         note=f"{plan.name} plan credits of the earlier period {iso(start)}, paid late: added to "
+                         "the current period"),
+                   condition=new_entry_only(), label=f"grant {t}")
+    actions = [_plan_attr(t).add(grants[t]) for t in CREDIT_TYPES if grants[t]]
+    actions += balance_actions() if balance_actions else []
+    if actions:
+        tx.update(CreditBalance(account_id, BALANCE_KEY), actions, label="balance")
+    if bal.period_key and any(grants.values()):
+        tx.update(CreditPeriod(account_id, bal.period_key),
+                  [getattr(CreditPeriod.added, t).add(grants[t]) for t in CREDIT_TYPES if grants[t]],
+                  condition=CreditPeriod.period_key.exists(), label="current period")
+    tx.put(CreditPeriod(account_id, key, plan_id=plan.plan_id, rollover=bool(plan.rollover), period_start=start,
+                        period_end=end, source=source, source_id=source_id, status="superseded",
+                        granted=amounts(grants), rolled_over_in=amounts(), added=amounts(),
+                        superseded_by=bal.period_key),
+           condition=CreditPeriod.period_key.does_not_exist(), label="period")
+    return tx
 
 
 def top_up(account_id: str, plan: Any, *, key: str) -> PeriodResult:
@@ -250,10 +183,8 @@ def top_up(account_id: str, plan: Any, *, key: str) -> PeriodResult:
     The difference per type (never negative: a downgrade takes nothing back and applies from
     the next period) goes into the current period, which now follows the new plan's rules.
     """
-    from chalicelib.services.plans import get_plan
-
-    for attempt in range(MAX_ATTEMPTS):
-        bal = credits.get_balance(account_id)
+    def attempt() -> PeriodResult:
+        bal = get_balance(account_id)
         if not bal.period_key:
             return PeriodResult("unchanged")
         current = plan_grants(get_plan(bal.plan_id)) if bal.plan_id else dict.fromkeys(CREDIT_TYPES, 0)
@@ -261,13 +192,27 @@ def top_up(account_id: str, plan: Any, *, key: str) -> PeriodResult:
         diff = {t: max(0, new[t] - current[t]) for t in CREDIT_TYPES}
         if not any(diff.values()):
             return PeriodResult("unchanged", bal.period_key)
-        first = next(t for t in CREDIT_TYPES if diff[t])
-        outcome = _run(_top_up_items(account_id, plan, key, diff, bal.period_key),
-                       done=lambda first=first: credits.existing_entry(
-                           account_id, "grant", f"upgrade#{key}#{first}") is not None, still_wanted=None)
-        if outcome == "ok":
-            return PeriodResult("topped_up", bal.period_key)
-        if outcome == "done":
-            return PeriodResult("unchanged", bal.period_key)
-        _retry_pause(attempt)
-    raise RuntimeError(f"could not top up {account_id} (contention)")
+        tx = Transaction("top up")
+        for t in CREDIT_TYPES:
+            if diff[t]:
+                tx.put(entry(account_id, "grant", f"upgrade#{key}#{t}", t, diff[t], diff[t], 0, "plan_upgrade", None,
+                             note=f"upgrade to {plan.name}: the difference for the rest of the period"),
+                       condition=new_entry_only(), label=f"grant {t}")
+        tx.update(CreditBalance(account_id, BALANCE_KEY),
+                  [*(_plan_attr(t).add(diff[t]) for t in CREDIT_TYPES if diff[t]),
+                   CreditBalance.plan_id.set(plan.plan_id)],
+                  condition=CreditBalance.period_key == bal.period_key, label="balance")
+        tx.update(CreditPeriod(account_id, bal.period_key),
+                  [*(getattr(CreditPeriod.added, t).add(diff[t]) for t in CREDIT_TYPES if diff[t]),
+                   CreditPeriod.plan_id.set(plan.plan_id), CreditPeriod.rollover.set(bool(plan.rollover))],
+                  condition=CreditPeriod.period_key.exists(), label="period")
+        try:
+            tx.commit()
+        except (ConditionsFailed, TransactionConflict):
+            first = next(t for t in CREDIT_TYPES if diff[t])
+            if existing_entry(account_id, "grant", f"upgrade#{key}#{first}") is not None:
+                return PeriodResult("unchanged", bal.period_key)  # this upgrade was granted meanwhile
+            raise
+        return PeriodResult("topped_up", bal.period_key)
+
+    return optimistic(attempt, what="credit balance")

@@ -18,23 +18,24 @@ Rules (README, "Credits"):
 from __future__ import annotations
 
 import math
-import random
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from chalicelib.errors import NotFound, PaymentRequired, UnprocessableEntity
-from chalicelib.models.accounts import site_key
-from chalicelib.models.base import failed_positions
 from chalicelib.models.billing import BALANCE_KEY, CREDIT_TYPES, CreditBalance, CreditLedgerEntry
-from chalicelib.models.transactions import transact_write
-from chalicelib.timeutil import iso, utcnow
+from chalicelib.models.system import AIModelConfig, CreditCostConfig
+from chalicelib.models.transactions import ConditionsFailed, Transaction, optimistic
+from chalicelib.observability import metric
+from chalicelib.services.credit_periods import open_period
+from chalicelib.services.ledger import entry as ledger_entry
+from chalicelib.services.ledger import existing_entry, get_balance, new_entry_only
+from chalicelib.timeutil import utcnow
 
 OPERATION_CREDIT_TYPE = {
     "cluster_keywords": "idea",
@@ -55,7 +56,6 @@ TYPICAL_USAGE = {
 }
 
 ESTIMATE_MARGIN = 1.2
-MAX_CHARGE_ATTEMPTS = 25
 
 
 class InsufficientCredits(PaymentRequired):
@@ -108,8 +108,6 @@ def cost_in_credits(usage: Usage, price: Price) -> int:
 
 def price_for(operation: str, model_name: str | None) -> Price:
     """The price of an operation on a model, from AIModelConfig and CreditCostConfig."""
-    from chalicelib.models.system import AIModelConfig, CreditCostConfig
-
     base = 1
     try:
         cost = CreditCostConfig.get("global", operation)
@@ -129,13 +127,6 @@ def price_for(operation: str, model_name: str | None) -> Price:
 
 
 # --- reading -----------------------------------------------------------------------------
-
-def get_balance(account_id: str) -> CreditBalance:
-    try:
-        return CreditBalance.get(account_id, BALANCE_KEY, consistent_read=True)
-    except CreditBalance.DoesNotExist:
-        return CreditBalance(account_id, BALANCE_KEY)
-
 
 def balances(account_id: str) -> dict[str, dict[str, int]]:
     bal = get_balance(account_id)
@@ -193,26 +184,6 @@ class LedgerResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _entry(account_id: str, kind: str, key: str, credit_type: str, delta: int, plan_delta: int,
-           pack_delta: int, operation: str, site_id: str | None, **extra: Any) -> CreditLedgerEntry:
-    entry_key = f"{kind}#{key}"
-    now = utcnow()
-    return CreditLedgerEntry(
-        account_id, entry_key, kind=kind, credit_type=credit_type, delta=delta, plan_delta=plan_delta,
-        pack_delta=pack_delta, operation=operation, site_id=site_id,
-        site_key=site_key(account_id, site_id) if site_id else None,
-        time_key=f"{iso(now)}#{entry_key}", created_at=now, updated_at=now,
-        **{k: v for k, v in extra.items() if v is not None},
-    )
-
-
-def existing_entry(account_id: str, kind: str, key: str) -> CreditLedgerEntry | None:
-    try:
-        return CreditLedgerEntry.get(account_id, f"{kind}#{key}", consistent_read=True)
-    except CreditLedgerEntry.DoesNotExist:
-        return None
-
-
 def charge(account_id: str, *, operation: str, amount: int, key: str, site_id: str | None = None,
            usage: Usage | None = None, user_id: str | None = None, job_id: str | None = None,
            related_object_id: str | None = None, note: str | None = None,
@@ -231,7 +202,8 @@ def charge(account_id: str, *, operation: str, amount: int, key: str, site_id: s
         return LedgerResult(applied=False, entry=None)
     plan_attr = getattr(CreditBalance, f"{credit_type}_plan")
     pack_attr = getattr(CreditBalance, f"{credit_type}_pack")
-    for attempt in range(MAX_CHARGE_ATTEMPTS):
+
+    def attempt() -> LedgerResult:
         if (done := existing_entry(account_id, "debit", key)) is not None:
             return LedgerResult(applied=False, entry=done, amount=-int(done.delta))
         bal = get_balance(account_id)
@@ -243,37 +215,33 @@ def charge(account_id: str, *, operation: str, amount: int, key: str, site_id: s
                 details={"credit_type": credit_type, "needed": amount, "available": plan_left + pack_left})
         from_plan = min(plan_left, amount)
         from_pack = amount - from_plan
-        entry = _entry(account_id, "debit", key, credit_type, -amount, -from_plan, -from_pack, operation, site_id,
-                       user_id=user_id, job_id=job_id, related_object_id=related_object_id, note=note,
-                       model=usage.model, provider=usage.provider, input_tokens=usage.input_tokens,
-                       output_tokens=usage.output_tokens, cached_tokens=usage.cached_tokens, images=usage.images)
+        entry = ledger_entry(account_id, "debit", key, credit_type, -amount, -from_plan, -from_pack, operation,
+                             site_id, user_id=user_id, job_id=job_id, related_object_id=related_object_id,
+                             note=note, model=usage.model, provider=usage.provider, input_tokens=usage.input_tokens,
+                             output_tokens=usage.output_tokens, cached_tokens=usage.cached_tokens,
+                             images=usage.images)
         # Only the buckets drawn from are touched: an absent attribute fails any condition.
         parts = [(attr, n) for attr, n in ((plan_attr, from_plan), (pack_attr, from_pack)) if n]
         condition = None
         for attr, n in parts:
             condition = (attr >= n) if condition is None else condition & (attr >= n)
+        tx = Transaction("charge")
+        tx.put(entry, condition=new_entry_only(), label="ledger")
+        tx.update(CreditBalance(account_id, BALANCE_KEY), [attr.add(-n) for attr, n in parts], condition=condition,
+                  label="balance")
+        for n, tally in enumerate(tallies):
+            tx.update(tally.item, tally.actions, condition=tally.condition, label=f"tally {n}")
         try:
-            with transact_write() as tx:
-                tx.save(entry, condition=CreditLedgerEntry.entry_key.does_not_exist())
-                tx.update(CreditBalance(account_id, BALANCE_KEY), actions=[attr.add(-n) for attr, n in parts],
-                          condition=condition)
-                for tally in tallies:
-                    tx.update(tally.item, actions=list(tally.actions), condition=tally.condition)
-        except TransactWriteError as exc:
-            failed = failed_positions(exc)
-            if not failed and "TransactionConflict" not in str(exc):
-                raise
-            gone = sorted(i - 2 for i in failed if i >= 2)  # after the entry (0) and the balance (1)
-            if gone and 0 not in failed:
-                raise NotFound(tallies[gone[0]].what) from None
-            # 0 = the entry exists (a retry: loop returns it); 1 = the balance moved under us.
-            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-            continue
-        from chalicelib.observability import metric
-
+            tx.commit()
+        except ConditionsFailed as exc:
+            gone = [tally for n, tally in enumerate(tallies) if f"tally {n}" in exc.labels]
+            if gone and "ledger" not in exc.labels:
+                raise NotFound(gone[0].what) from None
+            raise  # the entry exists (a retry: the next attempt returns it), or the balance moved: read again
         metric("CreditsSpent", amount, "Count", credit_type=credit_type)
         return LedgerResult(applied=True, entry=entry, amount=amount)
-    raise RuntimeError(f"could not charge {account_id} after {MAX_CHARGE_ATTEMPTS} attempts (contention)")
+
+    return optimistic(attempt, what="credit balance")
 
 
 def grant(account_id: str, *, credit_type: str, amount: int, key: str, bucket: str = "plan",
@@ -285,16 +253,15 @@ def grant(account_id: str, *, credit_type: str, amount: int, key: str, bucket: s
     if bucket not in ("plan", "pack"):
         raise ValueError("bucket must be plan or pack")
     attr = getattr(CreditBalance, f"{credit_type}_{bucket}")
-    entry = _entry(account_id, kind, key, credit_type, amount, amount if bucket == "plan" else 0,
-                   amount if bucket == "pack" else 0, operation, None, note=note, user_id=user_id)
+    entry = ledger_entry(account_id, kind, key, credit_type, amount, amount if bucket == "plan" else 0,
+                         amount if bucket == "pack" else 0, operation, None, note=note, user_id=user_id)
+    tx = Transaction("grant")
+    tx.put(entry, condition=new_entry_only(), label="ledger")
+    tx.update(CreditBalance(account_id, BALANCE_KEY), [attr.add(amount)], label="balance")
     try:
-        with transact_write() as tx:
-            tx.save(entry, condition=CreditLedgerEntry.entry_key.does_not_exist())
-            tx.update(CreditBalance(account_id, BALANCE_KEY), actions=[attr.add(amount)])
-    except TransactWriteError as exc:
-        if 0 in failed_positions(exc):
-            return LedgerResult(applied=False, entry=existing_entry(account_id, kind, key))
-        raise
+        tx.commit()
+    except ConditionsFailed:  # only the entry has a condition: granted before
+        return LedgerResult(applied=False, entry=existing_entry(account_id, kind, key))
     return LedgerResult(applied=True, entry=entry, amount=amount)
 
 
@@ -307,9 +274,5 @@ def ledger_totals(entries: Iterable[CreditLedgerEntry]) -> dict[str, int]:
 
 def start_first_period(account_id: str, plan: Any, *, days: int = 30) -> None:
     """A new account's first period: its plan's credits, granted once."""
-    from datetime import timedelta
-
-    from chalicelib.services.credit_periods import open_period
-
     start = utcnow()
     open_period(account_id, plan, start=start, end=start + timedelta(days=days), source="signup", source_id="signup")

@@ -8,8 +8,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
-
 from chalicelib import config
 from chalicelib.auth import passwords, tokens
 from chalicelib.auth.context import Tenant
@@ -17,17 +15,18 @@ from chalicelib.auth.roles import Role
 from chalicelib.errors import (
     Conflict,
     Forbidden,
-    NotFound,
     PaymentRequired,
     TooManyRequests,
     Unauthorized,
 )
 from chalicelib.ids import new_id
-from chalicelib.models.accounts import Account, EmailLogin, Session, User
-from chalicelib.models.base import failed_positions
-from chalicelib.models.conditions import is_condition_failure
-from chalicelib.models.transactions import transact_write
+from chalicelib.models.accounts import Account, EmailLogin, Session, Site, User
+from chalicelib.models.conditions import conditional
+from chalicelib.models.transactions import ConditionsFailed, Transaction
+from chalicelib.services.accounts import get_account, get_user
+from chalicelib.services.credits import start_first_period
 from chalicelib.services.plans import DEFAULT_PLAN_ID, get_plan
+from chalicelib.services.sites import resume_held_work
 from chalicelib.timeutil import utcnow
 
 MAX_FAILED_LOGINS = 5
@@ -108,16 +107,9 @@ def refresh(refresh_token: str) -> TokenPair:
         _revoke_session(account_id, session.user_id, session_id)
         raise invalid
     new_secret = tokens.new_refresh_secret()
-    try:
-        session.update(
-            actions=[Session.token_hash.set(tokens.hash_refresh_secret(new_secret)),
-                     Session.updated_at.set(utcnow())],
-            condition=(Session.token_hash == presented) & (Session.status == "active"),
-        )
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            raise invalid from None  # a concurrent refresh won the rotation
-        raise
+    with conditional(otherwise=invalid):  # a concurrent refresh won the rotation
+        session.update(actions=[Session.token_hash.set(tokens.hash_refresh_secret(new_secret))],
+                       condition=(Session.token_hash == presented) & (Session.status == "active"))
     try:
         user = User.get(account_id, session.user_id)
     except User.DoesNotExist:
@@ -134,21 +126,14 @@ def refresh(refresh_token: str) -> TokenPair:
 
 
 def _revoke_session(account_id: str, user_id: str, session_id: str) -> None:
-    try:
+    # Either record may be gone already (an account deleted meanwhile): nothing left to revoke.
+    with conditional():
         Session(account_id, session_id).update(actions=[Session.status.set("revoked")],
                                                condition=Session.session_id.exists())
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
     expiry = int(time.time()) + config.access_token_ttl_seconds()
-    try:
-        User(account_id, user_id).update(
-            actions=[User.revoked_sessions[session_id].set(expiry)],
-            condition=User.user_id.exists(),
-        )
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
+    with conditional():
+        User(account_id, user_id).update(actions=[User.revoked_sessions[session_id].set(expiry)],
+                                         condition=User.user_id.exists())
 
 
 def logout(tenant: Tenant) -> None:
@@ -165,20 +150,15 @@ def register(*, account_name: str, email: str, password: str, first_name: str = 
                       user_count=1, site_count=0)
     user = User(account_id, user_id, email=email, first_name=first_name, last_name=last_name,
                 role=Role.owner.value, password_hash=passwords.hash_password(password))
-    try:
-        with transact_write() as tx:
-            tx.save(EmailLogin(email, account_id=account_id, user_id=user_id),
-                    condition=EmailLogin.email.does_not_exist())
-            tx.save(account, condition=Account.account_id.does_not_exist())
-            tx.save(user)
-    except TransactWriteError as exc:
-        if is_condition_failure(exc):
-            raise Conflict("An account with this e-mail already exists; sign in instead.",
-                           code="email_taken") from None
-        raise
-    from chalicelib.services import credits
-
-    credits.start_first_period(account_id, get_plan(DEFAULT_PLAN_ID))
+    tx = Transaction("register")
+    tx.put(EmailLogin(email, account_id=account_id, user_id=user_id), condition=EmailLogin.email.does_not_exist(),
+           label="login")
+    tx.put(account, condition=Account.account_id.does_not_exist(), label="account")
+    tx.put(user, label="user")
+    with conditional(otherwise=Conflict("An account with this e-mail already exists; sign in instead.",
+                                        code="email_taken")):
+        tx.commit()
+    start_first_period(account_id, get_plan(DEFAULT_PLAN_ID))
     return account, user, _start_session(account_id, user_id)
 
 
@@ -216,22 +196,6 @@ def login(email: str, password: str) -> TokenPair:
     return _start_session(user.account_id, user.user_id)
 
 
-# --- lookups ----------------------------------------------------------------------------
-
-def get_account(account_id: str) -> Account:
-    try:
-        return Account.get(account_id)
-    except Account.DoesNotExist:
-        raise NotFound("Account") from None
-
-
-def get_user(account_id: str, user_id: str) -> User:
-    try:
-        return User.get(account_id, user_id)
-    except User.DoesNotExist:
-        raise NotFound("User") from None
-
-
 # --- users of an account ----------------------------------------------------------------
 
 def create_user(tenant: Tenant, *, email: str, password: str, role: Role, first_name: str = "",
@@ -245,25 +209,24 @@ def create_user(tenant: Tenant, *, email: str, password: str, role: Role, first_
     email = normalize_email(email)
     user = User(tenant.account_id, new_id(), email=email, first_name=first_name, last_name=last_name,
                 role=role.value, password_hash=passwords.hash_password(password))
+    tx = Transaction("create user")
+    # is_active: a user added while the account is being deactivated would miss its flag
+    tx.update(account, [Account.user_count.add(1)],
+              condition=(Account.user_count < int(plan.max_users)) & (Account.is_active == True),  # noqa: E712
+              label="account")
+    tx.put(EmailLogin(email, account_id=tenant.account_id, user_id=user.user_id),
+           condition=EmailLogin.email.does_not_exist(), label="login")
+    tx.put(user, label="user")
     try:
-        with transact_write() as tx:
-            # is_active: a user added while the account is being deactivated would miss its flag
-            tx.update(account, actions=[Account.user_count.add(1)],
-                      condition=(Account.user_count < int(plan.max_users)) & (Account.is_active == True))  # noqa: E712
-            tx.save(EmailLogin(email, account_id=tenant.account_id, user_id=user.user_id),
-                    condition=EmailLogin.email.does_not_exist())
-            tx.save(user)
-    except TransactWriteError as exc:
-        failed = failed_positions(exc)  # puts [login, user], then the update [account]
-        if 2 in failed and not get_account(tenant.account_id).is_active:
+        tx.commit()
+    except ConditionsFailed as exc:
+        if "account" in exc.labels and not get_account(tenant.account_id).is_active:
             raise _account_inactive() from None
-        if 2 in failed:
+        if "account" in exc.labels:
             raise PaymentRequired(
                 f"Your plan allows {int(plan.max_users)} users; upgrade the plan or deactivate a user.",
                 code="plan_limit_reached", details={"limit": "max_users", "max": int(plan.max_users)}) from None
-        if 0 in failed:
-            raise Conflict("A user with this e-mail already exists.", code="email_taken") from None
-        raise
+        raise Conflict("A user with this e-mail already exists.", code="email_taken") from None
     return user
 
 
@@ -279,7 +242,7 @@ def change_role(tenant: Tenant, user_id: str, role: Role) -> User:
         raise Forbidden("You cannot change your own role.", code="self_change")
     if not tenant.role.at_least(role) or not tenant.role.at_least(Role(user.role)):
         raise Forbidden("You cannot manage a role above your own.", code="insufficient_role")
-    user.update(actions=[User.role.set(role.value), User.updated_at.set(utcnow())])
+    user.update(actions=[User.role.set(role.value)])
     return user
 
 
@@ -293,14 +256,12 @@ def deactivate_user(tenant: Tenant, user_id: str) -> User:
         raise Forbidden("You cannot manage a role above your own.", code="insufficient_role")
     if not user.is_active:
         return user
-    try:
-        with transact_write() as tx:
-            tx.update(user, actions=[User.is_active.set(False), User.updated_at.set(utcnow())],
-                      condition=User.is_active == True)  # noqa: E712 - a DynamoDB condition, not a test
-            tx.update(Account(tenant.account_id), actions=[Account.user_count.add(-1)])
-    except TransactWriteError as exc:
-        if not is_condition_failure(exc):
-            raise
+    tx = Transaction("deactivate user")
+    tx.update(user, [User.is_active.set(False)],
+              condition=User.is_active == True, label="user")  # noqa: E712 - a DynamoDB condition, not a test
+    tx.update(Account(tenant.account_id), [Account.user_count.add(-1)], label="account")
+    with conditional():  # deactivated meanwhile by another request: counted once
+        tx.commit()
     user.refresh()
     return user
 
@@ -318,19 +279,12 @@ def set_account_active(account_id: str, active: bool, *, by: Tenant | None = Non
     if by is not None and by.account_id == account_id and not active:
         raise Forbidden("You cannot deactivate your own account.", code="self_change")
     account = get_account(account_id)
-    account.update(actions=[Account.is_active.set(active), Account.updated_at.set(utcnow())],
-                   condition=Account.account_id.exists())
+    account.update(actions=[Account.is_active.set(active)], condition=Account.account_id.exists())
     flag = User.account_inactive.remove() if active else User.account_inactive.set(True)
     for user in User.query(account_id):
-        try:
+        with conditional():  # a user deleted meanwhile
             user.update(actions=[flag], condition=User.user_id.exists())
-        except UpdateError as exc:
-            if not is_condition_failure(exc):
-                raise
     if active:
-        from chalicelib.models.accounts import Site
-        from chalicelib.services.sites import resume_held_work
-
         for site in Site.query(account_id):
             if site.deleting_since is None:
                 resume_held_work(account_id, site.site_id)

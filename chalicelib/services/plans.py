@@ -8,17 +8,17 @@ never expire. Both are sold through Stripe Prices whose ids staff set on the rec
 
 from __future__ import annotations
 
-from typing import Any
-
-from pynamodb.exceptions import PutError
+from typing import Any, TypeVar
 
 from chalicelib.errors import Conflict, NotFound, UnprocessableEntity
 from chalicelib.models.accounts import GLOBAL_SCOPE, Plan
-from chalicelib.models.conditions import is_condition_failure
+from chalicelib.models.billing import CREDIT_TYPES
+from chalicelib.models.conditions import conditional
 from chalicelib.models.payments import CreditPack
 from chalicelib.services import system_store
 
 DEFAULT_PLAN_ID = "free"
+M = TypeVar("M", Plan, CreditPack)
 
 # Seeded by `make seed` and the local stack; a missing record falls back to these.
 BUILTIN_PLANS: dict[str, dict] = {
@@ -119,13 +119,7 @@ def create_plan(fields: dict[str, Any], *, updated_by: str | None = None) -> Pla
 
 def update_plan(plan_id: str, changes: dict[str, Any], *, updated_by: str | None = None) -> Plan:
     """Change a plan; a built-in plan not stored yet is stored with the change."""
-    try:
-        plan = Plan.get(GLOBAL_SCOPE, plan_id)
-    except Plan.DoesNotExist:
-        if plan_id not in BUILTIN_PLANS:
-            raise NotFound(PLAN_WHAT) from None
-        _store_builtin(Plan(GLOBAL_SCOPE, plan_id, **BUILTIN_PLANS[plan_id]))
-        plan = Plan.get(GLOBAL_SCOPE, plan_id)
+    plan = _stored(Plan, plan_id, BUILTIN_PLANS, PLAN_WHAT)
     _check_prices(changes, plan_id, price_fields=PLAN_PRICE_FIELDS, model=Plan, key_attr="plan_id")
     system_store.update(plan, changes, updated_by=updated_by, what=PLAN_WHAT)
     plan.refresh()
@@ -153,8 +147,6 @@ def purchasable_pack(pack_id: str) -> CreditPack:
 
 
 def pack_credits(pack: CreditPack) -> dict[str, int]:
-    from chalicelib.models.billing import CREDIT_TYPES
-
     return {t: int(getattr(pack, f"{t}_credits") or 0) for t in CREDIT_TYPES}
 
 
@@ -173,13 +165,7 @@ def create_pack(fields: dict[str, Any], *, updated_by: str | None = None) -> Cre
 
 
 def update_pack(pack_id: str, changes: dict[str, Any], *, updated_by: str | None = None) -> CreditPack:
-    try:
-        pack = CreditPack.get(GLOBAL_SCOPE, pack_id)
-    except CreditPack.DoesNotExist:
-        if pack_id not in BUILTIN_PACKS:
-            raise NotFound(PACK_WHAT) from None
-        _store_builtin(CreditPack(GLOBAL_SCOPE, pack_id, **BUILTIN_PACKS[pack_id]))
-        pack = CreditPack.get(GLOBAL_SCOPE, pack_id)
+    pack = _stored(CreditPack, pack_id, BUILTIN_PACKS, PACK_WHAT)
     _validate_pack(changes, pack)
     _check_prices(changes, pack_id, price_fields=("stripe_price_id",), model=CreditPack, key_attr="pack_id")
     system_store.update(pack, changes, updated_by=updated_by, what=PACK_WHAT)
@@ -189,14 +175,21 @@ def update_pack(pack_id: str, changes: dict[str, Any], *, updated_by: str | None
 
 # --- seeding ---------------------------------------------------------------------------------
 
-def _store_builtin(item: Any) -> bool:
+def _stored(model: type[M], key: str, builtins: dict[str, dict], what: str) -> M:
+    """The stored record; a built-in one not stored yet is stored first (so that staff can change it)."""
     try:
+        return model.get(GLOBAL_SCOPE, key)
+    except model.DoesNotExist:
+        if key not in builtins:
+            raise NotFound(what) from None
+        _store_builtin(model(GLOBAL_SCOPE, key, **builtins[key]))
+        return model.get(GLOBAL_SCOPE, key)
+
+
+def _store_builtin(item: Any) -> bool:
+    with conditional() as write:  # stored already (perhaps edited by staff): left as it is
         item.save(condition=type(item)._range_key_attribute().does_not_exist())
-        return True
-    except PutError as exc:
-        if not is_condition_failure(exc):
-            raise
-        return False
+    return write.held
 
 
 def seed_builtin_plans() -> int:

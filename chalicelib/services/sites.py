@@ -16,16 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
-
 from chalicelib.errors import Conflict, NotFound, PaymentRequired, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import GLOBAL_SCOPE, Account, Industry, Sector, Site, site_key
-from chalicelib.models.conditions import is_condition_failure
-from chalicelib.models.transactions import transact_write
-from chalicelib.services.identity import get_account
+from chalicelib.models.conditions import conditional
+from chalicelib.models.transactions import Transaction
+from chalicelib.services.accounts import get_account
 from chalicelib.services.plans import get_plan
-from chalicelib.timeutil import utcnow
 
 GuardLevel = Literal["read", "write", "manage"]
 
@@ -172,17 +169,13 @@ def create_site(account_id: str, *, name: str, domain: str = "", industry_id: st
     plan = get_plan(account.plan_id)
     site = Site(account_id, new_id(), name=name, domain=domain, industry_id=industry_id,
                 time_zone=time_zone, is_active=is_active)
-    try:
-        with transact_write() as tx:
-            tx.update(account, actions=[Account.site_count.add(1)],
-                      condition=Account.site_count < int(plan.max_sites))
-            tx.save(site)
-    except TransactWriteError as exc:
-        if is_condition_failure(exc):
-            raise PaymentRequired(
-                f"Your plan allows {int(plan.max_sites)} sites; upgrade the plan or delete a site.",
-                code="plan_limit_reached", details={"limit": "max_sites", "max": int(plan.max_sites)}) from None
-        raise
+    tx = Transaction("create site")
+    tx.update(account, [Account.site_count.add(1)], condition=Account.site_count < int(plan.max_sites), label="account")
+    tx.put(site, label="site")
+    with conditional(otherwise=PaymentRequired(
+            f"Your plan allows {int(plan.max_sites)} sites; upgrade the plan or delete a site.",
+            code="plan_limit_reached", details={"limit": "max_sites", "max": int(plan.max_sites)})):
+        tx.commit()
     return site
 
 
@@ -195,7 +188,7 @@ def update_site(account_id: str, site_id: str, changes: dict[str, Any]) -> Site:
     reactivated = changes.get("is_active") is True and not site.is_active
     actions = [getattr(Site, name).set(value) for name, value in changes.items()]
     if actions:
-        _update_unless_deleting(site, [*actions, Site.updated_at.set(utcnow())], Site.site_id.exists()
+        _update_unless_deleting(site, actions, Site.site_id.exists()
                                 & Site.deleting_since.does_not_exist(), "site", f"/v1/sites/{site_id}")
     if reactivated:
         resume_held_work(account_id, site_id)
@@ -203,12 +196,8 @@ def update_site(account_id: str, site_id: str, changes: dict[str, Any]) -> Site:
 
 
 def _update_unless_deleting(item: Any, actions: list, condition: Any, what: str, path: str) -> None:
-    try:
+    with conditional(otherwise=lambda: _deleting(what, path)):  # a deletion was accepted meanwhile
         item.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            raise _deleting(what, path) from None  # a deletion was accepted meanwhile
-        raise
 
 
 def resume_held_work(account_id: str, site_id: str) -> None:
@@ -243,7 +232,7 @@ def update_sector(account_id: str, site_id: str, sector_id: str, changes: dict[s
     reactivated = changes.get("is_active") is True and not sector.is_active
     actions = [getattr(Sector, name).set(value) for name, value in changes.items()]
     if actions:
-        _update_unless_deleting(sector, [*actions, Sector.updated_at.set(utcnow())], Sector.sector_id.exists()
+        _update_unless_deleting(sector, actions, Sector.sector_id.exists()
                                 & Sector.deleting_since.does_not_exist(), "sector",
                                 f"/v1/sites/{site_id}/sectors/{sector_id}")
     if reactivated:
@@ -263,7 +252,7 @@ def update_industry(industry_id: str, changes: dict[str, Any]) -> Industry:
     industry = get_industry(industry_id)
     actions = [getattr(Industry, field).set(value) for field, value in changes.items()]
     if actions:
-        industry.update(actions=[*actions, Industry.updated_at.set(utcnow())])
+        industry.update(actions=actions)
     return industry
 
 

@@ -27,14 +27,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
-
 from chalicelib.errors import ApiError, BadRequest, Conflict
+from chalicelib.integrations.stripe_client import BillingUnavailable
 from chalicelib.models.billing import CREDIT_TYPES
-from chalicelib.models.conditions import is_condition_failure
+from chalicelib.models.conditions import conditional
 from chalicelib.models.payments import StripeEvent
 from chalicelib.observability import logger
-from chalicelib.services import billing, plans
+from chalicelib.services import billing, plans, providers
 from chalicelib.timeutil import utcnow
 
 EVENT_RETENTION = timedelta(days=45)
@@ -53,9 +52,6 @@ Handler = Callable[[dict[str, Any]], tuple[str | None, str]]  # event -> (accoun
 
 def verify(raw_body: bytes, signature: str | None) -> dict[str, Any]:
     """The verified event as plain data; raises InvalidSignature (400) on any doubt."""
-    from chalicelib.integrations.stripe_client import BillingUnavailable
-    from chalicelib.services import providers
-
     secret = providers.get_secret("stripe", "webhook_secret")
     if not secret:
         # 503, not 400: Stripe keeps retrying, so nothing is lost while staff set the secret.
@@ -93,25 +89,20 @@ def _claim(event: dict[str, Any]) -> str:
     record = StripeEvent(event["id"], event_type=event["type"], event_created=int(event.get("created") or 0),
                          status="processing", lease_until=now + LEASE_SECONDS, received_at=utcnow(),
                          expires_epoch=now + int(EVENT_RETENTION.total_seconds()))
-    try:
+    with conditional() as write:
         record.save(condition=StripeEvent.event_id.does_not_exist()
                     | ((StripeEvent.status == "processing") & (StripeEvent.lease_until < now)))
+    if write.held:
         return "claimed"
-    except PutError as exc:
-        if not is_condition_failure(exc):
-            raise
     existing = StripeEvent.get(event["id"], consistent_read=True)
     return "done" if existing.status == "done" else "busy"
 
 
 def _release(event_id: str) -> None:
     """The handler failed: let the next delivery start at once instead of after the lease."""
-    try:
+    with conditional():  # done meanwhile by another delivery: nothing to release
         StripeEvent(event_id).update(actions=[StripeEvent.lease_until.set(0), StripeEvent.attempts.add(1)],
                                      condition=StripeEvent.status == "processing")
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
 
 
 def _complete(event_id: str, account_id: str | None, outcome: str) -> None:
@@ -178,7 +169,7 @@ def _account(obj: dict[str, Any]) -> str | None:
         return None
     try:
         linked = billing.link_customer(str(claimed), customer)
-    except (ApiError, UpdateError, PutError):
+    except ApiError:  # the claimed account does not exist, or has another customer
         return None
     return str(claimed) if linked == customer else None
 
@@ -275,84 +266,81 @@ def _object(event: dict[str, Any]) -> dict[str, Any]:
     return _get(event, "data", "object") or {}
 
 
-def on_checkout_session(event: dict[str, Any]) -> tuple[str | None, str]:
-    session = _object(event)
-    account_id = _account(session)
-    if account_id is None:
-        return None, "unknown_customer"
+AccountHandler = Callable[[dict[str, Any], dict[str, Any], str], str]  # (event, its object, account id) -> outcome
+
+
+def _for_account(apply: AccountHandler) -> Handler:
+    """Run ``apply`` with the event's object and the account it is about (none known: noted, nothing done)."""
+    def handler(event: dict[str, Any]) -> tuple[str | None, str]:
+        obj = _object(event)
+        account_id = _account(obj)
+        if account_id is None:
+            return None, "unknown_customer"
+        return account_id, apply(event, obj, account_id)
+
+    return handler
+
+
+def on_checkout_session(event: dict[str, Any], session: dict[str, Any], account_id: str) -> str:
     metadata = session.get("metadata") or {}
     paid = session.get("payment_status") in ("paid", "no_payment_required")
     if session.get("mode") == "subscription":
         subscription_id = _id(session.get("subscription"))
         if not subscription_id or not paid:
-            return account_id, "awaiting_payment"
+            return "awaiting_payment"
         # The subscription's own events are the authority (state_ts 0 ranks below any of them);
         # this only makes the plan effective if the checkout's event comes first.
         state = billing.SubscriptionState(subscription_id=subscription_id, status="active",
                                           plan_id=_known_plan_id(metadata.get("plan_id")),
                                           interval=metadata.get("interval"), created=int(session.get("created") or 0))
-        return account_id, billing.apply_subscription(account_id, state, ts=0, source=event["type"],
-                                                      only_if_absent=True)
+        return billing.apply_subscription(account_id, state, ts=0, source=event["type"], only_if_absent=True)
     if session.get("mode") == "payment" and metadata.get("kind") == "credit_pack":
         if not paid:
-            return account_id, "awaiting_payment"
-        return account_id, billing.fulfil_pack(
+            return "awaiting_payment"
+        return billing.fulfil_pack(
             account_id, purchase_key=_id(session.get("payment_intent")) or session["id"], session_id=session["id"],
             pack_id=metadata.get("pack_id"), pack_credits=_pack_credits(metadata),
             amount_cents=int(session.get("amount_total") or 0), currency=session.get("currency"))
-    return account_id, "not_ours"
+    return "not_ours"
 
 
-def on_subscription(event: dict[str, Any]) -> tuple[str | None, str]:
-    sub = _object(event)
-    account_id = _account(sub)
-    if account_id is None:
-        return None, "unknown_customer"
+def on_subscription(event: dict[str, Any], sub: dict[str, Any], account_id: str) -> str:
     state = subscription_state(sub)
     if event["type"] == "customer.subscription.deleted" and state.status not in billing.ENDED:
         state = billing.SubscriptionState(**{**state.__dict__, "status": "canceled"})
-    return account_id, billing.apply_subscription(account_id, state, ts=int(event.get("created") or 0),
-                                                  source=event["type"])
+    return billing.apply_subscription(account_id, state, ts=int(event.get("created") or 0), source=event["type"])
 
 
-def _on_invoice(apply: Callable[[str, billing.InvoiceInfo], str]) -> Handler:
-    def handler(event: dict[str, Any]) -> tuple[str | None, str]:
-        invoice = _object(event)
-        account_id = _account(invoice)
-        if account_id is None:
-            return None, "unknown_customer"
+def _on_invoice(apply: Callable[[str, billing.InvoiceInfo], str]) -> AccountHandler:
+    def handler(event: dict[str, Any], invoice: dict[str, Any], account_id: str) -> str:
         info = invoice_info(invoice)
         if not info.subscription_id:
-            return account_id, "not_a_subscription_invoice"
-        return account_id, apply(account_id, info)
+            return "not_a_subscription_invoice"
+        return apply(account_id, info)
 
     return handler
 
 
-def on_charge_refunded(event: dict[str, Any]) -> tuple[str | None, str]:
-    charge = _object(event)
-    account_id = _account(charge)
-    if account_id is None:
-        return None, "unknown_customer"
+def on_charge_refunded(event: dict[str, Any], charge: dict[str, Any], account_id: str) -> str:
     payment_intent = _id(charge.get("payment_intent"))
     kind = _get(charge, "metadata", "kind")
     if not payment_intent or charge.get("invoice") or (kind and kind != "credit_pack"):
-        return account_id, "not_a_pack"
+        return "not_a_pack"
     if kind != "credit_pack" and not billing.has_purchase(account_id, payment_intent):
-        return account_id, "not_a_pack"
-    return account_id, billing.record_refund(account_id, purchase_key=payment_intent,
-                                             amount_refunded_cents=int(charge.get("amount_refunded") or 0),
-                                             amount_cents=int(charge.get("amount") or 0))
+        return "not_a_pack"
+    return billing.record_refund(account_id, purchase_key=payment_intent,
+                                 amount_refunded_cents=int(charge.get("amount_refunded") or 0),
+                                 amount_cents=int(charge.get("amount") or 0))
 
 
 HANDLERS: dict[str, Handler] = {
-    "checkout.session.completed": on_checkout_session,
-    "checkout.session.async_payment_succeeded": on_checkout_session,
-    "customer.subscription.created": on_subscription,
-    "customer.subscription.updated": on_subscription,
-    "customer.subscription.deleted": on_subscription,
-    "invoice.paid": _on_invoice(billing.invoice_paid),
-    "invoice.payment_failed": _on_invoice(billing.invoice_payment_failed),
-    "invoice.voided": _on_invoice(billing.invoice_voided),
-    "charge.refunded": on_charge_refunded,
+    "checkout.session.completed": _for_account(on_checkout_session),
+    "checkout.session.async_payment_succeeded": _for_account(on_checkout_session),
+    "customer.subscription.created": _for_account(on_subscription),
+    "customer.subscription.updated": _for_account(on_subscription),
+    "customer.subscription.deleted": _for_account(on_subscription),
+    "invoice.paid": _for_account(_on_invoice(billing.invoice_paid)),
+    "invoice.payment_failed": _for_account(_on_invoice(billing.invoice_payment_failed)),
+    "invoice.voided": _for_account(_on_invoice(billing.invoice_voided)),
+    "charge.refunded": _for_account(on_charge_refunded),
 }

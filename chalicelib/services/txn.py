@@ -2,29 +2,27 @@
 
 A *unit* is a group of writes that must happen together (a Keyword and its KeywordName;
 a keyword update and the counter of its cluster). Units are packed up to 100 items per
-transaction. If a transaction is cancelled because some conditions failed, the
-cancellation reasons say which items failed: those units are reported as failed and the
-rest is retried as a (smaller) transaction, so one duplicate never costs its 49
-neighbours more than one extra call. Counter updates (``Counter``) of the units in one
-transaction are summed into one update per counted item.
+``Transaction`` (``models.transactions``), each write labelled with its unit. If a
+transaction is cancelled because some conditions failed, the labels say which units
+failed: those are reported as failed and the rest is committed again as a (smaller)
+transaction, so one duplicate never costs its 49 neighbours more than one extra call.
+Counter updates (``Counter``) of the units in one transaction are summed into one update
+per counted item. Conflicts with concurrent transactions are retried by ``Transaction``
+under the data layer's one policy.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
-MAX_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
-CONFLICT_RETRIES = 6
+from chalicelib.models.transactions import MAX_ITEMS, ConditionsFailed, Transaction
 
 
 @dataclass
@@ -59,7 +57,7 @@ class Unit:
 class Outcome:
     ok: list[Hashable] = field(default_factory=list)
     failed: list[Hashable] = field(default_factory=list)  # a condition of the unit failed
-    calls: int = 0
+    calls: int = 0  # TransactWriteItems calls made
 
 
 def _item_key(item: Model) -> tuple[str, Any, Any]:
@@ -95,47 +93,42 @@ def _pack(units: list[Unit], max_items: int) -> list[list[Unit]]:
     return batches
 
 
-def _commit(batch: list[Unit], connection: Connection) -> list[tuple[str, Any]] | None:
-    """Run one transaction; None on success, else the owners of the failed items."""
-    groups: dict[str, list[tuple[tuple[str, Any], Op]]] = {"check": [], "delete": [], "put": [], "update": []}
-    totals: dict[tuple, tuple[Model, dict[str, int]]] = {}
+def _add(tx: Transaction, op: Op, label: str) -> None:
+    if op.kind == "check":
+        _table, hash_value, range_value = _item_key(op.item)
+        tx.check(type(op.item), hash_value, range_value, condition=op.condition, label=label)
+    elif op.kind == "delete":
+        tx.delete(op.item, condition=op.condition, label=label)
+    elif op.kind == "put":
+        tx.put(op.item, condition=op.condition, label=label)
+    elif op.kind == "update":
+        tx.update(op.item, op.actions, condition=op.condition, label=label)
+    else:
+        raise ValueError(f"unknown write kind {op.kind!r}")
+
+
+def _transaction(batch: list[Unit], connection: Connection) -> tuple[Transaction, dict[str, list[int]]]:
+    """The batch as one transaction, and for each label the indexes of the units it stands for."""
+    tx = Transaction("units", connection=connection)
+    owners: dict[str, list[int]] = {}
+    totals: dict[tuple, tuple[Model, dict[str, int], list[int]]] = {}
     for index, unit in enumerate(batch):
+        label = f"unit {index}"
+        owners[label] = [index]
         for op in unit.ops:
-            groups[op.kind].append((("unit", index), op))
+            _add(tx, op, label)
         for c in unit.counters:
-            item, deltas = totals.setdefault(c.key, (c.item, {}))
+            item, deltas, counting = totals.setdefault(c.key, (c.item, {}, []))
             deltas[c.attr] = deltas.get(c.attr, 0) + c.delta
-    for key, (item, deltas) in totals.items():
+            counting.append(index)
+    for n, (item, deltas, counting) in enumerate(totals.values()):
+        # A counted item that is gone fails every unit counting on it.
+        label = f"counter {n}"
+        owners[label] = counting
         cls = type(item)
-        actions = [getattr(cls, attr).add(delta) for attr, delta in deltas.items()]
-        groups["update"].append((("counter", key), Op("update", item, getattr(cls, cls._hash_keyname).exists(),
-                                                      actions)))
-    owners: list[tuple[str, Any]] = []
-    try:
-        with TransactWrite(connection=connection) as tx:
-            # PynamoDB sends condition checks, deletes, puts, then updates: positions follow that order.
-            for owner, op in groups["check"]:
-                hash_value, range_value = _item_key(op.item)[1:]
-                tx.condition_check(type(op.item), hash_value, range_value, condition=op.condition)
-                owners.append(owner)
-            for owner, op in groups["delete"]:
-                tx.delete(op.item, condition=op.condition)
-                owners.append(owner)
-            for owner, op in groups["put"]:
-                tx.save(op.item, condition=op.condition)
-                owners.append(owner)
-            for owner, op in groups["update"]:
-                tx.update(op.item, actions=list(op.actions), condition=op.condition)
-                owners.append(owner)
-    except TransactWriteError as exc:
-        reasons = exc.cancellation_reasons or []
-        failed = [owners[i] for i, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"]
-        if failed:
-            return failed
-        if any(r is not None and r.code == "TransactionConflict" for r in reasons):
-            return []  # nothing failed for good: retry the same batch
-        raise
-    return None
+        tx.update(item, [getattr(cls, attr).add(delta) for attr, delta in deltas.items()],
+                  condition=getattr(cls, cls._hash_keyname).exists(), label=label)
+    return tx, owners
 
 
 def run_units(units: list[Unit], connection: Connection, *, max_items: int = MAX_ITEMS) -> Outcome:
@@ -143,25 +136,17 @@ def run_units(units: list[Unit], connection: Connection, *, max_items: int = MAX
     outcome = Outcome()
     for batch in _pack(units, max_items):
         pending = list(batch)
-        conflicts = 0
         while pending:
-            outcome.calls += 1
-            failed_owners = _commit(pending, connection)
-            if failed_owners is None:
-                outcome.ok.extend(u.ref for u in pending)
-                break
-            if not failed_owners:
-                conflicts += 1
-                if conflicts > CONFLICT_RETRIES:
-                    raise RuntimeError("transaction kept conflicting with concurrent writes")
-                time.sleep(0.02 * 2 ** conflicts)
+            tx, owners = _transaction(pending, connection)
+            try:
+                tx.commit()
+            except ConditionsFailed as exc:
+                bad = {index for label in exc.labels for index in owners[label]}
+                outcome.failed.extend(pending[i].ref for i in sorted(bad))
+                pending = [u for i, u in enumerate(pending) if i not in bad]
                 continue
-            bad: set[int] = set()
-            for kind, value in failed_owners:
-                if kind == "unit":
-                    bad.add(value)
-                else:  # a counted item is gone: every unit counting on it fails
-                    bad.update(i for i, u in enumerate(pending) if any(c.key == value for c in u.counters))
-            outcome.failed.extend(pending[i].ref for i in sorted(bad))
-            pending = [u for i, u in enumerate(pending) if i not in bad]
+            finally:
+                outcome.calls += tx.sent
+            outcome.ok.extend(u.ref for u in pending)
+            break
     return outcome

@@ -14,6 +14,11 @@ blueprint or a worker's module on first use, so this is what a caller waits for)
 authenticated route of the biggest blueprint module called with an invalid token (against
 the bare app's "/"), and a worker's first batch (a malformed record). No AWS call is made.
 
+The same three conditions for *plain registration*: an ``app.py`` (generated here from the
+package's own manifest, bench-only) that imports every blueprint and handler module and registers
+them at import, as Chalice's samples do, instead of app.py's lazy proxies (``chalicelib/manifest.py``).
+Its ratio to the bare app is what decides whether the manifest earns its keep (the 1.3x target).
+
 Three conditions: *as deployed* (the zip as it is: Lambda's /var/task is read-only, so what
 has no ``.pyc`` in the zip is compiled at every cold start; ``make package`` ships bytecode for
 our code and, within the size budget, for the libraries a cold start loads), *all bytecode
@@ -89,6 +94,42 @@ else:
     assert app.app(event, Context())["statusCode"] in (200, 401)
 sys.stdout.write("\nSECONDS " + repr(time.perf_counter() - t))
 """
+
+
+def plain_app(manifest: dict[str, Any]) -> str:
+    """app.py with plain registration: every module of ``manifest`` imported and registered at import time."""
+    modules = list(dict.fromkeys(r["module"] for r in manifest["routes"]))
+    targets = [entry["target"].partition(":")[0] for entry in (*manifest["queues"], *manifest["schedules"])]
+    lines = ['"""Plain registration (infra.bench.package): everything imported and registered at import."""', "",
+             "from chalice import Chalice, Rate", "",
+             "from chalicelib import config",
+             "from chalicelib.api.middleware import request_context",
+             "from chalicelib.observability import invocation_middleware",
+             "from chalicelib.registry import queue", ""]
+    lines += [f"import {name}" for name in dict.fromkeys([*modules, *targets])]
+    lines += ["", "config.check_startup()", 'app = Chalice(app_name="seo-content-engine")',
+              'app.register_middleware(request_context, "http")',
+              'app.register_middleware(invocation_middleware, "all")', "prefix = config.resource_prefix()"]
+    lines += [f"app.register_blueprint({name}.bp)" for name in modules]
+    for q in manifest["queues"]:
+        module, _, factory = q["target"].partition(":")
+        lines.append(f"{q['name']} = app.on_sqs_message(queue=prefix + '-{q['queue_suffix']}', "
+                     f"batch_size={q['batch_size']}, name='{q['name']}', "
+                     f"maximum_concurrency={q['maximum_concurrency']})({module}.{factory}(queue('{q['queue_key']}')))")
+    for sch in manifest["schedules"]:
+        module, _, function = sch["target"].partition(":")
+        lines.append(f"{sch['name']} = app.schedule(Rate({sch['rate_minutes']}, unit=Rate.MINUTES), "
+                     f"name='{sch['name']}')({module}.{function})")
+    return "\n".join(lines) + "\n"
+
+
+def _plain_dir(dest: Path, package_dir: Path) -> Path:
+    """A directory whose app.py registers plainly; the package's code comes after it on the path."""
+    import json
+
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "app.py").write_text(plain_app(json.loads((package_dir / "chalicelib" / "manifest.json").read_text())))
+    return dest
 
 
 @dataclass
@@ -175,6 +216,19 @@ def _first_events(package_dir: Path, app_env: dict[str, str], bare: Path,
 def _drop_bytecode(directory: Path) -> None:
     for cache in directory.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
+
+
+def registration_verdict(manifest: dict[str, Timing], plain: dict[str, Timing]) -> str:
+    """Which registration holds ``import app`` within the target, judged where plain registration is
+    at its best (every module's bytecode cached): the manifest is kept only if plain would not do."""
+    label = "all bytecode cached"
+    ours, theirs = manifest[label], plain[label]
+    keep = theirs.ratio > RATIO_TARGET >= ours.ratio
+    return (f"registration ({label}): manifest with lazy proxies x{ours.ratio:.2f}, plain registration "
+            f"x{theirs.ratio:.2f} of the bare app (target x{RATIO_TARGET}): "
+            + ("the manifest is what holds the target" if keep else
+               "plain registration holds the target too: the manifest is not needed" if theirs.ratio <= RATIO_TARGET
+               else "neither holds the target"))
 
 
 # --- where the import time goes ------------------------------------------------------------------
@@ -270,6 +324,7 @@ def run() -> dict[str, Any]:
             z.extractall(package_dir)
         runtime = runtime_dir(base / "runtime")
         bare = _bare_dir(base / "bare", package_dir)
+        plain = _plain_dir(base / "plain", package_dir)
 
         from infra.cloud.package import _probe_env
 
@@ -282,17 +337,32 @@ def run() -> dict[str, Any]:
         deployed = _measure(package_dir, _env([package_dir, runtime], write_bytecode=False),
                             bare, _env([bare, runtime], write_bytecode=False), isolated=True, warm_up=False)
         conditions.append(("as deployed (zip as built)", deployed))
+        # Plain registration, each condition right after the manifest's (before bytecode is written).
+        plain_conditions: list[tuple[str, Timing]] = []
+        plain_conditions.append(("as deployed (zip as built)", _measure(
+            plain, _env([plain, package_dir, runtime], write_bytecode=False),
+            bare, _env([bare, runtime], write_bytecode=False), isolated=True, warm_up=False)))
         lines = _importtime(package_dir, _env([package_dir, runtime], write_bytecode=False))
         cached = _measure(package_dir, _env([package_dir, runtime], write_bytecode=True),
                           bare, _env([bare, runtime], write_bytecode=True), isolated=True, warm_up=True)
         conditions.append(("all bytecode cached", cached))
+        plain_conditions.append(("all bytecode cached", _measure(
+            plain, _env([plain, package_dir, runtime], write_bytecode=True),
+            bare, _env([bare, runtime], write_bytecode=True), isolated=True, warm_up=True)))
         _drop_bytecode(bare)
         source = _measure(ROOT, _env([ROOT], write_bytecode=True), bare, _env([bare], write_bytecode=True),
                           isolated=False, warm_up=True)
         conditions.append(("source tree, venv", source))
+        plain_conditions.append(("source tree, venv", _measure(
+            plain, _env([plain, ROOT], write_bytecode=True), bare, _env([bare], write_bytecode=True),
+            isolated=False, warm_up=True)))
 
     for label, timing in conditions:
         rows.append({"measure": f"import app: {label}", "value": f"{timing.app * 1000:.0f} ms",
+                     "baseline": f"{timing.bare * 1000:.0f} ms", "ratio": round(timing.ratio, 2),
+                     "target": f"<= {RATIO_TARGET}x", "ok": timing.ratio <= RATIO_TARGET})
+    for label, timing in plain_conditions:
+        rows.append({"measure": f"import app, plain registration: {label}", "value": f"{timing.app * 1000:.0f} ms",
                      "baseline": f"{timing.bare * 1000:.0f} ms", "ratio": round(timing.ratio, 2),
                      "target": f"<= {RATIO_TARGET}x", "ok": timing.ratio <= RATIO_TARGET})
     for label, measured in first:
@@ -306,6 +376,7 @@ def run() -> dict[str, Any]:
     first_party, third_party = heavy_imports(lines)
     notes.append(f"baseline: a bare Chalice app importing boto3; medians of {RUNS} fresh processes each, "
                  "interleaved; 'as deployed' is the Lambda cold-start condition")
+    notes.append(registration_verdict(dict(conditions), dict(plain_conditions)))
     notes.append("heaviest own modules (as deployed): " + "; ".join(first_party))
     notes.append("heaviest third-party imports (as deployed): " + "; ".join(third_party))
     return {"title": "Lambda package: size and import time (bare Chalice + boto3 as the baseline)", "rows": rows,
@@ -313,6 +384,8 @@ def run() -> dict[str, Any]:
                                         "lint_errors": result.lint_errors},
             "import_seconds": {label: {"app": round(t.app, 4), "bare": round(t.bare, 4), "ratio": round(t.ratio, 3)}
                                for label, t in conditions},
+            "plain_import_seconds": {label: {"app": round(t.app, 4), "bare": round(t.bare, 4),
+                                             "ratio": round(t.ratio, 3)} for label, t in plain_conditions},
             "first_event_seconds": {label: ({"app": round(m.app, 4), "bare": round(m.bare, 4)}
                                             if isinstance(m, Timing) else round(m, 4)) for label, m in first}}
 

@@ -110,6 +110,9 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
     for label, timing in (package.get("import_seconds") or {}).items():
         out[f"package.import.{label}.app_ms"] = round(timing["app"] * 1000)
         out[f"package.import.{label}.ratio"] = timing.get("ratio")
+    for label, timing in (package.get("plain_import_seconds") or {}).items():
+        out[f"package.import_plain.{label}.app_ms"] = round(timing["app"] * 1000)
+        out[f"package.import_plain.{label}.ratio"] = timing.get("ratio")
     for label, timing in (package.get("first_event_seconds") or {}).items():
         if isinstance(timing, dict):
             out[f"package.first_event.{label}.app_ms"] = round(timing["app"] * 1000)

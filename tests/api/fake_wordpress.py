@@ -1,6 +1,6 @@
 """An in-memory WordPress that answers like ``WordPressClient`` does (API tier; the e2e tier uses a real one).
 
-``FakeWordPress.install(monkeypatch)`` replaces ``chalicelib.integrations.wordpress.WordPressClient``;
+``FakeWordPress.install(monkeypatch)`` replaces ``chalicelib.integrations.wordpress.client.WordPressClient``;
 every client made for ``URL`` talks to the same in-memory site. ``fail`` queues errors for the
 next calls of a method; ``after`` runs code right after a successful call (a crash after
 WordPress answered).
@@ -15,21 +15,25 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.integrations import wordpress as wpmod
-from chalicelib.integrations.wordpress import (
+from chalicelib.integrations.wordpress import client as wpclient
+from chalicelib.integrations.wordpress import fields as wpfields
+from chalicelib.integrations.wordpress.errors import (
+    HEADER_STRIPPED_HELP,
+    WPAuthError,
+    WPAuthHeaderStripped,
+    WPBlockedURL,
+    WPNotFound,
+    WPObjectNotFound,
+    WPRestDisabled,
+)
+from chalicelib.integrations.wordpress.results import (
     CompanionInfo,
     SiteInfo,
     SiteStructure,
     TermIds,
-    WPAuthError,
-    WPAuthHeaderStripped,
-    WPBlockedURL,
     WPMedia,
-    WPNotFound,
-    WPObjectNotFound,
     WPPost,
     WPPostType,
-    WPRestDisabled,
     WPTerm,
     WPUser,
 )
@@ -64,7 +68,7 @@ class FakeWordPress:
             def __init__(self, site_url: str, username: str, app_password: str, **_: Any) -> None:
                 super().__init__(site, site_url, username, app_password)
 
-        monkeypatch.setattr(wpmod, "WordPressClient", Client)
+        monkeypatch.setattr(wpclient, "WordPressClient", Client)
         return self
 
     def fail(self, method: str, *errors: Exception) -> None:
@@ -128,7 +132,7 @@ class FakeClient:
         if self.site.rest_disabled:
             raise WPRestDisabled("the REST API is disabled", url=self.site_url)
         if self.site.strips_auth:
-            raise WPAuthHeaderStripped(wpmod.HEADER_STRIPPED_HELP, url=self.site_url)
+            raise WPAuthHeaderStripped(HEADER_STRIPPED_HELP, url=self.site_url)
         if self.username != USER or self._password != self.site.password:
             raise WPAuthError("wrong user name or application password", status=401, url=self.site_url)
 
@@ -185,13 +189,13 @@ class FakeClient:
         # the description (with the key's marker) is written with the attachment, as WordPress does
         self.site.media[media_id] = {"data": data, "filename": filename, "mime": mime, "alt": alt_text, "url": url,
                                      "caption": caption or "",
-                                     "description": wpmod.media_marker(media_key) if media_key else ""}
+                                     "description": wpfields.media_marker(media_key) if media_key else ""}
         return self.site._done("upload_media", self._media(media_id))
 
     def _media(self, media_id: int) -> WPMedia:
         raw = self.site.media[media_id]
         return WPMedia(media_id, raw["url"], raw["url"], raw["mime"], raw["alt"] or "",
-                       wpmod.marker_media_key(raw["description"]))
+                       wpfields.marker_media_key(raw["description"]))
 
     def update_media(self, media_id: int, *, alt_text: str | None = None, caption: str | None = None,
                      description: str | None = None) -> WPMedia:
@@ -209,7 +213,7 @@ class FakeClient:
         """What the real client finds: the oldest attachment whose description carries the key's marker."""
         self.site._call("find_media_by_key")
         self._auth()
-        found = [i for i, m in self.site.media.items() if wpmod.marker_media_key(m["description"]) == media_key]
+        found = [i for i, m in self.site.media.items() if wpfields.marker_media_key(m["description"]) == media_key]
         return self._media(min(found)) if found else None
 
     def find_post_by_content_id(self, content_id: str, *, post_type: str = "post",
@@ -225,7 +229,7 @@ class FakeClient:
             if fields.get(key) is not None:
                 raw[key] = fields[key]
         if fields.get("content") is not None:
-            raw["content"] = wpmod.with_marker(fields["content"], raw["content_id"])
+            raw["content"] = wpfields.with_marker(fields["content"], raw["content_id"])
         for key in ("categories", "tags"):
             if fields.get(key) is not None:
                 raw[key] = list(fields[key])

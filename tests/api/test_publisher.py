@@ -12,8 +12,8 @@ import boto3
 import pytest
 
 import app as app_module
-from chalicelib.integrations.wordpress import WPBadRequest, WPUnavailable
-from chalicelib.integrations.wordpress_webhooks import signature_headers
+from chalicelib.integrations.wordpress.errors import WPBadRequest, WPUnavailable
+from chalicelib.integrations.wordpress.webhooks import signature_headers
 from chalicelib.models.publisher import PublishCounter
 from chalicelib.services import media
 from chalicelib.services.publishing import slots

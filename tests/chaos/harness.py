@@ -39,7 +39,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.ai.errors import AIProviderDown, AIRateLimitError, AITimeout
-from chalicelib.integrations.wordpress import WPRateLimited, WPUnavailable
+from chalicelib.integrations.wordpress.errors import WPRateLimited, WPUnavailable
 from infra.local.worker import BatchResult, WorkerLoop
 from tests.api.fake_wordpress import PASSWORD, URL, USER, FakeWordPress
 

@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 import app as app_module
-from chalicelib.integrations.wordpress_webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signature_headers
+from chalicelib.integrations.wordpress.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signature_headers
 from infra.local.worker import WorkerLoop
 from tests.api.fake_wordpress import PASSWORD, URL, USER, FakeWordPress
 from tests.api.planner_env import make_site, ok

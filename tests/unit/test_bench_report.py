@@ -92,3 +92,24 @@ def test_pipeline_sizes_reach_the_pipeline_bench(tmp_path, monkeypatch):
     assert bench.main(["--output", str(tmp_path / "b.json"), "--sizes", "10,20"]) == 0
     assert seen == {"sizes": [10, 20]}
     assert bench.PIPELINE_SIZES == "100,1000,10000"  # the full bench includes 10,000 keywords
+
+
+def test_the_default_run_leaves_the_long_sizes_to_bench_full(tmp_path, monkeypatch):
+    fake = types.ModuleType("infra.bench.pipeline")
+    seen: list[dict] = []
+    fake.run = lambda **kw: seen.append(kw) or {"title": "p", "rows": []}
+    monkeypatch.setitem(sys.modules, "infra.bench.pipeline", fake)
+    monkeypatch.setattr(bench, "BENCHES", ["infra.bench.pipeline"])
+    assert bench.main(["--output", str(tmp_path / "a.json")]) == 0
+    assert bench.main(["--output", str(tmp_path / "b.json"), "--full"]) == 0
+    assert seen == [{"sizes": [100, 1000]}, {"sizes": [100, 1000, 10000]}]
+    makefile = (bench.ROOT / "Makefile").read_text()
+    assert "bench-full: setup\n\t$(PYTHON) -m infra.bench --full $(ARGS)" in makefile
+
+
+def test_the_summary_names_both_registrations_import_figures():
+    package = {**PACKAGE, "plain_import_seconds": {"all bytecode cached": {"app": 0.9, "bare": 0.2, "ratio": 4.5}}}
+    summary = report.summarise({"infra.bench.package": package})
+    assert summary["package.import_plain.all bytecode cached.ratio"] == 4.5
+    assert summary["package.import_plain.all bytecode cached.app_ms"] == 900
+    assert summary["package.import.as deployed (zip as built).ratio"] == 3.33

@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from chalicelib.integrations.wordpress import (
-    WordPressClient,
+from chalicelib.integrations.wordpress.client import WordPressClient
+from chalicelib.integrations.wordpress.errors import (
     WPAuthError,
     WPAuthHeaderStripped,
     WPBlockedURL,
@@ -32,10 +32,8 @@ from chalicelib.integrations.wordpress import (
     WPRateLimited,
     WPRestDisabled,
     WPUnavailable,
-    marker_content_id,
-    with_marker,
-    wp_datetime,
 )
+from chalicelib.integrations.wordpress.fields import marker_content_id, with_marker, wp_datetime
 
 PASSWORD = "abcd EFGH ijkl MNOP qrst UVWX"
 INDEX = {

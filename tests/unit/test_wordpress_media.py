@@ -18,12 +18,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.integrations.wordpress import (
-    WPUnavailable,
-    marker_media_key,
-    media_key,
-    media_marker,
-)
+from chalicelib.integrations.wordpress.errors import WPUnavailable
+from chalicelib.integrations.wordpress.fields import marker_media_key, media_key, media_marker
 from tests.unit.test_wordpress_client_errors import FakeWordPress, Reply
 
 IMAGE_ID = "0190b5e3-7a2c-7abc-8def-0123456789ab"

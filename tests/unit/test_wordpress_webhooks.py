@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.integrations.wordpress_webhooks import (
+from chalicelib.integrations.wordpress.webhooks import (
     InMemoryReplayGuard,
     WebhookVerificationError,
     parse_event,

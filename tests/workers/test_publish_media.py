@@ -17,8 +17,8 @@ import boto3
 import pytest
 
 import app as app_module
-from chalicelib.integrations import wordpress as wpmod
-from chalicelib.integrations.wordpress import WPUnavailable
+from chalicelib.integrations.wordpress import fields as wpfields
+from chalicelib.integrations.wordpress.errors import WPUnavailable
 from chalicelib.models.writer import Content, ContentImage
 from chalicelib.services import media
 from chalicelib.timeutil import utcnow
@@ -88,7 +88,7 @@ def _after_the_first_upload(wp: FakeWordPress, error: BaseException) -> None:
 
 def _attachments_per_image(wp: FakeWordPress, article: dict[str, Any]) -> dict[int, int]:
     images = list(ContentImage.by_content.query(f"{article['site_key']}#{article['content_id']}"))
-    keys = Counter(wpmod.marker_media_key(m["description"]) for m in wp.media.values())
+    keys = Counter(wpfields.marker_media_key(m["description"]) for m in wp.media.values())
     return {int(i.position): keys[i.external_media_key] for i in images}
 
 

@@ -19,7 +19,7 @@ import boto3
 import pytest
 
 import app as app_module
-from chalicelib.integrations.wordpress_webhooks import signature_headers
+from chalicelib.integrations.wordpress.webhooks import signature_headers
 from chalicelib.messages import DeletionTurn, PublishItem
 from chalicelib.models.accounts import Account
 from chalicelib.models.base import table_name

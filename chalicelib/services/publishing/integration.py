@@ -50,7 +50,8 @@ def secret_context(account_id: str, site_id: str) -> dict[str, str]:
 def connect_wordpress(account_id: str, site_id: str, *, url: str, username: str, app_password: str,
                       name: str = "") -> SiteIntegration:
     """Test the connection, sync the structure, set up the companion plugin's webhooks, store it."""
-    from chalicelib.integrations.wordpress import WordPressClient, WPError
+    from chalicelib.integrations.wordpress.client import WordPressClient
+    from chalicelib.integrations.wordpress.errors import WPError
 
     get_site(account_id, site_id)
     url = url.strip()
@@ -114,7 +115,7 @@ def _structure_fields(structure: Any) -> dict[str, Any]:
 
 
 def sync_integration(account_id: str, site_id: str) -> SiteIntegration:
-    from chalicelib.integrations.wordpress import WPError
+    from chalicelib.integrations.wordpress.errors import WPError
 
     integration = get_integration(account_id, site_id)
     try:
@@ -159,7 +160,7 @@ def _delete_webhook_route(account_id: str, site_id: str) -> None:
 
 
 def wordpress_client(integration: SiteIntegration) -> Any:
-    from chalicelib.integrations.wordpress import WordPressClient
+    from chalicelib.integrations.wordpress.client import WordPressClient
 
     password = secrets.decrypt(integration.app_password_enc, secret_context(integration.account_id,
                                                                             integration.site_id))

@@ -32,7 +32,7 @@ class PublishHeld(Exception):
 
 def publish_to_wordpress(content: Content) -> tuple[Any, str]:
     """Create or update the content's post; returns (the post, created / updated / recovered)."""
-    from chalicelib.integrations.wordpress import WPObjectNotFound
+    from chalicelib.integrations.wordpress.errors import WPObjectNotFound
 
     integration = find_integration(content.account_id, content.site_id)
     if not integration.is_active:
@@ -101,7 +101,7 @@ def _upload_image(wp: Any, content: Content, image: ContentImage) -> None:
     or the worker died before storing the id): it looks the attachment up by that key and
     uploads only if there is none. The media id is stored right after either.
     """
-    from chalicelib.integrations.wordpress import media_key
+    from chalicelib.integrations.wordpress.fields import media_key
 
     data, mime = media.read(image.storage_key)
     key = media_key(image.image_id, data)

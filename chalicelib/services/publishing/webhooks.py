@@ -38,7 +38,7 @@ def handle_wordpress_webhook(site_id: str, raw_body: bytes, headers: dict[str, s
 
     Any verification failure is the same 401, so a caller learns nothing about which check failed.
     """
-    from chalicelib.integrations.wordpress_webhooks import WebhookVerificationError, verify_webhook
+    from chalicelib.integrations.wordpress.webhooks import WebhookVerificationError, verify_webhook
 
     rejected = Unauthorized("The webhook signature is missing, invalid or stale.", code="invalid_signature",
                             headers={})

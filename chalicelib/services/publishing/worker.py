@@ -86,7 +86,7 @@ def process_publish(message: PublishItem, *, receive_count: int, max_receives: i
     Anything unexpected propagates and leaves the lease: like a crash, the retry that comes
     after the lease expired takes over and finds the post if there is one.
     """
-    from chalicelib.integrations.wordpress import WPError
+    from chalicelib.integrations.wordpress.errors import WPError
 
     account_id, site_id, content_id = message.account_id, message.site_id, message.content_id
     content = find_content(account_id, site_id, content_id, with_body=True)

@@ -31,7 +31,8 @@ import pytest
 import requests
 
 import app as app_module
-from chalicelib.integrations.wordpress import WordPressClient, media_key, media_marker
+from chalicelib.integrations.wordpress.client import WordPressClient
+from chalicelib.integrations.wordpress.fields import media_key, media_marker
 from chalicelib.models.writer import ContentImage
 from chalicelib.services import media
 from infra.local.worker import WorkerLoop

@@ -22,7 +22,8 @@ import pytest
 import requests
 
 import app as app_module
-from chalicelib.integrations.wordpress import WordPressClient, WPBadRequest, WPUnavailable
+from chalicelib.integrations.wordpress.client import WordPressClient
+from chalicelib.integrations.wordpress.errors import WPBadRequest, WPUnavailable
 from chalicelib.models.writer import Content
 from chalicelib.observability import recorded_metrics, reset_metrics
 from chalicelib.services import credits

@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from chalicelib.integrations.wordpress import (
-    CONTENT_ID_META,
-    WordPressClient,
+from chalicelib.integrations.wordpress.client import WordPressClient
+from chalicelib.integrations.wordpress.errors import (
     WPAuthError,
     WPAuthHeaderStripped,
     WPBadRequest,
@@ -27,7 +26,8 @@ from chalicelib.integrations.wordpress import (
     WPNotFound,
     WPNotWordPress,
 )
-from chalicelib.integrations.wordpress_webhooks import (
+from chalicelib.integrations.wordpress.fields import CONTENT_ID_META
+from chalicelib.integrations.wordpress.webhooks import (
     InMemoryReplayGuard,
     parse_event,
     verify_signature,

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.integrations.wordpress import CONTENT_ID_PATTERN, parse_gmt
+from chalicelib.integrations.wordpress.fields import CONTENT_ID_PATTERN, parse_gmt
 
 TIMESTAMP_HEADER = "X-SEO-Engine-Timestamp"
 SIGNATURE_HEADER = "X-SEO-Engine-Signature"
