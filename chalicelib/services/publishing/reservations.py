@@ -17,10 +17,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib.errors import ApiError, Conflict, UnprocessableEntity
 from chalicelib.models.accounts import Site
+from chalicelib.models.conditions import conditional
 from chalicelib.models.publisher import PublishCounter, PublishingSettings, SlotClaim
 from chalicelib.models.transactions import ConditionsFailed, Transaction
 from chalicelib.models.writer import Content
@@ -74,6 +76,31 @@ def counts(skey: str, periods: Iterable[str]) -> dict[str, int]:
 
 # --- taking and giving back -----------------------------------------------------------------------
 
+# A content's claims are created only in the transaction that points its publish_slot at them,
+# so each transaction that moves a reservation holds on to what it read: the same publish_slot
+# (not among Content.STATE_ATTRS), the same claim there -- or still none. Content state alone
+# is not enough: between a read and its transaction the content can be released and slotted
+# again into the same slot, and then looks exactly as it was read.
+
+def _same_slot(content: Content) -> Condition:
+    """The content still points at the claim it was read with."""
+    if content.publish_slot:
+        return Content.publish_slot == content.publish_slot
+    return Content.publish_slot.does_not_exist()
+
+
+def _still_held(claim: SlotClaim, content: Content) -> Condition:
+    """The claim read is still there as read: this content's, holding these periods (the counters it gives back)."""
+    return (SlotClaim.content_id == content.content_id) & (SlotClaim.periods == list(claim.periods))
+
+
+def _still_no_claim(tx: Transaction, content: Content, *, label: str) -> None:
+    """The content points at a slot where no claim of it was found: none may have appeared since."""
+    tx.check(SlotClaim, content.site_key, content.publish_slot,
+             condition=SlotClaim.content_id.does_not_exist() | (SlotClaim.content_id != content.content_id),
+             label=label)
+
+
 def _reserve(content: Content, settings: PublishingSettings, *, key: str, at: datetime, periods: list[str],
              manual: bool, old_claim: SlotClaim | None = None) -> str:
     """One transaction: [release old_claim], claim the slot, count it, schedule the content.
@@ -90,10 +117,12 @@ def _reserve(content: Content, settings: PublishingSettings, *, key: str, at: da
     skey = content.site_key
     tx = Transaction("reserve a publishing time")
     if old_claim is not None:
-        tx.delete(old_claim, condition=SlotClaim.content_id == content.content_id, label="old_claim")
+        tx.delete(old_claim, condition=_still_held(old_claim, content), label="old_claim")
         for period in old_claim.periods:
             if period not in periods:
                 _count(tx, skey, period, -1, label=f"old:{period}")
+    elif content.publish_slot and content.publish_slot != key:  # at key itself the put's condition checks it
+        _still_no_claim(tx, content, label="old_claim")
     tx.put(SlotClaim(skey, key, content_id=content.content_id, title=content.title[:200], periods=periods,
                      manual=manual), condition=SlotClaim.slot.does_not_exist(), label="slot")
     for period in periods:
@@ -103,7 +132,8 @@ def _reserve(content: Content, settings: PublishingSettings, *, key: str, at: da
         content, {"site_status": "scheduled", "scheduled_publish_at": at},
         extra_actions=[Content.site_status_updated_at.set(utcnow()), Content.publish_slot.set(key),
                        Content.publish_error.remove()])
-    tx.update(content, actions, condition=condition & (Content.status == "approved"), label="content")
+    tx.update(content, actions, condition=condition & (Content.status == "approved") & _same_slot(content),
+              label="content")
     try:
         tx.commit()
     except ConditionsFailed as exc:
@@ -132,7 +162,7 @@ def limit_error(outcome: str) -> ApiError:
 
 
 def _give_back(content: Content, claim: SlotClaim, tx: Transaction) -> None:
-    tx.delete(claim, condition=SlotClaim.content_id == content.content_id, label="claim")
+    tx.delete(claim, condition=_still_held(claim, content), label="claim")
     for period in claim.periods:
         _count(tx, content.site_key, period, -1, label=period)
 
@@ -148,9 +178,11 @@ def release(content: Content) -> None:
         extra_actions=[Content.site_status_updated_at.set(utcnow()), Content.publish_slot.remove(),
                        Content.publish_lease_until.remove()])
     tx = Transaction("release a publishing time")
-    tx.update(content, actions, condition=condition, label="content")
+    tx.update(content, actions, condition=condition & _same_slot(content), label="content")
     if claim is not None:
         _give_back(content, claim, tx)
+    elif content.publish_slot:
+        _still_no_claim(tx, content, label="claim")
     try:
         tx.commit()
     except ConditionsFailed:
@@ -190,8 +222,9 @@ def claim_of(content: Content) -> SlotClaim | None:
 def set_claim_state(content: Content, state: str) -> None:
     """Mirror the content's publishing state on its slot (the calendar shows it)."""
     claim = claim_of(content)
-    if claim is not None:
-        claim.update(actions=[SlotClaim.state.set(state)])
+    if claim is not None:  # conditional: an update of a claim released meanwhile would write a bare one back
+        with conditional():
+            claim.update(actions=[SlotClaim.state.set(state)], condition=SlotClaim.content_id == content.content_id)
 
 
 # --- the next free slot ----------------------------------------------------------------------------
