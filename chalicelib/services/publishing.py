@@ -121,7 +121,7 @@ def _is_slot_time(local: datetime, settings: PublishingSettings) -> bool:
 @dataclass
 class _Write:
     label: str
-    kind: str  # delete | put | update
+    kind: str  # check | delete | put | update
     item: Model
     condition: Condition | None = None
     actions: list[Action] = field(default_factory=list)
@@ -134,12 +134,17 @@ def _transact(writes: list[_Write]) -> set[str]:
     answers TransactionConflict when two transactions touch one counter at once) is retried
     with jitter: it says nothing about the conditions.
     """
-    ordered = [w for kind in ("delete", "put", "update") for w in writes if w.kind == kind]  # PynamoDB's order
+    # in PynamoDB's order, so the cancellation reasons' positions name the writes
+    ordered = [w for kind in ("check", "delete", "put", "update") for w in writes if w.kind == kind]
     for attempt in range(TX_CONFLICT_RETRIES + 1):
         try:
             with transact_write() as tx:
                 for w in ordered:
-                    if w.kind == "delete":
+                    if w.kind == "check":
+                        model = type(w.item)
+                        tx.condition_check(model, getattr(w.item, model._hash_keyname),
+                                           getattr(w.item, model._range_keyname), condition=w.condition)
+                    elif w.kind == "delete":
                         tx.delete(w.item, condition=w.condition)
                     elif w.kind == "put":
                         tx.save(w.item, condition=w.condition)
@@ -186,6 +191,30 @@ def counts(skey: str, periods: Iterable[str]) -> dict[str, int]:
 
 # --- reservations ------------------------------------------------------------------------
 
+# A content's claims are created only in the transaction that points its publish_slot at them,
+# so each transaction that moves a reservation holds on to what it read: the same publish_slot
+# (not among Content.STATE_ATTRS), the same claim there -- or still none. Content state alone
+# is not enough: between a read and its transaction the content can be released and slotted
+# again into the same slot, and then looks exactly as it was read.
+
+def _same_slot(content: Content) -> Condition:
+    """The content still points at the claim it was read with."""
+    if content.publish_slot:
+        return Content.publish_slot == content.publish_slot
+    return Content.publish_slot.does_not_exist()
+
+
+def _still_held(claim: SlotClaim, content: Content) -> Condition:
+    """The claim read is still there as read: this content's, holding these periods (the counters it gives back)."""
+    return (SlotClaim.content_id == content.content_id) & (SlotClaim.periods == list(claim.periods))
+
+
+def _still_no_claim(content: Content, *, label: str) -> _Write:
+    """The content points at a slot where no claim of it was found: none may have appeared since."""
+    return _Write(label, "check", SlotClaim(content.site_key, content.publish_slot),
+                  SlotClaim.content_id.does_not_exist() | (SlotClaim.content_id != content.content_id))
+
+
 def _reserve(content: Content, settings: PublishingSettings, *, key: str, at: datetime, periods: list[str],
              manual: bool, old_claim: SlotClaim | None = None) -> str:
     """One transaction: [release old_claim], claim the slot, count it, schedule the content.
@@ -202,10 +231,12 @@ def _reserve(content: Content, settings: PublishingSettings, *, key: str, at: da
     skey = content.site_key
     writes: list[_Write] = []
     if old_claim is not None:
-        writes.append(_Write("old_claim", "delete", old_claim, SlotClaim.content_id == content.content_id))
+        writes.append(_Write("old_claim", "delete", old_claim, _still_held(old_claim, content)))
         for period in old_claim.periods:
             if period not in periods:
                 writes.append(_count(skey, period, -1, label=f"old:{period}"))
+    elif content.publish_slot and content.publish_slot != key:  # at key itself the put's condition checks it
+        writes.append(_still_no_claim(content, label="old_claim"))
     writes.append(_Write("slot", "put", SlotClaim(skey, key, content_id=content.content_id, title=content.title[:200],
                                                   periods=periods, manual=manual),
                          SlotClaim.slot.does_not_exist()))
@@ -216,7 +247,8 @@ def _reserve(content: Content, settings: PublishingSettings, *, key: str, at: da
         content, {"site_status": "scheduled", "scheduled_publish_at": at},
         extra_actions=[Content.site_status_updated_at.set(utcnow()), Content.publish_slot.set(key),
                        Content.publish_error.remove()])
-    writes.append(_Write("content", "update", content, condition & (Content.status == "approved"), actions))
+    writes.append(_Write("content", "update", content,
+                         condition & (Content.status == "approved") & _same_slot(content), actions))
     failed = _transact(writes)
     if not failed:
         return "ok"
@@ -380,10 +412,12 @@ def release(content: Content) -> None:
         content, {"site_status": "not_published", "scheduled_publish_at": None},
         extra_actions=[Content.site_status_updated_at.set(utcnow()), Content.publish_slot.remove(),
                        Content.publish_lease_until.remove()])
-    writes = [_Write("content", "update", content, condition, actions)]
+    writes = [_Write("content", "update", content, condition & _same_slot(content), actions)]
     if claim is not None:
-        writes.append(_Write("claim", "delete", claim, SlotClaim.content_id == content.content_id))
+        writes.append(_Write("claim", "delete", claim, _still_held(claim, content)))
         writes += [_count(content.site_key, period, -1, label=period) for period in claim.periods]
+    elif content.publish_slot:
+        writes.append(_still_no_claim(content, label="claim"))
     if _transact(writes):
         raise Conflict("The content changed meanwhile (it may be publishing now); reload it.",
                        code="concurrent_change")
@@ -395,7 +429,7 @@ def release_for_deletion(content: Content) -> bool:
     claim = _claim_of(content)
     if claim is None or claim.state == "published" or content.site_status == "published":
         return False
-    writes = [_Write("claim", "delete", claim, SlotClaim.content_id == content.content_id)]
+    writes = [_Write("claim", "delete", claim, _still_held(claim, content))]
     writes += [_count(content.site_key, period, -1, label=period) for period in claim.periods]
     return not _transact(writes)
 
@@ -929,8 +963,14 @@ def _terms(wp: Any, content: Content) -> Any:
 
 def _set_claim_state(content: Content, state: str) -> None:
     claim = _claim_of(content)
-    if claim is not None:
-        claim.update(actions=[SlotClaim.state.set(state), SlotClaim.updated_at.set(utcnow())])
+    if claim is None:
+        return
+    try:  # conditional: an update of a claim released meanwhile would write a bare one back, blocking its slot
+        claim.update(actions=[SlotClaim.state.set(state), SlotClaim.updated_at.set(utcnow())],
+                     condition=SlotClaim.content_id == content.content_id)
+    except UpdateError as exc:
+        if not is_condition_failure(exc):
+            raise
 
 
 def _succeed(content: Content, attempt_id: str, post: Any, action: str, record: PublishingRecord) -> bool:
