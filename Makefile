@@ -29,8 +29,8 @@ setup: $(STAMP) $(DDB_LOCAL)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# System effect: the browser test of /v1/docs (tests/e2e/browser) installs Debian's chromium and
-# chromium-driver with apt-get when /usr/bin/chromium is missing and it runs as root (else it skips, saying so).
+# System effect: the browser tests (tests/browser: the console and /v1/docs) install Debian's chromium with
+# apt-get when /usr/bin/chromium is missing and they run as root (else they skip, saying so; CI fails instead).
 test: setup
 	$(BIN)/ruff check .
 	$(PYTHON) -m pytest -q $(PYTEST_ARGS)

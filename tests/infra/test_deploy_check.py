@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.registry import QUEUES, table_models
+from chalicelib.registry import DEAD_LETTER_QUEUES, QUEUES, table_models
 from infra.cloud import chalice_sam, deploy_check, moto_cfn, sam_transform, template
 from infra.cloud.functions import names
 
@@ -35,7 +35,7 @@ def test_the_stack_is_created_and_everything_matches_the_registry(report: deploy
     assert _check(report, "tables").count == len(table_models()) == len(names(STAGE).tables)
     assert _check(report, "queues").count == len(QUEUES)
     assert _check(report, "event source mappings").count == len(
-        [q for q in QUEUES if f"worker_{q.key}" in template.registered_functions()])
+        [q for q in QUEUES + DEAD_LETTER_QUEUES if f"worker_{q.key}" in template.registered_functions()])
     # every alarm the template declares exists in CloudWatch (19 today)
     assert _check(report, "alarms").count == len(report.created["AWS::CloudWatch::Alarm"])
 

@@ -109,11 +109,11 @@ def test_workers_consume_only_their_queue_and_never_see_users_or_sessions() -> N
                 assert consumer is not None and fn.queue_key == consumer.key, (fn.name, q.dlq_name)
 
 
-def test_every_stage_and_the_publish_queue_have_a_dead_letter_consumer_reading_its_dlq() -> None:
+def test_every_stage_the_publish_and_the_deletions_queue_have_a_dead_letter_consumer_reading_its_dlq() -> None:
     stage_names = names("prod")
     consumed = {c.dead_letters_of: c for c in stage_names.dead_letter_consumers}
     assert set(consumed) == {"cluster_keywords", "generate_ideas", "create_tasks", "generate_content",
-                             "generate_image_prompts", "generate_images", "publish_content"}
+                             "generate_image_prompts", "generate_images", "publish_content", "deletions"}
     for key, consumer in consumed.items():
         assert consumer.name == stage_names.queue(key).dlq_name
         fn = next(f for f in all_functions() if f.queue_key == consumer.key)

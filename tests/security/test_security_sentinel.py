@@ -22,7 +22,7 @@ REFRESH = ("01a2b3c4-0000-7000-8000-000000000001.01a2b3c4-0000-7000-8000-0000000
     (f"Bearer {jwt.encode({'sub': 'someone'}, None, algorithm='none')}", "access token (JWT)"),
     (f'{{"refresh_token": "{REFRESH}"}}', "refresh token"),
     (passwords.hash_password("a password"), "password hash"),
-])
+], ids=["access token", "unsigned token", "refresh token", "password hash"])  # stable ids: xdist compares them
 def test_it_finds_secrets_by_their_shape(text, kind):
     assert kind in SecretSentinel().find(text)
 

@@ -238,3 +238,93 @@ def test_slot_keys_sort_by_time():
     keys = [reservations.slot_key(a), reservations.manual_key(a, "x"), reservations.slot_key(a + timedelta(seconds=1))]
     assert keys == sorted(keys)
     assert slots.periods_of(a.date()) == ("d#2026-01-01", "w#2026-W01", "m#2026-01")
+
+
+@pytest.mark.parametrize("operation", ["schedule_at", "publish_now", "unschedule"])
+def test_a_reservation_released_and_taken_again_while_another_request_reads_it_leaves_one_claim(
+        site, monkeypatch, operation):
+    """Request A reads the scheduled content, then its claim; meanwhile B unschedules it (so A finds
+    no claim) and C slots it again into the same first free slot (the content is again exactly as A
+    read it). A's write must not go through as if the content held no claim: that left it with two
+    claims (or, for unschedule, not published with a claim still counted)."""
+    account_id, site_id, sector, _ = site
+    _set(account_id, site_id, publish_days=ALL_DAYS, publish_time_slots=["09:00"])
+    (content_id,) = _approved(account_id, site_id, sector, 1)
+    first = scheduling.schedule_content(account_id, site_id, content_id)
+    original = reservations.claim_of
+    interleaved: list[object] = []
+
+    def claim_read_between_b_and_c(content):
+        monkeypatch.setattr(reservations, "claim_of", original)  # B and C read claims undisturbed
+        scheduling.unschedule(account_id, site_id, content_id)  # B
+        claim = original(content)  # A's read: no claim any more
+        again = scheduling.schedule_content(account_id, site_id, content_id)  # C: the same slot
+        interleaved.append(again.scheduled_publish_at)
+        return claim
+
+    monkeypatch.setattr(reservations, "claim_of", claim_read_between_b_and_c)
+    with pytest.raises(ApiError) as raised:
+        if operation == "schedule_at":
+            later = (utcnow() + timedelta(days=2, hours=3)).replace(second=0)
+            reservations.schedule_at(writer.get_content(account_id, site_id, content_id), later)
+        elif operation == "publish_now":
+            scheduling.publish_now(account_id, site_id, content_id)
+        else:
+            scheduling.unschedule(account_id, site_id, content_id)
+    assert raised.value.code == "concurrent_change"
+    assert interleaved == [first.scheduled_publish_at]  # C took the very slot A had read
+    result = check_consistency(account_id, site_id, {"d": 3, "w": 15, "m": 50})
+    assert result["claims"] == 1
+    content = writer.get_content(account_id, site_id, content_id)
+    assert (content.site_status, content.scheduled_publish_at) == ("scheduled", first.scheduled_publish_at)
+
+
+def test_a_claim_taken_again_with_other_periods_is_not_released_with_the_periods_read(site, monkeypatch):
+    """A reads the content and its manual-time claim (counted on New York's days); meanwhile B
+    unschedules it, the site moves to UTC and C schedules it at the same instant, which now falls
+    on another day. A's release would delete C's claim but give back the days A read: one day
+    counted with no claim, another with a claim and no count."""
+    account_id, site_id, sector, _ = site
+    _set(account_id, site_id, publish_days=ALL_DAYS, publish_time_slots=["09:00"])
+    first, other = _approved(account_id, site_id, sector, 2)
+    at = (utcnow() + timedelta(days=3)).replace(hour=2, minute=30, second=0, microsecond=0)  # the evening before, NY
+    for content_id in (first, other):  # two on that New York day: a wrong give-back would not go below zero
+        reservations.schedule_at(writer.get_content(account_id, site_id, content_id), at)
+    original = reservations.claim_of
+
+    def claim_read_then_b_and_c(content):
+        monkeypatch.setattr(reservations, "claim_of", original)
+        claim = original(content)  # A's read: New York's day, week and month
+        scheduling.unschedule(account_id, site_id, first)  # B
+        sites.update_site(account_id, site_id, {"time_zone": "UTC"})
+        reservations.schedule_at(writer.get_content(account_id, site_id, first), at)  # C: the same key
+        return claim
+
+    monkeypatch.setattr(reservations, "claim_of", claim_read_then_b_and_c)
+    with pytest.raises(ApiError) as raised:
+        scheduling.unschedule(account_id, site_id, first)
+    assert raised.value.code == "concurrent_change"
+    claims = {c.content_id: c for c in SlotClaim.query(f"{account_id}#{site_id}", consistent_read=True)}
+    assert claims[first].periods != claims[other].periods  # C's claim counts UTC's day
+    check_consistency(account_id, site_id, {"d": 3, "w": 15, "m": 50})
+
+
+def test_a_claim_released_while_its_state_is_set_stays_released(site, monkeypatch):
+    """Marking a claim (scheduled, failed, published) after it was released meanwhile must not write a
+    bare claim back: it would hold the slot with no content and no counters."""
+    account_id, site_id, sector, _ = site
+    _set(account_id, site_id, publish_days=ALL_DAYS)
+    (content_id,) = _approved(account_id, site_id, sector, 1)
+    content = scheduling.schedule_content(account_id, site_id, content_id)
+    original = reservations.claim_of
+
+    def released_after_the_read(item):
+        monkeypatch.setattr(reservations, "claim_of", original)
+        claim = original(item)
+        scheduling.unschedule(account_id, site_id, content_id)
+        return claim
+
+    monkeypatch.setattr(reservations, "claim_of", released_after_the_read)
+    reservations.set_claim_state(content, "failed")
+    assert list(SlotClaim.query(f"{account_id}#{site_id}", consistent_read=True)) == []
+    assert check_consistency(account_id, site_id, {"d": 3, "w": 15, "m": 50})["claims"] == 0

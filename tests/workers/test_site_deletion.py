@@ -110,6 +110,9 @@ def build_site(api, owner, loop: WorkerLoop, wp: FakeWordPress, *, name: str = "
                                                              "publish_limit": 0, "delay_between_operations": 0})
     world.call("POST", f"{world.base}/automation/runs", {}, expect=202)
     loop.drain(max_seconds=60)
+    # a job not run yet: the records it works on are claimed (record_claims) when the site goes
+    world.call("POST", f"{world.base}/jobs", {"stage": "generate_image_prompts", "item_ids": world.content_ids[-1:]},
+               expect=202)
     return world
 
 

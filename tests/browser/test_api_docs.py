@@ -1,4 +1,5 @@
-"""/v1/docs in a real browser (headless Chromium), served by the local stack over HTTP.
+"""/v1/docs in a real browser (headless Chromium), served by the local stack over HTTP (through the
+console's origin, which passes /v1 to the API as it is).
 
 The page shows every operation of /v1/openapi.json, builds the details and the "try it" form of
 each without a script error, and sends real requests with the caller's token: ``GET /v1/me``, and
@@ -16,7 +17,6 @@ from typing import Any
 import pytest
 
 from infra.demo import Http
-from infra.local.processes import BackgroundStack
 
 pytestmark = pytest.mark.e2e
 
@@ -25,20 +25,8 @@ CSV = "keyword,search_volume,difficulty,cpc\nespresso grinder,1200,35,1.4\nmilk 
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundStack]:
-    started = BackgroundStack.start(state_dir=tmp_path_factory.mktemp("docs-stack"))
-    try:
-        started.wait_healthy(timeout=150)
-    except Exception:
-        started.interrupt(timeout=30)
-        pytest.fail(f"the local stack did not start:\n{started.log_tail(60)}")
-    yield started
-    started.interrupt(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def owner(stack: BackgroundStack) -> dict[str, str]:
-    http = Http(stack.api_url)
+def owner(stack: Any) -> dict[str, str]:
+    http = Http(stack.console_url)
     email = f"docs-{uuid.uuid4().hex[:10]}@example.com"
     password = f"docs-password-{uuid.uuid4().hex}"
     http.post("/v1/auth/register", {"account_name": "Docs Browser Inc", "email": email, "password": password},
@@ -51,20 +39,21 @@ def owner(stack: BackgroundStack) -> dict[str, str]:
 
 
 @pytest.fixture
-def page(chromium: Any, stack: BackgroundStack) -> Iterator[Any]:
-    page = chromium.new_page()
+def page(browser: Any, stack: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    page = context.new_page()
     page.console_errors = []  # type: ignore[attr-defined]
     page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(
         f"{msg.text} [{msg.location.get('url', '')}]"))
     page.on("pageerror", lambda exc: page.console_errors.append(f"uncaught: {exc}"))
-    page.goto(f"{stack.api_url}/v1/docs")
+    page.goto(f"{stack.console_url}/v1/docs")
     page.wait_for_selector("#routes[data-operations]", timeout=30_000)
     yield page
-    page.close()
+    context.close()
 
 
-def _operations(stack: BackgroundStack) -> dict[str, tuple[str, str, dict[str, Any]]]:
-    document = Http(stack.api_url).get("/v1/openapi.json")
+def _operations(stack: Any) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    document = Http(stack.console_url).get("/v1/openapi.json")
     return {op["operationId"]: (method.upper(), path, op)
             for path, ops in document["paths"].items() for method, op in ops.items()}
 
@@ -84,7 +73,7 @@ def _send(details: Any) -> tuple[str, str]:
     return page_status, details.locator("pre.answer").inner_text()
 
 
-def test_every_operation_is_shown_with_its_form_and_no_console_error(page: Any, stack: BackgroundStack,
+def test_every_operation_is_shown_with_its_form_and_no_console_error(page: Any, stack: Any,
                                                                      tmp_path: Path) -> None:
     operations = _operations(stack)
     shown = page.eval_on_selector_all("details.op", "ds => ds.map(d => d.dataset.op)")
@@ -118,7 +107,7 @@ def test_send_calls_the_api_with_the_callers_token(page: Any, owner: dict[str, s
     assert page.console_errors == []
 
 
-def test_the_csv_import_sends_a_text_csv_body(page: Any, stack: BackgroundStack, owner: dict[str, str]) -> None:
+def test_the_csv_import_sends_a_text_csv_body(page: Any, stack: Any, owner: dict[str, str]) -> None:
     operations = _operations(stack)
     csv_ops = [op_id for op_id, (_m, _p, op) in operations.items()
                if "text/csv" in op.get("requestBody", {}).get("content", {})]
@@ -131,7 +120,7 @@ def test_the_csv_import_sends_a_text_csv_body(page: Any, stack: BackgroundStack,
     details.locator('textarea[name="body"]').fill(CSV)
     status, answer = _send(details)
     assert status[:1] == "2", (status, answer)
-    http = Http(stack.api_url)
+    http = Http(stack.console_url)
     http.token = owner["token"]
     keywords = http.get(f"/v1/sites/{owner['site_id']}/keywords?limit=50")["items"]
     assert {k["keyword"] for k in keywords} >= {"espresso grinder", "milk frother", "descaling a machine"}
