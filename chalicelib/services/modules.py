@@ -1,7 +1,8 @@
 """Module switches per account (ModuleEnableSettings): a disabled module's routes answer 403.
 
-The router calls ``require_module_enabled`` for every route declared with ``module=``;
-that is one GetItem per request (a missing item means the defaults).
+The router checks the switch of every route declared with a module (``check_enabled``) on
+the settings it read with the caller (services.caller: the same BatchGetItem); work started
+outside a request asks ``require_module_enabled``. A missing item means the defaults.
 """
 
 from __future__ import annotations
@@ -29,21 +30,24 @@ def enabled_modules(account_id: str) -> dict[str, bool]:
 
 
 def require_module_enabled(account_id: str, module: str) -> None:
+    check_enabled(get_settings(account_id), module)
+
+
+def check_enabled(settings: ModuleEnableSettings, module: str) -> None:
+    """403 module_disabled unless the account has ``module`` switched on."""
     if module not in MODULE_DEFAULTS:
         # A route tagged with a module that has no switch is always on; say so loudly.
         logger.warning("route declared with a module that has no switch", extra={"module": module})
         return
-    if not get_settings(account_id).enabled(module):
+    if not settings.enabled(module):
         raise Forbidden(f"The {module} module is switched off for this account; an admin can switch it on "
                         "with PATCH /v1/account/modules.", code="module_disabled", details={"module": module})
 
 
 def update_modules(account_id: str, changes: dict[str, bool], *, updated_by: str | None = None) -> dict[str, bool]:
     if changes:
-        now = utcnow()
         actions: list[Any] = [getattr(ModuleEnableSettings, f"{m}_enabled").set(bool(v)) for m, v in changes.items()]
-        actions += [ModuleEnableSettings.updated_at.set(now),
-                    ModuleEnableSettings.created_at.set(ModuleEnableSettings.created_at | now)]
+        actions.append(ModuleEnableSettings.created_at.set(ModuleEnableSettings.created_at | utcnow()))
         if updated_by:
             actions.append(ModuleEnableSettings.updated_by.set(updated_by))
         ModuleEnableSettings(account_id).update(actions=actions)

@@ -23,6 +23,8 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.models.base import stamped
+
 MAX_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
 CONFLICT_RETRIES = 6
 
@@ -125,7 +127,7 @@ def _commit(batch: list[Unit], connection: Connection) -> list[tuple[str, Any]] 
                 tx.save(op.item, condition=op.condition)
                 owners.append(owner)
             for owner, op in groups["update"]:
-                tx.update(op.item, actions=list(op.actions), condition=op.condition)
+                tx.update(op.item, actions=stamped(type(op.item), op.actions), condition=op.condition)
                 owners.append(owner)
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons or []
