@@ -79,7 +79,7 @@ class RouteSpec:
     handler_module: str | None = None  # the Python module that declares the route
     site_guard: SiteGuard = "auto"
     scope: Scope = None
-    max_body: int = 0  # the JSON body's size limit (0: MAX_JSON_BODY)
+    max_body: int = MAX_JSON_BODY  # the JSON body's size limit
 
     @property
     def writes(self) -> bool:

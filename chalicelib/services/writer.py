@@ -14,12 +14,13 @@ from typing import Any
 from chalicelib.errors import Conflict, NotFound, PayloadTooLarge, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import site_key
+from chalicelib.models.batch import Key, get_many
 from chalicelib.models.conditions import conditional
 from chalicelib.models.pages import Page
 from chalicelib.models.site_records import join_key
 from chalicelib.models.transactions import Transaction
 from chalicelib.models.writer import READY, Content, ContentBody, ContentImage, Task
-from chalicelib.services import html, records, txn
+from chalicelib.services import html, records, sites, txn
 from chalicelib.services.planner import IDEAS
 from chalicelib.services.records import Kind, Records
 from chalicelib.services.state_machines import state_condition, transition, transition_ops
@@ -112,12 +113,16 @@ def delete_task(account_id: str, site_id: str, task_id: str) -> None:
 # --- content ----------------------------------------------------------------------------
 
 def get_content(account_id: str, site_id: str, content_id: str, *, with_body: bool = False) -> Content:
-    content = records.get(CONTENT, account_id, site_id, content_id)
-    if with_body:
-        try:
-            content.body_html = ContentBody.get(content.site_key, content_id).body_html
-        except ContentBody.DoesNotExist:
-            content.body_html = ""
+    if not with_body:
+        return records.get(CONTENT, account_id, site_id, content_id)
+    key = site_key(account_id, site_id)
+    summary, body = Key(Content, key, content_id), Key(ContentBody, key, content_id)
+    found = get_many([summary, body])  # the article and its body in one round trip
+    content = found[summary]
+    if content is None:
+        raise NotFound(CONTENT.title)
+    sites.check_writable([content])
+    content.body_html = found[body].body_html if found[body] is not None else ""
     return content
 
 
