@@ -375,12 +375,8 @@ def create_idea(account_id: str, site_id: str, data: dict[str, Any], *, created_
                 record_id: str | None = None) -> ContentIdea:
     cluster_id = data.get("cluster_id")
     sector_id = data.get("sector_id")
-    cluster = None
-    if cluster_id:
-        try:
-            cluster = records.read(CLUSTERS, account_id, site_id, cluster_id)  # its sector: checked below
-        except NotFound:
-            raise UnprocessableEntity("There is no such cluster in this site.", code="unknown_cluster") from None
+    cluster = records.parent(CLUSTERS, account_id, site_id, cluster_id)
+    if cluster is not None:
         if sector_id and sector_id != cluster.sector_id:
             raise UnprocessableEntity("The idea's sector must be its cluster's sector.", code="sector_mismatch")
         sector_id = cluster.sector_id
@@ -404,12 +400,7 @@ def create_idea(account_id: str, site_id: str, data: dict[str, Any], *, created_
 
 
 def update_idea(account_id: str, site_id: str, idea_id: str, changes: dict[str, Any]) -> ContentIdea:
-    idea = get_idea(account_id, site_id, idea_id)
-    status = changes.pop("status", None)
-    records.set_fields(idea, changes, IDEAS)
-    if status is not None:
-        transition(idea, "status", status)
-    return idea
+    return records.change(get_idea(account_id, site_id, idea_id), changes, IDEAS, set_idea_status)
 
 
 def set_idea_status(idea: ContentIdea, new: str) -> None:

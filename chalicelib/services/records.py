@@ -80,11 +80,24 @@ def get(kind: Kind, account_id: str, site_id: str, record_id: str, *, consistent
 
 
 def read(kind: Kind, account_id: str, site_id: str, record_id: str, *, consistent: bool = False) -> Any:
-    """The record or 404, its sector unchecked: the parent of a new record, whose create checks it."""
+    """The record or 404, its sector unchecked (its caller checks it in its own write)."""
     try:
         return kind.model.get(site_key(account_id, site_id), record_id, consistent_read=consistent)
     except kind.model.DoesNotExist:
         raise NotFound(kind.title) from None
+
+
+def parent(kind: Kind, account_id: str, site_id: str, record_id: str | None) -> Any:
+    """The parent a new record names (None: it names none); 422 ``unknown_<kind>`` if there is no such.
+
+    Its sector is not read: the create's transaction checks the sector the new record goes into.
+    """
+    if not record_id:
+        return None
+    try:
+        return read(kind, account_id, site_id, record_id)
+    except NotFound:
+        raise UnprocessableEntity(f"There is no such {kind.name} in this site.", code=f"unknown_{kind.name}") from None
 
 
 def list_page(kind: Kind, account_id: str, site_id: str, filters: dict[str, Any], *, limit: int,
@@ -182,6 +195,15 @@ def set_fields(item: SiteRecord, changes: dict[str, Any], kind: Kind) -> SiteRec
             raise Conflict(f"The {kind.title.lower()} changed while this update ran; read it and try again.",
                            code="concurrent_change")
         raise NotFound(kind.title)
+    return item
+
+
+def change(item: SiteRecord, changes: dict[str, Any], kind: Kind, set_status: Callable[[Any, str], Any]) -> Any:
+    """A PATCH of a record: its plain fields, then its status (a move its machine allows)."""
+    status = changes.pop("status", None)
+    set_fields(item, changes, kind)
+    if status is not None:
+        set_status(item, status)
     return item
 
 

@@ -62,13 +62,7 @@ def get_task(account_id: str, site_id: str, task_id: str) -> Task:
 
 def create_task(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None,
                 record_id: str | None = None) -> Task:
-
-    idea = None
-    if data.get("idea_id"):
-        try:
-            idea = records.read(IDEAS, account_id, site_id, data["idea_id"])  # its sector: checked below
-        except NotFound:
-            raise UnprocessableEntity("There is no such idea in this site.", code="unknown_idea") from None
+    idea = records.parent(IDEAS, account_id, site_id, data.get("idea_id"))
     sector_id = _parent_sector(data.get("sector_id"), idea.sector_id if idea else None)
     fields = _iso_dates({k: v for k, v in data.items() if k not in ("sector_id",) and v is not None})
     if idea:
@@ -85,12 +79,7 @@ def create_task(account_id: str, site_id: str, data: dict[str, Any], *, created_
 
 
 def update_task(account_id: str, site_id: str, task_id: str, changes: dict[str, Any]) -> Task:
-    task = get_task(account_id, site_id, task_id)
-    status = changes.pop("status", None)
-    records.set_fields(task, _iso_dates(changes), TASKS)
-    if status is not None:
-        set_status(task, status)
-    return task
+    return records.change(get_task(account_id, site_id, task_id), _iso_dates(changes), TASKS, set_status)
 
 
 def set_status(item: Task | ContentImage, new: str) -> None:
@@ -154,12 +143,7 @@ def _body_fields(body_html: str) -> dict[str, Any]:
 
 def create_content(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None,
                    record_id: str | None = None) -> Content:
-    task = None
-    if data.get("task_id"):
-        try:
-            task = records.read(TASKS, account_id, site_id, data["task_id"])  # its sector: checked below
-        except NotFound:
-            raise UnprocessableEntity("There is no such task in this site.", code="unknown_task") from None
+    task = records.parent(TASKS, account_id, site_id, data.get("task_id"))
     sector_id = _parent_sector(data.get("sector_id"), task.sector_id if task else None)
     fields = {k: v for k, v in data.items() if k not in ("sector_id", "body_html") and v is not None}
     body = _body_fields(data.get("body_html") or "")
@@ -279,10 +263,7 @@ def get_image(account_id: str, site_id: str, image_id: str) -> ContentImage:
 
 def create_image(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None,
                  record_id: str | None = None) -> ContentImage:
-    try:
-        content = records.read(CONTENT, account_id, site_id, data["content_id"])  # its sector: checked below
-    except NotFound:
-        raise UnprocessableEntity("There is no such content in this site.", code="unknown_content") from None
+    content = records.parent(CONTENT, account_id, site_id, data["content_id"])
     fields = {k: v for k, v in data.items() if v is not None}
     if fields.get("position") is None:
         last = list(ContentImage.by_content.query(join_key(content.site_key, content.content_id),
@@ -300,12 +281,7 @@ def create_image(account_id: str, site_id: str, data: dict[str, Any], *, created
 
 
 def update_image(account_id: str, site_id: str, image_id: str, changes: dict[str, Any]) -> ContentImage:
-    image = get_image(account_id, site_id, image_id)
-    status = changes.pop("status", None)
-    records.set_fields(image, changes, IMAGES)
-    if status is not None:
-        set_status(image, status)
-    return image
+    return records.change(get_image(account_id, site_id, image_id), changes, IMAGES, set_status)
 
 
 def delete_image(account_id: str, site_id: str, image_id: str) -> None:
