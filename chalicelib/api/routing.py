@@ -314,23 +314,8 @@ def route(
             try:
                 # No record has an odd id: it never reaches DynamoDB as a key (404 below).
                 valid_path = all(_path_param.match(v or "") for v in path_params.values())
-                caller = tenant = None
-                if auth != "none":
-                    at_site = scope == "site" and valid_path
-                    caller = authenticate(request, modules=bool(module) or scope == "site",
-                                          site_id=path_params.get("site_id") if at_site else None,
-                                          sector_id=path_params.get("sector_id") if at_site else None)
-                    tenant = caller.tenant
-                    logger.append_keys(account_id=tenant.account_id)
-                    if auth == "staff" and not tenant.is_staff:
-                        raise Forbidden("This route is for platform staff.", code="staff_only")
-                    if not tenant.role.at_least(role) and not (auth == "staff" and tenant.is_staff):
-                        raise Forbidden(f"Your role ({tenant.role.value}) cannot do this; it needs "
-                                        f"{role.value} or above.", code="insufficient_role")
-                    if module:
-                        from chalicelib.services.modules import check_enabled
-
-                        check_enabled(caller.modules, module)
+                caller = _admit(spec, request, path_params if valid_path else {}) if auth != "none" else None
+                tenant = caller.tenant if caller is not None else None
                 if not valid_path:
                     raise NotFound()
                 raw = request.raw_body or b""
@@ -366,6 +351,27 @@ def route(
         return fn
 
     return decorator
+
+
+def _admit(spec: RouteSpec, request: Any, path_params: dict[str, str]) -> Caller:
+    """The caller, allowed on this route: 401, 403 (staff, role, module) otherwise."""
+    at_site = spec.scope == "site"
+    caller = authenticate(request, modules=bool(spec.module) or at_site,
+                          site_id=path_params.get("site_id") if at_site else None,
+                          sector_id=path_params.get("sector_id") if at_site else None)
+    tenant = caller.tenant
+    logger.append_keys(account_id=tenant.account_id)
+    staff_route = spec.auth == "staff"
+    if staff_route and not tenant.is_staff:
+        raise Forbidden("This route is for platform staff.", code="staff_only")
+    if not tenant.role.at_least(spec.role) and not (staff_route and tenant.is_staff):
+        raise Forbidden(f"Your role ({tenant.role.value}) cannot do this; it needs "
+                        f"{spec.role.value} or above.", code="insufficient_role")
+    if spec.module:
+        from chalicelib.services.modules import check_enabled
+
+        check_enabled(caller.modules, spec.module)
+    return caller
 
 
 def _under_site(fn: Callable[..., Any], req: Req, path_params: dict[str, str]) -> Any:
