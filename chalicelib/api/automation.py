@@ -14,7 +14,7 @@ from chalicelib.auth.roles import Role
 from chalicelib.services import automation, listings
 
 bp = Blueprint(__name__)
-site_route = routes(bp, scope="site")
+site_route = routes(bp, scope="site", module="automation")
 TAGS = ["automation"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
