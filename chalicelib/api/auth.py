@@ -178,8 +178,7 @@ def logout(req: Req) -> Response:
 
 @route(bp, "/v1/me", "GET", summary="The signed-in user, the account and its plan", tags=TAGS, response=MeOut)
 def me(req: Req) -> MeOut:
-    account = identity.get_account(req.account_id)
-    user = identity.get_user(req.account_id, req.tenant.user_id)
+    account, user = req.caller.account, req.caller.user  # read with the caller, this request
     plan = get_plan(account.plan_id)
     return MeOut(user=UserOut.model_validate(user), account=AccountOut.model_validate(account),
                  plan=PlanSummary.model_validate(plan))

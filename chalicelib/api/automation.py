@@ -8,17 +8,15 @@ from typing import Any, Literal
 from chalice import Blueprint
 from pydantic import Field, field_validator
 
-from chalicelib.api.routing import Req, route
-from chalicelib.api.schemas import Body, ListQuery, Out, Page
+from chalicelib.api.routing import Req, routes
+from chalicelib.api.schemas import Body, ListQuery, Out, Page, changes
 from chalicelib.auth.roles import Role
-from chalicelib.models.accounts import site_key
-from chalicelib.models.automation import AutomationRun
-from chalicelib.models.pages import paginate
+from chalicelib.services import listings
 from chalicelib.services.automation import config as configs
 from chalicelib.services.automation import control, runs
-from chalicelib.services.sites import get_site
 
 bp = Blueprint(__name__)
+site_route = routes(bp, scope="site", module="automation")
 TAGS = ["automation"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -123,60 +121,54 @@ def _config_out(req: Req, site_id: str, config: Any) -> ConfigOut:
     return ConfigOut(**data, estimate=configs.estimate(req.account_id, site_id, config))
 
 
-@route(bp, "/v1/sites/{site_id}/automation/config", "GET", summary="The site's automation config (defaults "
-       "until changed), its next run and the estimated credits of a run", tags=TAGS, response=ConfigOut,
-       module="automation")
+@site_route("/v1/sites/{site_id}/automation/config", "GET", summary="The site's automation config (defaults "
+            "until changed), its next run and the estimated credits of a run", tags=TAGS, response=ConfigOut)
 def get_config(req: Req, site_id: str) -> ConfigOut:
     return _config_out(req, site_id, configs.get_config(req.account_id, site_id))
 
 
-@route(bp, "/v1/sites/{site_id}/automation/config", "PATCH", summary="Change limits, behaviour and schedule",
-       tags=TAGS, body=ConfigUpdate, response=ConfigOut, role=Role.editor, module="automation")
+@site_route("/v1/sites/{site_id}/automation/config", "PATCH", summary="Change limits, behaviour and schedule",
+            tags=TAGS, body=ConfigUpdate, response=ConfigOut, role=Role.editor)
 def update_config(req: Req, site_id: str) -> ConfigOut:
-    changes = req.body.model_dump(exclude_none=True)
-    return _config_out(req, site_id, configs.update_config(req.account_id, site_id, changes))
+    return _config_out(req, site_id, configs.update_config(req.account_id, site_id, changes(req.body)))
 
 
-@route(bp, "/v1/sites/{site_id}/automation/runs", "POST", summary="Start a run now (402 if credits are short, "
-       "409 if one is active)", tags=TAGS, response=RunOut, status=202, role=Role.editor, module="automation",
-       extra_responses={402: "The balance cannot cover the run's estimate (code insufficient_credits)",
+@site_route("/v1/sites/{site_id}/automation/runs", "POST", summary="Start a run now (402 if credits are short, "
+            "409 if one is active)", tags=TAGS, response=RunOut, status=202, role=Role.editor,
+            extra_responses={402: "The balance cannot cover the run's estimate (code insufficient_credits)",
                         409: "The site has an active run (code run_active)"})
 def start_run(req: Req, site_id: str) -> RunOut:
     run = control.start_run(req.account_id, site_id, trigger="manual", user_id=req.tenant.user_id)
     return RunOut.model_validate(runs.run_view(run))
 
 
-@route(bp, "/v1/sites/{site_id}/automation/runs", "GET", summary="A site's runs, newest first", tags=TAGS,
-       query=ListQuery, response=Page[RunSummary], module="automation")
-def list_runs(req: Req, site_id: str) -> Page[RunSummary]:
-    get_site(req.account_id, site_id)
-    key = site_key(req.account_id, site_id)
-    page = paginate(lambda **kw: AutomationRun.query(key, scan_index_forward=False, **kw),
-                    scope=f"automation-runs:{key}", limit=req.query.limit, cursor=req.query.cursor)
-    return Page[RunSummary](items=[RunSummary.model_validate(r) for r in page.items], next_cursor=page.next_cursor)
+@site_route("/v1/sites/{site_id}/automation/runs", "GET", summary="A site's runs, newest first", tags=TAGS,
+            query=ListQuery, response=Page[RunSummary])
+def list_runs(req: Req, site_id: str) -> Any:
+    return listings.automation_runs(req.account_id, site_id, limit=req.query.limit, cursor=req.query.cursor)
 
 
-@route(bp, "/v1/sites/{site_id}/automation/runs/{run_id}", "GET", summary="A run's progress: status, current "
-       "stage, per-stage totals, credits, errors", tags=TAGS, response=RunOut, module="automation")
+@site_route("/v1/sites/{site_id}/automation/runs/{run_id}", "GET", summary="A run's progress: status, current "
+            "stage, per-stage totals, credits, errors", tags=TAGS, response=RunOut)
 def get_run(req: Req, site_id: str, run_id: str) -> RunOut:
     return RunOut.model_validate(runs.run_view(runs.get_run(req.account_id, site_id, run_id)))
 
 
-@route(bp, "/v1/sites/{site_id}/automation/runs/{run_id}/pause", "POST", summary="Pause: no new item starts",
-       tags=TAGS, response=RunOut, role=Role.editor, module="automation")
+@site_route("/v1/sites/{site_id}/automation/runs/{run_id}/pause", "POST", summary="Pause: no new item starts",
+            tags=TAGS, response=RunOut, role=Role.editor)
 def pause_run(req: Req, site_id: str, run_id: str) -> RunOut:
     return RunOut.model_validate(runs.run_view(control.pause_run(req.account_id, site_id, run_id)))
 
 
-@route(bp, "/v1/sites/{site_id}/automation/runs/{run_id}/resume", "POST",
-       summary="Resume from where it stopped (finished items are not redone)", tags=TAGS, response=RunOut,
-       role=Role.editor, module="automation")
+@site_route("/v1/sites/{site_id}/automation/runs/{run_id}/resume", "POST",
+            summary="Resume from where it stopped (finished items are not redone)", tags=TAGS, response=RunOut,
+            role=Role.editor)
 def resume_run(req: Req, site_id: str, run_id: str) -> RunOut:
     return RunOut.model_validate(runs.run_view(control.resume_run(req.account_id, site_id, run_id)))
 
 
-@route(bp, "/v1/sites/{site_id}/automation/runs/{run_id}/cancel", "POST",
-       summary="Cancel: no new work starts, queued items are skipped", tags=TAGS, response=RunOut,
-       role=Role.editor, module="automation")
+@site_route("/v1/sites/{site_id}/automation/runs/{run_id}/cancel", "POST",
+            summary="Cancel: no new work starts, queued items are skipped", tags=TAGS, response=RunOut,
+            role=Role.editor)
 def cancel_run(req: Req, site_id: str, run_id: str) -> RunOut:
     return RunOut.model_validate(runs.run_view(control.cancel_run(req.account_id, site_id, run_id)))

@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from chalice import Blueprint
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from chalicelib.api.routing import Req, route
-from chalicelib.api.schemas import Body, ListQuery, Out, Page
+from chalicelib.api.schemas import Body, ListQuery, Out, Page, changes
 from chalicelib.auth.roles import Role
 from chalicelib.errors import UnprocessableEntity
-from chalicelib.models.accounts import Plan
-from chalicelib.models.billing import CREDIT_TYPES, CreditPeriod
-from chalicelib.models.pages import paginate
-from chalicelib.models.payments import CreditPack
-from chalicelib.services import billing, credits, plans
+from chalicelib.models.billing import CREDIT_TYPES
+from chalicelib.services import billing, credits, listings, plans
 
 bp = Blueprint(__name__)
 TAGS, ADMIN_TAGS = ["billing"], ["admin: billing"]
@@ -28,16 +25,8 @@ PRICE_PATTERN = r"^price_[A-Za-z0-9]{1,200}$"
 Credits = Field(None, ge=0, le=10_000_000)
 Cents = Field(None, ge=0, le=100_000_000, description="Integer cents")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
-
-
-def changed_fields(body: Body, *, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The fields the request set; null clears only the fields in ``nullable``."""
-    changes = body.model_dump(exclude_unset=True)
-    bad = sorted(name for name, value in changes.items() if value is None and name not in nullable)
-    if bad:
-        raise UnprocessableEntity("These fields cannot be null: " + ", ".join(bad) + ".",
-                                  details=[{"field": name, "message": "cannot be null"} for name in bad])
-    return changes
+# "Can it be bought": read from the Stripe price id of the record (its presence, never its value).
+Buyable = Annotated[bool, BeforeValidator(bool)]
 
 
 # --- plans -------------------------------------------------------------------------------------
@@ -56,8 +45,8 @@ class PlanOut(Out):
     price_yearly_cents: int
     currency: str
     rollover: bool = Field(description="Unused plan credits roll over to the next period (else they expire).")
-    buyable_monthly: bool
-    buyable_yearly: bool
+    buyable_monthly: Buyable = Field(validation_alias="stripe_price_monthly")
+    buyable_yearly: Buyable = Field(validation_alias="stripe_price_yearly")
 
 
 class PlanAdminOut(PlanOut):
@@ -67,13 +56,6 @@ class PlanAdminOut(PlanOut):
     stripe_price_yearly: str | None
     sort_order: int
     updated_by: str | None
-
-
-def _plan_out(plan: Plan, model: type[PlanOut] = PlanOut) -> PlanOut:
-    data: dict[str, Any] = {name: getattr(plan, name) for name in model.model_fields
-                            if name not in ("buyable_monthly", "buyable_yearly")}
-    return model(**data, buyable_monthly=bool(plan.stripe_price_monthly),
-                 buyable_yearly=bool(plan.stripe_price_yearly))
 
 
 class PlanFields(Body):
@@ -103,29 +85,29 @@ class PlanCreate(PlanFields):
 
 @route(bp, "/v1/plans", "GET", summary="The plans on offer (public: no sign-in needed)", tags=TAGS,
        response=Page[PlanOut], auth="none")
-def list_public_plans(req: Req) -> Page[PlanOut]:
-    return Page[PlanOut](items=[_plan_out(p) for p in plans.public_plans()])
+def list_public_plans(req: Req) -> Any:
+    return {"items": plans.public_plans()}
 
 
 @route(bp, "/v1/admin/plans", "GET", summary="Every plan, internal and inactive ones included",
        tags=ADMIN_TAGS, response=Page[PlanAdminOut], auth="staff")
-def list_all_plans(req: Req) -> Page[PlanAdminOut]:
-    return Page[PlanAdminOut](items=[_plan_out(p, PlanAdminOut) for p in plans.all_plans()])
+def list_all_plans(req: Req) -> Any:
+    return {"items": plans.all_plans()}
 
 
 @route(bp, "/v1/admin/plans", "POST", summary="Create a plan", tags=ADMIN_TAGS, body=PlanCreate,
        response=PlanAdminOut, status=201, auth="staff")
-def create_plan(req: Req) -> PlanAdminOut:
+def create_plan(req: Req) -> Any:
     fields = {k: v for k, v in req.body.model_dump().items() if v is not None}
-    return _plan_out(plans.create_plan(fields, updated_by=req.tenant.user_id), PlanAdminOut)
+    return plans.create_plan(fields, updated_by=req.tenant.user_id)
 
 
 @route(bp, "/v1/admin/plans/{plan_id}", "PATCH",
        summary="Change a plan (existing subscribers' limits follow; credits from their next period)",
        tags=ADMIN_TAGS, body=PlanFields, response=PlanAdminOut, auth="staff")
-def update_plan(req: Req, plan_id: str) -> PlanAdminOut:
-    changes = changed_fields(req.body, nullable=frozenset({"stripe_price_monthly", "stripe_price_yearly"}))
-    return _plan_out(plans.update_plan(plan_id, changes, updated_by=req.tenant.user_id), PlanAdminOut)
+def update_plan(req: Req, plan_id: str) -> Any:
+    fields = changes(req.body, nullable={"stripe_price_monthly", "stripe_price_yearly"}, refuse_null=True)
+    return plans.update_plan(plan_id, fields, updated_by=req.tenant.user_id)
 
 
 # --- credit packs ------------------------------------------------------------------------------
@@ -140,7 +122,7 @@ class PackOut(Out):
     optimization_credits: int
     price_cents: int
     currency: str
-    buyable: bool
+    buyable: Buyable = Field(validation_alias="stripe_price_id")
 
 
 class PackAdminOut(PackOut):
@@ -148,11 +130,6 @@ class PackAdminOut(PackOut):
     stripe_price_id: str | None
     sort_order: int
     updated_by: str | None
-
-
-def _pack_out(pack: CreditPack, model: type[PackOut] = PackOut) -> PackOut:
-    data: dict[str, Any] = {name: getattr(pack, name) for name in model.model_fields if name != "buyable"}
-    return model(**data, buyable=bool(pack.stripe_price_id))
 
 
 class PackFields(Body):
@@ -176,28 +153,28 @@ class PackCreate(PackFields):
 
 @route(bp, "/v1/credit-packs", "GET", summary="The credit packs on sale (public; their credits never expire)",
        tags=TAGS, response=Page[PackOut], auth="none")
-def list_public_packs(req: Req) -> Page[PackOut]:
-    return Page[PackOut](items=[_pack_out(p) for p in plans.public_packs()])
+def list_public_packs(req: Req) -> Any:
+    return {"items": plans.public_packs()}
 
 
 @route(bp, "/v1/admin/credit-packs", "GET", summary="Every credit pack, inactive ones included",
        tags=ADMIN_TAGS, response=Page[PackAdminOut], auth="staff")
-def list_all_packs(req: Req) -> Page[PackAdminOut]:
-    return Page[PackAdminOut](items=[_pack_out(p, PackAdminOut) for p in plans.all_packs()])
+def list_all_packs(req: Req) -> Any:
+    return {"items": plans.all_packs()}
 
 
 @route(bp, "/v1/admin/credit-packs", "POST", summary="Create a credit pack", tags=ADMIN_TAGS, body=PackCreate,
        response=PackAdminOut, status=201, auth="staff")
-def create_pack(req: Req) -> PackAdminOut:
+def create_pack(req: Req) -> Any:
     fields = {k: v for k, v in req.body.model_dump().items() if v is not None}
-    return _pack_out(plans.create_pack(fields, updated_by=req.tenant.user_id), PackAdminOut)
+    return plans.create_pack(fields, updated_by=req.tenant.user_id)
 
 
 @route(bp, "/v1/admin/credit-packs/{pack_id}", "PATCH", summary="Change a credit pack (sales made stay as sold)",
        tags=ADMIN_TAGS, body=PackFields, response=PackAdminOut, auth="staff")
-def update_pack(req: Req, pack_id: str) -> PackAdminOut:
-    changes = changed_fields(req.body, nullable=frozenset({"stripe_price_id"}))
-    return _pack_out(plans.update_pack(pack_id, changes, updated_by=req.tenant.user_id), PackAdminOut)
+def update_pack(req: Req, pack_id: str) -> Any:
+    fields = changes(req.body, nullable={"stripe_price_id"}, refuse_null=True)
+    return plans.update_pack(pack_id, fields, updated_by=req.tenant.user_id)
 
 
 # --- the account's billing ---------------------------------------------------------------------
@@ -318,7 +295,7 @@ def _amounts(value: Any) -> dict[str, int] | None:
     return value.as_dict() if value is not None else None
 
 
-def _period_out(p: CreditPeriod, plan_left: dict[str, int]) -> PeriodOut:
+def _period_out(p: Any, plan_left: dict[str, int]) -> PeriodOut:
     granted, rolled, added = _amounts(p.granted), _amounts(p.rolled_over_in), _amounts(p.added) or {}
     left = _amounts(p.closing) if p.status == "closed" else plan_left if p.status == "current" else None
     used = None if left is None else {t: granted[t] + rolled[t] + added.get(t, 0) - left[t] for t in CREDIT_TYPES}
@@ -332,13 +309,9 @@ def _period_out(p: CreditPeriod, plan_left: dict[str, int]) -> PeriodOut:
 
 @route(bp, "/v1/credits/periods", "GET", summary="Plan periods, newest first: granted, rolled over, used, expired",
        tags=["credits"], query=ListQuery, response=Page[PeriodOut])
-def list_periods(req: Req) -> Page[PeriodOut]:
+def list_periods(req: Req) -> Any:
     q: ListQuery = req.query
     bal = credits.get_balance(req.account_id)
     plan_left = {t: int(getattr(bal, f"{t}_plan") or 0) for t in CREDIT_TYPES}
-
-    def query(**kw: Any) -> Any:
-        return CreditPeriod.query(req.account_id, scan_index_forward=False, **kw)
-
-    page = paginate(query, scope=f"periods:{req.account_id}", limit=q.limit, cursor=q.cursor)
-    return Page[PeriodOut](items=[_period_out(p, plan_left) for p in page.items], next_cursor=page.next_cursor)
+    page = listings.credit_periods(req.account_id, limit=q.limit, cursor=q.cursor)
+    return {"items": [_period_out(p, plan_left) for p in page.items], "next_cursor": page.next_cursor}

@@ -9,12 +9,9 @@ from pydantic import Field, model_validator
 
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import ListQuery, Out, Page
-from chalicelib.models.accounts import site_key
-from chalicelib.models.billing import CREDIT_TYPES, CreditLedgerEntry
-from chalicelib.models.pages import paginate
-from chalicelib.services import credits
+from chalicelib.models.billing import CREDIT_TYPES
+from chalicelib.services import credits, listings
 from chalicelib.services.sites import get_site
-from chalicelib.timeutil import iso
 
 bp = Blueprint(__name__)
 TAGS = ["credits"]
@@ -80,26 +77,10 @@ def get_credits(req: Req) -> BalanceOut:
 
 def _ledger_page(req: Req, kinds: set[str] | None) -> LedgerPage:
     q: LedgerQuery = req.query
-    lo = iso(q.from_) if q.from_ else "0"  # below any ISO time; DynamoDB refuses an empty key value
-    hi = (iso(q.to) if q.to else "9999") + "~"
-    condition = None
-    if kinds is not None:
-        condition = CreditLedgerEntry.kind.is_in(*kinds)
-    if q.operation:
-        op = CreditLedgerEntry.operation == q.operation
-        condition = op if condition is None else condition & op
     if q.site_id:
-        get_site(req.account_id, q.site_id)
-        key = site_key(req.account_id, q.site_id)
-        index, scope = CreditLedgerEntry.by_site, f"ledger-site:{key}"
-    else:
-        key, index, scope = req.account_id, CreditLedgerEntry.by_time, f"ledger:{req.account_id}"
-
-    def query(**kw):
-        return index.query(key, CreditLedgerEntry.time_key.between(lo, hi), filter_condition=condition,
-                           scan_index_forward=False, **kw)
-
-    page = paginate(query, scope=f"{scope}:{lo}:{hi}:{kinds}:{q.operation}", limit=q.limit, cursor=q.cursor)
+        get_site(req.account_id, q.site_id)  # another account's site: 404
+    page = listings.ledger(req.account_id, kinds=kinds, start=q.from_, end=q.to, site_id=q.site_id,
+                           operation=q.operation, limit=q.limit, cursor=q.cursor)
     items = [LedgerEntryOut.model_validate(e) for e in page.items]
     totals = dict.fromkeys(CREDIT_TYPES, 0)
     for e in items:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from chalice import Blueprint
 from pydantic import Field
 
 from chalicelib.api.routing import Req, route
-from chalicelib.api.schemas import Body, Deleted, ListQuery, Out, Page
-from chalicelib.models.accounts import GLOBAL_SCOPE, Industry
-from chalicelib.models.pages import paginate
-from chalicelib.services import sites
+from chalicelib.api.schemas import Body, Deleted, ListQuery, Out, Page, changes
+from chalicelib.services import listings, sites
 
 bp = Blueprint(__name__)
 TAGS = ["industries"]
@@ -36,11 +35,8 @@ class IndustryOut(Out):
 
 @route(bp, "/v1/industries", "GET", summary="List industries", tags=TAGS, query=ListQuery,
        response=Page[IndustryOut])
-def list_industries(req: Req) -> Page[IndustryOut]:
-    page = paginate(lambda **kw: Industry.query(GLOBAL_SCOPE, **kw), scope="industries",
-                    limit=req.query.limit, cursor=req.query.cursor)
-    return Page[IndustryOut](items=[IndustryOut.model_validate(i) for i in page.items],
-                             next_cursor=page.next_cursor)
+def list_industries(req: Req) -> Any:
+    return listings.industries(limit=req.query.limit, cursor=req.query.cursor)
 
 
 @route(bp, "/v1/industries/{industry_id}", "GET", summary="Get an industry", tags=TAGS, response=IndustryOut)
@@ -57,8 +53,7 @@ def create_industry(req: Req) -> IndustryOut:
 @route(bp, "/v1/industries/{industry_id}", "PATCH", summary="Change an industry (staff)", tags=TAGS,
        body=IndustryUpdate, response=IndustryOut, auth="staff")
 def update_industry(req: Req, industry_id: str) -> IndustryOut:
-    changes = req.body.model_dump(exclude_unset=True, exclude_none=True)
-    return IndustryOut.model_validate(sites.update_industry(industry_id, changes))
+    return IndustryOut.model_validate(sites.update_industry(industry_id, changes(req.body)))
 
 
 @route(bp, "/v1/industries/{industry_id}", "DELETE", summary="Delete an industry (staff)", tags=TAGS,

@@ -8,19 +8,16 @@ from typing import Any, Literal
 from chalice import Blueprint
 from pydantic import Field
 
-from chalicelib.api.routing import Req, route
-from chalicelib.api.schemas import Body, ListQuery, Out, Page
-from chalicelib.api.site_scoped import Id
+from chalicelib.api.routing import Req, routes
+from chalicelib.api.schemas import Body, Id, ListQuery, Out, Page
 from chalicelib.auth.roles import Role
-from chalicelib.models.accounts import site_key
-from chalicelib.models.jobs import Job, JobItem, job_key
-from chalicelib.models.pages import paginate
 from chalicelib.registry import STAGE_NAMES
+from chalicelib.services import listings
 from chalicelib.services.pipeline import jobs
 from chalicelib.services.pipeline.stages import get_stage
-from chalicelib.services.sites import get_site
 
 bp = Blueprint(__name__)
+site_route = routes(bp, scope="site")
 TAGS = ["jobs"]
 
 Stage = Literal[STAGE_NAMES]  # type: ignore[valid-type]
@@ -84,17 +81,14 @@ class RetryOut(Out):
     requeued: list[str]
 
 
-@route(bp, "/v1/sites/{site_id}/jobs", "POST", summary="Start a stage on chosen items (402 if credits are short)",
-       tags=TAGS, body=JobCreate, response=JobOut, status=202, role=Role.editor,
-       extra_responses={402: "The credit balance cannot cover the estimate (code insufficient_credits)",
+@site_route("/v1/sites/{site_id}/jobs", "POST", summary="Start a stage on chosen items (402 if credits are short)",
+            tags=TAGS, body=JobCreate, response=JobOut, status=202, role=Role.editor,
+            extra_responses={402: "The credit balance cannot cover the estimate (code insufficient_credits)",
                         409: "Other jobs already work on every item of the selection (code items_claimed; "
                              "details.held_by names them). Items some other job holds are skipped, with that reason."})
 def create_job(req: Req, site_id: str) -> JobOut:
-    from chalicelib.services.modules import require_module_enabled
-
     body: JobCreate = req.body
-    get_site(req.account_id, site_id)
-    require_module_enabled(req.account_id, get_stage(body.stage).module)
+    req.require_module(get_stage(body.stage).module)
     selection: dict[str, Any] = body.filter.model_dump(exclude_none=True) if body.filter else {}
     if body.item_ids:
         selection[get_stage(body.stage).ids_field] = body.item_ids
@@ -102,46 +96,36 @@ def create_job(req: Req, site_id: str) -> JobOut:
     return JobOut.model_validate(job)
 
 
-@route(bp, "/v1/sites/{site_id}/jobs", "GET", summary="Jobs of a site, newest first", tags=TAGS, query=ListQuery,
-       response=Page[JobOut])
-def list_jobs(req: Req, site_id: str) -> Page[JobOut]:
-    get_site(req.account_id, site_id)
-    key = site_key(req.account_id, site_id)
-    page = paginate(lambda **kw: Job.query(key, scan_index_forward=False, **kw), scope=f"jobs:{key}",
-                    limit=req.query.limit, cursor=req.query.cursor)
-    return Page[JobOut](items=[JobOut.model_validate(j) for j in page.items], next_cursor=page.next_cursor)
+@site_route("/v1/sites/{site_id}/jobs", "GET", summary="Jobs of a site, newest first", tags=TAGS, query=ListQuery,
+            response=Page[JobOut])
+def list_jobs(req: Req, site_id: str) -> Any:
+    return listings.jobs(req.account_id, site_id, limit=req.query.limit, cursor=req.query.cursor)
 
 
-@route(bp, "/v1/sites/{site_id}/jobs/{job_id}", "GET", summary="A job's status, progress and failed items",
-       tags=TAGS, response=JobDetail)
+@site_route("/v1/sites/{site_id}/jobs/{job_id}", "GET", summary="A job's status, progress and failed items",
+            tags=TAGS, response=JobDetail)
 def get_job(req: Req, site_id: str, job_id: str) -> JobDetail:
     job = jobs.get_job(req.account_id, site_id, job_id)
-    failed = []
-    if job.failed:
-        failed = [JobItemOut.model_validate(i) for i in JobItem.query(
-            job_key(req.account_id, job_id), filter_condition=JobItem.status == "failed", limit=50)]
-    return JobDetail(**JobOut.model_validate(job).model_dump(), failed_items=failed)
+    failed = listings.failed_job_items(req.account_id, job_id) if job.failed else []
+    return JobDetail(**JobOut.model_validate(job).model_dump(),
+                     failed_items=[JobItemOut.model_validate(i) for i in failed])
 
 
-@route(bp, "/v1/sites/{site_id}/jobs/{job_id}/items", "GET", summary="A job's items with their state",
-       tags=TAGS, query=ItemsQuery, response=Page[JobItemOut])
-def list_items(req: Req, site_id: str, job_id: str) -> Page[JobItemOut]:
+@site_route("/v1/sites/{site_id}/jobs/{job_id}/items", "GET", summary="A job's items with their state",
+            tags=TAGS, query=ItemsQuery, response=Page[JobItemOut])
+def list_items(req: Req, site_id: str, job_id: str) -> Any:
     jobs.get_job(req.account_id, site_id, job_id)
-    key = job_key(req.account_id, job_id)
-    status = req.query.status
-    condition = (JobItem.status == status) if status else None
-    page = paginate(lambda **kw: JobItem.query(key, filter_condition=condition, **kw),
-                    scope=f"job-items:{key}:{status}", limit=req.query.limit, cursor=req.query.cursor)
-    return Page[JobItemOut](items=[JobItemOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+    return listings.job_items(req.account_id, job_id, req.query.status, limit=req.query.limit,
+                              cursor=req.query.cursor)
 
 
-@route(bp, "/v1/sites/{site_id}/jobs/{job_id}/retry", "POST", summary="Queue failed items again",
-       tags=TAGS, body=RetryBody, response=RetryOut, role=Role.editor)
+@site_route("/v1/sites/{site_id}/jobs/{job_id}/retry", "POST", summary="Queue failed items again",
+            tags=TAGS, body=RetryBody, response=RetryOut, role=Role.editor)
 def retry(req: Req, site_id: str, job_id: str) -> RetryOut:
     return RetryOut(requeued=jobs.retry_failed(req.account_id, site_id, job_id, req.body.item_ids))
 
 
-@route(bp, "/v1/sites/{site_id}/jobs/{job_id}/cancel", "POST",
-       summary="Cancel a running job (queued items are skipped)", tags=TAGS, response=JobOut, role=Role.editor)
+@site_route("/v1/sites/{site_id}/jobs/{job_id}/cancel", "POST",
+            summary="Cancel a running job (queued items are skipped)", tags=TAGS, response=JobOut, role=Role.editor)
 def cancel(req: Req, site_id: str, job_id: str) -> JobOut:
     return JobOut.model_validate(jobs.cancel_job(req.account_id, site_id, job_id))

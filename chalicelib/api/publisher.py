@@ -9,13 +9,11 @@ from zoneinfo import ZoneInfo
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.api.routing import Req, route
-from chalicelib.api.schemas import Body, Deleted, Out
-from chalicelib.api.site_scoped import require_site
+from chalicelib.api.routing import Req, route, routes
+from chalicelib.api.schemas import Body, Deleted, Out, changes
 from chalicelib.api.writer import ContentSummaryOut
 from chalicelib.auth.roles import Role
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.models.publisher import PublishingSettings, SiteIntegration
 from chalicelib.services import secrets, writer
 from chalicelib.services.publishing import calendar as calendars
 from chalicelib.services.publishing import integration as integrations
@@ -26,7 +24,7 @@ from chalicelib.services.publishing.slots import WEEKDAYS
 from chalicelib.timeutil import utcnow
 
 bp = Blueprint(__name__)
-MODULE = "publisher"
+site_route = routes(bp, scope="site", module="publisher")
 INTEGRATION_TAGS, SETTINGS_TAGS, PUBLISH_TAGS = ["integrations"], ["publishing"], ["publishing"]
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -75,7 +73,7 @@ class IntegrationList(BaseModel):
     items: list[IntegrationOut]
 
 
-def _integration_out(item: SiteIntegration) -> IntegrationOut:
+def _integration_out(item: Any) -> IntegrationOut:
     details = dict(item.config_json or {})
     return IntegrationOut(
         platform=item.platform, site_id=item.site_id, name=item.name, url=item.external_site_url,
@@ -88,42 +86,38 @@ def _integration_out(item: SiteIntegration) -> IntegrationOut:
         created_at=item.created_at, updated_at=item.updated_at)
 
 
-@route(bp, "/v1/sites/{site_id}/integrations", "POST", summary="Connect a WordPress site (tests the connection "
-       "and syncs categories, tags, authors, post types)", tags=INTEGRATION_TAGS, body=IntegrationIn,
-       response=IntegrationOut, status=201, role=Role.admin, module=MODULE,
-       extra_responses={422: "The connection test failed: wordpress_not_found, wordpress_not_detected, "
+@site_route("/v1/sites/{site_id}/integrations", "POST", summary="Connect a WordPress site (tests the connection "
+            "and syncs categories, tags, authors, post types)", tags=INTEGRATION_TAGS, body=IntegrationIn,
+            response=IntegrationOut, status=201, role=Role.admin,
+            extra_responses={422: "The connection test failed: wordpress_not_found, wordpress_not_detected, "
                              "wordpress_rest_disabled, wordpress_auth_failed, wordpress_auth_header_stripped, "
                              "wordpress_forbidden, wordpress_url_not_allowed, wordpress_unavailable"})
 def connect_integration(req: Req, site_id: str) -> IntegrationOut:
-    require_site(req, site_id)
     body = req.body
     integration = integrations.connect_wordpress(req.account_id, site_id, url=body.url, username=body.username,
                                                app_password=body.app_password, name=body.name or "")
     return _integration_out(integration)
 
 
-@route(bp, "/v1/sites/{site_id}/integrations", "GET", summary="The site's publishing connections (no secrets)",
-       tags=INTEGRATION_TAGS, response=IntegrationList, module=MODULE)
+@site_route("/v1/sites/{site_id}/integrations", "GET", summary="The site's publishing connections (no secrets)",
+            tags=INTEGRATION_TAGS, response=IntegrationList)
 def list_integrations(req: Req, site_id: str) -> IntegrationList:
-    require_site(req, site_id)
     try:
         return IntegrationList(items=[_integration_out(integrations.get_integration(req.account_id, site_id))])
     except NotFound:
         return IntegrationList(items=[])
 
 
-@route(bp, "/v1/sites/{site_id}/integrations", "DELETE", summary="Disconnect WordPress (forgets the password)",
-       tags=INTEGRATION_TAGS, response=Deleted, role=Role.admin, module=MODULE)
+@site_route("/v1/sites/{site_id}/integrations", "DELETE", summary="Disconnect WordPress (forgets the password)",
+            tags=INTEGRATION_TAGS, response=Deleted, role=Role.admin)
 def delete_integration(req: Req, site_id: str) -> Deleted:
-    require_site(req, site_id)
     integrations.delete_integration(req.account_id, site_id)
     return Deleted(id="wordpress")
 
 
-@route(bp, "/v1/sites/{site_id}/integrations/sync", "POST", summary="Refresh the synced WordPress structure",
-       tags=INTEGRATION_TAGS, response=IntegrationOut, role=Role.admin, module=MODULE)
+@site_route("/v1/sites/{site_id}/integrations/sync", "POST", summary="Refresh the synced WordPress structure",
+            tags=INTEGRATION_TAGS, response=IntegrationOut, role=Role.admin)
 def sync_integration(req: Req, site_id: str) -> IntegrationOut:
-    require_site(req, site_id)
     return _integration_out(integrations.sync_integration(req.account_id, site_id))
 
 
@@ -187,7 +181,7 @@ class SettingsOut(Out):
     replan: ReplanOut | None = Field(None, description="What re-planning did after a change (PUT only)")
 
 
-def _settings_out(settings: PublishingSettings, time_zone: str, replan: dict | None = None) -> SettingsOut:
+def _settings_out(settings: Any, time_zone: str, replan: dict | None = None) -> SettingsOut:
     return SettingsOut(
         site_id=settings.site_id, time_zone=time_zone, auto_approval_enabled=bool(settings.auto_approval_enabled),
         auto_publish_enabled=bool(settings.auto_publish_enabled),
@@ -197,21 +191,18 @@ def _settings_out(settings: PublishingSettings, time_zone: str, replan: dict | N
         replan=ReplanOut.model_validate(replan) if replan is not None else None)
 
 
-@route(bp, "/v1/sites/{site_id}/publishing/settings", "GET", summary="Publishing limits, days and time slots",
-       tags=SETTINGS_TAGS, response=SettingsOut, module=MODULE)
+@site_route("/v1/sites/{site_id}/publishing/settings", "GET", summary="Publishing limits, days and time slots",
+            tags=SETTINGS_TAGS, response=SettingsOut)
 def get_settings(req: Req, site_id: str) -> SettingsOut:
-    site = require_site(req, site_id)
-    return _settings_out(site_settings.get_settings(req.account_id, site_id), site.time_zone)
+    return _settings_out(site_settings.get_settings(req.account_id, site_id), req.site.time_zone)
 
 
-@route(bp, "/v1/sites/{site_id}/publishing/settings", "PUT", summary="Change publishing settings (fields left "
-       "out keep their value); what is scheduled and not yet due is re-planned", tags=SETTINGS_TAGS,
-       body=SettingsIn, response=SettingsOut, role=Role.admin, module=MODULE)
+@site_route("/v1/sites/{site_id}/publishing/settings", "PUT", summary="Change publishing settings (fields left "
+            "out keep their value); what is scheduled and not yet due is re-planned", tags=SETTINGS_TAGS,
+            body=SettingsIn, response=SettingsOut, role=Role.admin)
 def put_settings(req: Req, site_id: str) -> SettingsOut:
-    site = require_site(req, site_id)
-    changes = {k: v for k, v in req.body.model_dump(exclude_unset=True).items() if v is not None}
-    settings, replan = scheduling.update_settings(req.account_id, site_id, changes)
-    return _settings_out(settings, site.time_zone, replan)
+    settings, replan = scheduling.update_settings(req.account_id, site_id, changes(req.body))
+    return _settings_out(settings, req.site.time_zone, replan)
 
 
 # --- schedule, publish ---------------------------------------------------------------------
@@ -225,13 +216,12 @@ def _content_out(content: Any) -> ContentSummaryOut:
     return ContentSummaryOut.model_validate(content)
 
 
-@route(bp, "/v1/sites/{site_id}/content/{content_id}/schedule", "POST", summary="Schedule approved content: the "
-       "next free slot within the limits, or a chosen time", tags=PUBLISH_TAGS, body=ScheduleIn,
-       response=ContentSummaryOut, role=Role.editor, module=MODULE,
-       extra_responses={409: "content_not_approved, content_not_schedulable, no_slot_available, "
+@site_route("/v1/sites/{site_id}/content/{content_id}/schedule", "POST", summary="Schedule approved content: the "
+            "next free slot within the limits, or a chosen time", tags=PUBLISH_TAGS, body=ScheduleIn,
+            response=ContentSummaryOut, role=Role.editor,
+            extra_responses={409: "content_not_approved, content_not_schedulable, no_slot_available, "
                              "publish_limit_reached, slot_taken"})
 def schedule(req: Req, site_id: str, content_id: str) -> ContentSummaryOut:
-    require_site(req, site_id)
     if req.body.at is not None:
         content = writer.get_content(req.account_id, site_id, content_id)
         return _content_out(schedule_at(content, req.body.at))
@@ -242,27 +232,23 @@ def schedule(req: Req, site_id: str, content_id: str) -> ContentSummaryOut:
     return _content_out(content)
 
 
-@route(bp, "/v1/sites/{site_id}/content/{content_id}/unschedule", "POST", summary="Take content out of its slot "
-       "(frees the slot and the counters)", tags=PUBLISH_TAGS, response=ContentSummaryOut, role=Role.editor,
-       module=MODULE)
+@site_route("/v1/sites/{site_id}/content/{content_id}/unschedule", "POST", summary="Take content out of its slot "
+            "(frees the slot and the counters)", tags=PUBLISH_TAGS, response=ContentSummaryOut, role=Role.editor)
 def unschedule(req: Req, site_id: str, content_id: str) -> ContentSummaryOut:
-    require_site(req, site_id)
     return _content_out(scheduling.unschedule(req.account_id, site_id, content_id))
 
 
-@route(bp, "/v1/sites/{site_id}/content/{content_id}/publish", "POST", summary="Publish now (inside today's, this "
-       "week's and this month's limits)", tags=PUBLISH_TAGS, response=ContentSummaryOut, status=202,
-       role=Role.editor, module=MODULE, extra_responses={409: "publish_limit_reached, content_not_publishable"})
+@site_route("/v1/sites/{site_id}/content/{content_id}/publish", "POST", summary="Publish now (inside today's, this "
+            "week's and this month's limits)", tags=PUBLISH_TAGS, response=ContentSummaryOut, status=202,
+            role=Role.editor, extra_responses={409: "publish_limit_reached, content_not_publishable"})
 def publish_now(req: Req, site_id: str, content_id: str) -> ContentSummaryOut:
-    require_site(req, site_id)
     return _content_out(scheduling.publish_now(req.account_id, site_id, content_id))
 
 
-@route(bp, "/v1/sites/{site_id}/content/{content_id}/publish/retry", "POST", summary="Publish failed content "
-       "again (it keeps its slot; an existing post is updated, never duplicated)", tags=PUBLISH_TAGS,
-       response=ContentSummaryOut, status=202, role=Role.editor, module=MODULE)
+@site_route("/v1/sites/{site_id}/content/{content_id}/publish/retry", "POST", summary="Publish failed content "
+            "again (it keeps its slot; an existing post is updated, never duplicated)", tags=PUBLISH_TAGS,
+            response=ContentSummaryOut, status=202, role=Role.editor)
 def retry(req: Req, site_id: str, content_id: str) -> ContentSummaryOut:
-    require_site(req, site_id)
     return _content_out(scheduling.retry_publish(req.account_id, site_id, content_id))
 
 
@@ -284,10 +270,9 @@ class RecordList(BaseModel):
     items: list[RecordOut]
 
 
-@route(bp, "/v1/sites/{site_id}/content/{content_id}/publishing-records", "GET", summary="Every publish attempt "
-       "of an article, newest first", tags=PUBLISH_TAGS, response=RecordList, module=MODULE)
+@site_route("/v1/sites/{site_id}/content/{content_id}/publishing-records", "GET", summary="Every publish attempt "
+            "of an article, newest first", tags=PUBLISH_TAGS, response=RecordList)
 def publishing_records(req: Req, site_id: str, content_id: str) -> RecordList:
-    require_site(req, site_id)
     return RecordList(items=[RecordOut.model_validate(r)
                              for r in worker.attempts(req.account_id, site_id, content_id)])
 
@@ -338,24 +323,22 @@ class CalendarOut(BaseModel):
     usage: list[PeriodUsage]
 
 
-@route(bp, "/v1/sites/{site_id}/calendar", "GET", summary="The publishing calendar: slots, what is in them, "
-       "what was published, and each day's, week's and month's usage", tags=PUBLISH_TAGS, query=CalendarQuery,
-       response=CalendarOut, module=MODULE)
+@site_route("/v1/sites/{site_id}/calendar", "GET", summary="The publishing calendar: slots, what is in them, "
+            "what was published, and each day's, week's and month's usage", tags=PUBLISH_TAGS, query=CalendarQuery,
+            response=CalendarOut)
 def calendar(req: Req, site_id: str) -> CalendarOut:
-    site = require_site(req, site_id)
-    start_text = req.query.from_ or utcnow().astimezone(ZoneInfo(site.time_zone)).date().isoformat()
-    start, end = calendars.calendar_range(start_text, req.query.to, site.time_zone)
+    start_text = req.query.from_ or utcnow().astimezone(ZoneInfo(req.site.time_zone)).date().isoformat()
+    start, end = calendars.calendar_range(start_text, req.query.to, req.site.time_zone)
     return CalendarOut.model_validate(calendars.calendar(req.account_id, site_id, start, end))
 
 
 # --- image files ---------------------------------------------------------------------------
 
-@route(bp, "/v1/sites/{site_id}/images/{image_id}/file", "GET", summary="The image file (a redirect to a "
-       "short-lived link)", tags=["images"], module="writer", extra_responses={302: "Location: the file"})
+@site_route("/v1/sites/{site_id}/images/{image_id}/file", "GET", summary="The image file (a redirect to a "
+            "short-lived link)", tags=["images"], module="writer", extra_responses={302: "Location: the file"})
 def image_file(req: Req, site_id: str, image_id: str) -> Response:
     from chalicelib.services import media
 
-    require_site(req, site_id)
     image = writer.get_image(req.account_id, site_id, image_id)
     if not image.storage_key:
         raise NotFound("Image file")

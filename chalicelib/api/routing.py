@@ -1,19 +1,27 @@
-"""One decorator for every route: auth, body/query validation, errors, OpenAPI entry.
+"""One decorator for every route: auth, scope, body/query validation, errors, OpenAPI entry.
 
 A handler receives a ``Req`` (verified tenant, validated body and query) and returns a
-pydantic model, a dict or a list; everything else -- status, JSON, error bodies, the
-request id -- is done here once, so no route can forget it.
+pydantic model, a dict, a list or a service's ``Page``; everything else -- status, JSON,
+error bodies, the request id -- is done here once, so no route can forget it.
+
+Before the handler, one BatchGetItem reads the caller (user and account), the account's
+module switches and, for a route declared ``scope="site"``, the site and sector of its path
+(services.caller). Then, in this order: 401/403 for the caller, 403 for the role, 403
+``module_disabled`` for the route's module, 404 for an odd path id, 4xx for the body and
+query, and for a site route its guard (404 for another account's site, 409 inactive or
+deleting). ``routes(bp, scope="site", module="planner")`` declares a blueprint's defaults once.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
@@ -32,7 +40,14 @@ from chalicelib.errors import (
 )
 from chalicelib.observability import current_request_id, logger
 
+if TYPE_CHECKING:
+    from chalicelib.services.caller import Caller
+
 AuthMode = Literal["user", "staff", "none"]
+# "site": the route works inside /v1/sites/{site_id}: the site (and sector) are read with the
+# caller, checked by the guard below, and handed to the handler as ``req.site``.
+Scope = Literal["site"] | None
+SITE_PREFIX = "/v1/sites/{site_id}"
 # What a route under /v1/sites/{site_id} needs of its site (and sector): "read" (it exists and is
 # not being deleted), "write" (also active), "manage" (changing the site or sector itself: allowed
 # while inactive, which is how it comes back), None (the handler decides: GET and DELETE of the
@@ -63,6 +78,8 @@ class RouteSpec:
     extra_responses: dict[int, str] = field(default_factory=dict)
     handler_module: str | None = None  # the Python module that declares the route
     site_guard: SiteGuard = "auto"
+    scope: Scope = None
+    max_body: int = MAX_JSON_BODY  # the JSON body's size limit
 
     @property
     def writes(self) -> bool:
@@ -71,7 +88,7 @@ class RouteSpec:
     @property
     def site_level(self) -> str | None:
         """The guard of a route under a site (None: none, or the handler's own)."""
-        if "{site_id}" not in self.path or self.auth == "none" or self.site_guard is None:
+        if self.scope != "site" or self.site_guard is None:
             return None
         if self.site_guard == "auto":
             return "write" if self.writes else "read"
@@ -153,11 +170,27 @@ class Req:
     query: Any
     raw_body: bytes
     spec: RouteSpec
+    caller: Caller | None = None
 
     @property
     def account_id(self) -> str:
         assert self.tenant is not None
         return self.tenant.account_id
+
+    @property
+    def site(self) -> Any:
+        """The site of a ``scope="site"`` route, read with the caller and past its guard."""
+        site = self.caller.site if self.caller is not None else None
+        if site is None:
+            raise NotFound("Site")
+        return site
+
+    def require_module(self, module: str) -> None:
+        """403 module_disabled unless ``module`` is on (a route whose module depends on its body)."""
+        from chalicelib.services.modules import check_enabled
+
+        assert self.caller is not None and self.caller.modules is not None, "declare the route with scope='site'"
+        check_enabled(self.caller.modules, module)
 
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)
@@ -185,9 +218,10 @@ def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def _parse_json(raw: bytes) -> Any:
-    if len(raw) > MAX_JSON_BODY:
-        raise PayloadTooLarge(f"The JSON body is larger than {MAX_JSON_BODY // 1024} KiB.")
+def _parse_json(raw: bytes, max_bytes: int) -> Any:
+    if len(raw) > max_bytes:
+        size = f"{max_bytes // (1024 * 1024)} MiB" if max_bytes >= 1024 * 1024 else f"{max_bytes // 1024} KiB"
+        raise PayloadTooLarge(f"The JSON body is larger than {size}.")
     if not raw.strip():
         return {}
     try:
@@ -205,20 +239,38 @@ def _parse_json(raw: bytes) -> Any:
         raise BadRequest("The body is not valid JSON: a number is too long.", code="invalid_json") from None
 
 
+def parse_body(model: type[BaseModel], raw: bytes, max_bytes: int = MAX_JSON_BODY) -> BaseModel:
+    """A JSON body as ``model``, with JSON's own types: ``true``, ``1.0`` or ``"1"`` is no integer.
+
+    Strict: a number is not a string, a string is not a number or a boolean (422 naming the
+    field). Dates and times come as the ISO strings JSON has for them.
+    """
+    data = _parse_json(raw, max_bytes)  # the 400/413 answers, before any validation
+    if not isinstance(data, dict):
+        raise UnprocessableEntity("The body must be a JSON object.")
+    return model.model_validate_json(raw if raw.strip() else b"{}", strict=True)
+
+
 def _query_params(request: Any) -> dict[str, str]:
     params = request.query_params or {}
     return {key: params[key] for key in params}
 
 
-def authenticate(request: Any) -> Tenant:
-    from chalicelib.services.identity import authenticate_bearer
+def authenticate(request: Any, *, modules: bool = False, site_id: str | None = None,
+                 sector_id: str | None = None) -> Caller:
+    from chalicelib.services import caller
 
     header = request.headers.get("authorization") or ""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send an access token as 'Authorization: Bearer <token>' "
                            "(get one from POST /v1/auth/login).")
-    return authenticate_bearer(token.strip())
+    return caller.load(token.strip(), modules=modules, site_id=site_id, sector_id=sector_id)
+
+
+def routes(bp: Blueprint, **defaults: Any) -> Callable[..., Callable[[Callable[..., Any]], Callable[..., Any]]]:
+    """``route`` for one blueprint with its defaults said once, e.g. ``scope="site", module="planner"``."""
+    return functools.partial(route, bp, **defaults)
 
 
 def route(
@@ -238,48 +290,41 @@ def route(
     module: str | None = None,
     extra_responses: dict[int, str] | None = None,
     site_guard: SiteGuard = "auto",
+    scope: Scope = None,
+    max_body: int = MAX_JSON_BODY,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn(req, **path_params)`` as ``method path`` on the blueprint."""
 
+    under_site = path == SITE_PREFIX or path.startswith(SITE_PREFIX + "/")
+    if auth != "none" and under_site != (scope == "site"):
+        raise ValueError(f"{method} {path}: a route under {SITE_PREFIX} is declared with scope='site', "
+                         "and only such a route")
     ctypes = content_types or ["application/json"]
     spec = RouteSpec(method, path, summary, tags or [], body, query, response, status, auth, role,
-                     ctypes, module, extra_responses or {}, site_guard=site_guard)
+                     ctypes, module, extra_responses or {}, site_guard=site_guard, scope=scope,
+                     max_body=max_body)
     ROUTES.append(spec)
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-        spec.handler_module = fn.__module__
+        # The blueprint's module: app.py imports it on the first request to one of its routes.
+        spec.handler_module = getattr(bp, "_import_name", None) or fn.__module__
 
         def view(**path_params: str) -> Response:
             request = bp.current_request
             try:
-                tenant = None
-                if auth != "none":
-                    tenant = authenticate(request)
-                    logger.append_keys(account_id=tenant.account_id)
-                    if auth == "staff" and not tenant.is_staff:
-                        raise Forbidden("This route is for platform staff.", code="staff_only")
-                    if not tenant.role.at_least(role) and not (auth == "staff" and tenant.is_staff):
-                        raise Forbidden(f"Your role ({tenant.role.value}) cannot do this; it needs "
-                                        f"{role.value} or above.", code="insufficient_role")
-                    if module:
-                        from chalicelib.services.modules import require_module_enabled
-
-                        require_module_enabled(tenant.account_id, module)
-                if not all(_path_param.match(v or "") for v in path_params.values()):
-                    # No record has such an id; don't let it reach DynamoDB as a key.
+                # No record has an odd id: it never reaches DynamoDB as a key (404 below).
+                valid_path = all(_path_param.match(v or "") for v in path_params.values())
+                caller = _admit(spec, request, path_params if valid_path else {}) if auth != "none" else None
+                tenant = caller.tenant if caller is not None else None
+                if not valid_path:
                     raise NotFound()
                 raw = request.raw_body or b""
                 if len(raw) > MAX_RAW_BODY:
                     raise PayloadTooLarge("The request body is too large.")
-                parsed_body = None
-                if body is not None:
-                    data = _parse_json(raw)
-                    if not isinstance(data, dict):
-                        raise UnprocessableEntity("The body must be a JSON object.")
-                    parsed_body = body.model_validate(data)
+                parsed_body = parse_body(body, raw, max_body) if body is not None else None
                 parsed_query = query.model_validate(_query_params(request)) if query else None
-                req = Req(request, tenant, parsed_body, parsed_query, raw, spec)
-                if tenant is not None and "site_id" in path_params:
+                req = Req(request, tenant, parsed_body, parsed_query, raw, spec, caller)
+                if scope == "site" and caller is not None:
                     result = _under_site(fn, req, path_params)
                 else:
                     result = fn(req, **path_params)
@@ -308,11 +353,34 @@ def route(
     return decorator
 
 
+def _admit(spec: RouteSpec, request: Any, path_params: dict[str, str]) -> Caller:
+    """The caller, allowed on this route: 401, 403 (staff, role, module) otherwise."""
+    at_site = spec.scope == "site"
+    caller = authenticate(request, modules=bool(spec.module) or at_site,
+                          site_id=path_params.get("site_id") if at_site else None,
+                          sector_id=path_params.get("sector_id") if at_site else None)
+    tenant = caller.tenant
+    logger.append_keys(account_id=tenant.account_id)
+    staff_route = spec.auth == "staff"
+    if staff_route and not tenant.is_staff:
+        raise Forbidden("This route is for platform staff.", code="staff_only")
+    if not tenant.role.at_least(spec.role) and not (staff_route and tenant.is_staff):
+        raise Forbidden(f"Your role ({tenant.role.value}) cannot do this; it needs "
+                        f"{spec.role.value} or above.", code="insufficient_role")
+    if spec.module:
+        from chalicelib.services.modules import check_enabled
+
+        check_enabled(caller.modules, spec.module)
+    return caller
+
+
 def _under_site(fn: Callable[..., Any], req: Req, path_params: dict[str, str]) -> Any:
     """A route under /v1/sites/{site_id}: the site (and sector) state first, then the handler."""
     from chalicelib.services import sites
 
-    with sites.request_scope(writing=req.spec.writes):
+    assert req.caller is not None
+    known = [record for record in (req.caller.site, req.caller.sector) if record is not None]
+    with sites.request_scope(writing=req.spec.writes, known=known):
         level = req.spec.site_level
         if level is not None:
             sites.guard_route(req.account_id, path_params["site_id"], path_params.get("sector_id"), level)
@@ -320,8 +388,10 @@ def _under_site(fn: Callable[..., Any], req: Req, path_params: dict[str, str]) -
 
 
 def _dump(result: Any, response_model: Any) -> Any:
+    """The JSON of a handler's answer: a model as it is; anything else (a record, a service's
+    ``Page`` of records, a dict) read into the route's response model, attribute by attribute."""
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json")
     if response_model is not None and isinstance(response_model, type) and issubclass(response_model, BaseModel):
-        return response_model.model_validate(result).model_dump(mode="json")
+        return response_model.model_validate(result, from_attributes=True).model_dump(mode="json")
     return result

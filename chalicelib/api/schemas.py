@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib.errors import UnprocessableEntity
 
 T = TypeVar("T")
+
+# A record id in a body: an empty or odd one never reaches DynamoDB as a key.
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 
 # A pragmatic e-mail check (no DNS, no extra dependency): one @, a dotted domain.
 Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
@@ -65,3 +69,15 @@ class ErrorResponse(BaseModel):
 class Deleted(BaseModel):
     deleted: bool = True
     id: str
+
+
+def changes(body: BaseModel, *, nullable: Iterable[str] = (), refuse_null: bool = False) -> dict[str, Any]:
+    """The fields a PATCH sent. An explicit null clears a field of ``nullable``; on any other
+    field it is left out, or with ``refuse_null`` refused (422 naming the fields)."""
+    clearable = frozenset(nullable)
+    data = body.model_dump(exclude_unset=True)
+    nulls = sorted(name for name, value in data.items() if value is None and name not in clearable)
+    if nulls and refuse_null:
+        raise UnprocessableEntity("These fields cannot be null: " + ", ".join(nulls) + ".",
+                                  details=[{"field": name, "message": "cannot be null"} for name in nulls])
+    return {name: value for name, value in data.items() if name not in nulls}

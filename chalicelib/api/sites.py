@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.api.routing import Req, route
-from chalicelib.api.schemas import Body, ListQuery, Out, Page
+from chalicelib.api.routing import Req, route, routes
+from chalicelib.api.schemas import Body, ListQuery, Out, Page, changes
 from chalicelib.auth.roles import Role
-from chalicelib.models.accounts import Sector, Site, site_key
 from chalicelib.models.deletions import sector_target, site_target
-from chalicelib.models.pages import paginate
-from chalicelib.services import deletion, sites
+from chalicelib.services import deletion, listings, sites
 
 bp = Blueprint(__name__)
+site_route = routes(bp, scope="site")
 SITE_TAGS, SECTOR_TAGS = ["sites"], ["sectors"]
 Status = Field(description="active; inactive (read only: nothing can be changed or started in it, its scheduled "
                            "content waits); deleting (a deletion was accepted: poll its deletion)")
@@ -104,16 +103,10 @@ class SectorDeleteQuery(BaseModel):
                                              "with it; without it a sector that has any is a 409 sector_not_empty")
 
 
-def _changes(body: Body) -> dict:
-    return body.model_dump(exclude_unset=True, exclude_none=True)
-
-
 @route(bp, "/v1/sites", "GET", summary="List the account's sites", tags=SITE_TAGS, query=ListQuery,
        response=Page[SiteOut])
-def list_sites(req: Req) -> Page[SiteOut]:
-    page = paginate(lambda **kw: Site.query(req.account_id, **kw), scope=f"sites:{req.account_id}",
-                    limit=req.query.limit, cursor=req.query.cursor)
-    return Page[SiteOut](items=[SiteOut.model_validate(s) for s in page.items], next_cursor=page.next_cursor)
+def list_sites(req: Req) -> Any:
+    return listings.sites(req.account_id, limit=req.query.limit, cursor=req.query.cursor)
 
 
 @route(bp, "/v1/sites", "POST", summary="Create a site (counts against the plan)", tags=SITE_TAGS,
@@ -123,74 +116,70 @@ def create_site(req: Req) -> SiteOut:
     return SiteOut.model_validate(sites.create_site(req.account_id, **req.body.model_dump()))
 
 
-@route(bp, "/v1/sites/{site_id}", "GET", summary="Get a site (status deleting while its deletion runs)",
-       tags=SITE_TAGS, response=SiteOut, site_guard=None)
+@site_route("/v1/sites/{site_id}", "GET", summary="Get a site (status deleting while its deletion runs)",
+            tags=SITE_TAGS, response=SiteOut, site_guard=None)
 def get_site(req: Req, site_id: str) -> SiteOut:
     return SiteOut.model_validate(sites.get_site(req.account_id, site_id, include_deleting=True))
 
 
-@route(bp, "/v1/sites/{site_id}", "PATCH", summary="Change a site (is_active=false: read only, its work waits)",
-       tags=SITE_TAGS, body=SiteUpdate, response=SiteOut, role=Role.admin, site_guard="manage")
+@site_route("/v1/sites/{site_id}", "PATCH", summary="Change a site (is_active=false: read only, its work waits)",
+            tags=SITE_TAGS, body=SiteUpdate, response=SiteOut, role=Role.admin, site_guard="manage")
 def update_site(req: Req, site_id: str) -> SiteOut:
-    return SiteOut.model_validate(sites.update_site(req.account_id, site_id, _changes(req.body)))
+    return SiteOut.model_validate(sites.update_site(req.account_id, site_id, changes(req.body)))
 
 
-@route(bp, "/v1/sites/{site_id}", "DELETE", summary="Delete a site and everything it owns (202: stopped at once, "
-       "deleted in the background; poll GET .../deletion)", tags=SITE_TAGS, response=DeletionOut, status=202,
-       role=Role.admin, site_guard=None)
+@site_route("/v1/sites/{site_id}", "DELETE", summary="Delete a site and everything it owns (202: stopped at once, "
+            "deleted in the background; poll GET .../deletion)", tags=SITE_TAGS, response=DeletionOut, status=202,
+            role=Role.admin, site_guard=None)
 def delete_site(req: Req, site_id: str) -> DeletionOut:
     return DeletionOut(**deletion.view(deletion.request_site_deletion(req.account_id, site_id,
                                                                       user_id=req.tenant.user_id)))
 
 
-@route(bp, "/v1/sites/{site_id}/deletion", "GET", summary="Progress of the site's deletion (kept 30 days after it "
-       "completed)", tags=SITE_TAGS, response=DeletionOut, site_guard=None)
+@site_route("/v1/sites/{site_id}/deletion", "GET", summary="Progress of the site's deletion (kept 30 days after it "
+            "completed)", tags=SITE_TAGS, response=DeletionOut, site_guard=None)
 def get_site_deletion(req: Req, site_id: str) -> DeletionOut:
     return DeletionOut(**deletion.view(deletion.get_deletion(req.account_id, site_target(site_id), "Site")))
 
 
-@route(bp, "/v1/sites/{site_id}/sectors", "GET", summary="List a site's sectors", tags=SECTOR_TAGS,
-       query=ListQuery, response=Page[SectorOut])
-def list_sectors(req: Req, site_id: str) -> Page[SectorOut]:
-    sites.get_site(req.account_id, site_id)
-    key = site_key(req.account_id, site_id)
-    page = paginate(lambda **kw: Sector.query(key, **kw), scope=f"sectors:{key}",
-                    limit=req.query.limit, cursor=req.query.cursor)
-    return Page[SectorOut](items=[SectorOut.model_validate(s) for s in page.items], next_cursor=page.next_cursor)
+@site_route("/v1/sites/{site_id}/sectors", "GET", summary="List a site's sectors", tags=SECTOR_TAGS,
+            query=ListQuery, response=Page[SectorOut])
+def list_sectors(req: Req, site_id: str) -> Any:
+    return listings.sectors(req.account_id, site_id, limit=req.query.limit, cursor=req.query.cursor)
 
 
-@route(bp, "/v1/sites/{site_id}/sectors", "POST", summary="Create a sector", tags=SECTOR_TAGS,
-       body=SectorCreate, response=SectorOut, status=201, role=Role.admin)
+@site_route("/v1/sites/{site_id}/sectors", "POST", summary="Create a sector", tags=SECTOR_TAGS,
+            body=SectorCreate, response=SectorOut, status=201, role=Role.admin)
 def create_sector(req: Req, site_id: str) -> SectorOut:
     return SectorOut.model_validate(sites.create_sector(req.account_id, site_id, **req.body.model_dump()))
 
 
-@route(bp, "/v1/sites/{site_id}/sectors/{sector_id}", "GET", summary="Get a sector (status deleting while its "
-       "deletion runs)", tags=SECTOR_TAGS, response=SectorOut, site_guard=None)
+@site_route("/v1/sites/{site_id}/sectors/{sector_id}", "GET", summary="Get a sector (status deleting while its "
+            "deletion runs)", tags=SECTOR_TAGS, response=SectorOut, site_guard=None)
 def get_sector(req: Req, site_id: str, sector_id: str) -> SectorOut:
     sites.get_site(req.account_id, site_id)
     return SectorOut.model_validate(sites.get_sector(req.account_id, site_id, sector_id))
 
 
-@route(bp, "/v1/sites/{site_id}/sectors/{sector_id}", "PATCH", summary="Change a sector (is_active=false: read "
-       "only, its work waits)", tags=SECTOR_TAGS, body=SectorUpdate, response=SectorOut, role=Role.admin,
-       site_guard="manage")
+@site_route("/v1/sites/{site_id}/sectors/{sector_id}", "PATCH", summary="Change a sector (is_active=false: read "
+            "only, its work waits)", tags=SECTOR_TAGS, body=SectorUpdate, response=SectorOut, role=Role.admin,
+            site_guard="manage")
 def update_sector(req: Req, site_id: str, sector_id: str) -> SectorOut:
-    return SectorOut.model_validate(sites.update_sector(req.account_id, site_id, sector_id, _changes(req.body)))
+    return SectorOut.model_validate(sites.update_sector(req.account_id, site_id, sector_id, changes(req.body)))
 
 
-@route(bp, "/v1/sites/{site_id}/sectors/{sector_id}", "DELETE", summary="Delete a sector (?cascade=true: with its "
-       "records; 202, deleted in the background)", tags=SECTOR_TAGS, query=SectorDeleteQuery, response=DeletionOut,
-       status=202, role=Role.admin, site_guard=None,
-       extra_responses={409: "sector_not_empty: it has records and cascade is not true; site_deleting"})
+@site_route("/v1/sites/{site_id}/sectors/{sector_id}", "DELETE", summary="Delete a sector (?cascade=true: with its "
+            "records; 202, deleted in the background)", tags=SECTOR_TAGS, query=SectorDeleteQuery, response=DeletionOut,
+            status=202, role=Role.admin, site_guard=None,
+            extra_responses={409: "sector_not_empty: it has records and cascade is not true; site_deleting"})
 def delete_sector(req: Req, site_id: str, sector_id: str) -> DeletionOut:
     accepted = deletion.request_sector_deletion(req.account_id, site_id, sector_id, cascade=req.query.cascade,
                                                 user_id=req.tenant.user_id)
     return DeletionOut(**deletion.view(accepted))
 
 
-@route(bp, "/v1/sites/{site_id}/sectors/{sector_id}/deletion", "GET", summary="Progress of the sector's deletion",
-       tags=SECTOR_TAGS, response=DeletionOut, site_guard=None)
+@site_route("/v1/sites/{site_id}/sectors/{sector_id}/deletion", "GET", summary="Progress of the sector's deletion",
+            tags=SECTOR_TAGS, response=DeletionOut, site_guard=None)
 def get_sector_deletion(req: Req, site_id: str, sector_id: str) -> DeletionOut:
     return DeletionOut(**deletion.view(deletion.get_deletion(req.account_id, sector_target(site_id, sector_id),
                                                              "Sector")))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Blueprint
 from pydantic import Field
 
@@ -9,8 +11,7 @@ from chalicelib.api.auth import UserOut
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import Body, Email, ListQuery, Page
 from chalicelib.auth.roles import Role
-from chalicelib.models.pages import paginate
-from chalicelib.services import identity
+from chalicelib.services import identity, listings
 
 bp = Blueprint(__name__)
 TAGS = ["users"]
@@ -30,10 +31,8 @@ class UpdateUserBody(Body):
 
 @route(bp, "/v1/users", "GET", summary="List the account's users", tags=TAGS, query=ListQuery,
        response=Page[UserOut])
-def list_users(req: Req) -> Page[UserOut]:
-    page = paginate(lambda **kw: identity.list_users(req.account_id, **kw),
-                    scope=f"users:{req.account_id}", limit=req.query.limit, cursor=req.query.cursor)
-    return Page[UserOut](items=[UserOut.model_validate(u) for u in page.items], next_cursor=page.next_cursor)
+def list_users(req: Req) -> Any:
+    return listings.users(req.account_id, limit=req.query.limit, cursor=req.query.cursor)
 
 
 @route(bp, "/v1/users", "POST", summary="Create a user in the account (counts against the plan)",

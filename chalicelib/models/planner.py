@@ -15,7 +15,7 @@ from pynamodb.attributes import JSONAttribute, ListAttribute, NumberAttribute, U
 from pynamodb.indexes import KeysOnlyProjection
 
 from chalicelib.models.base import TimestampedModel, table_meta
-from chalicelib.models.site_records import SiteRecord, gsi, join_key
+from chalicelib.models.site_records import SiteRecord, Sparse, gsi, join_key
 from chalicelib.models.site_scope import PLATFORM, ChildOf, SectorPartition
 from chalicelib.text import normalize_keyword
 
@@ -42,22 +42,12 @@ class Keyword(SiteRecord):
     sector_status_key = UnicodeAttribute(null=True)
     cluster_key = UnicodeAttribute(null=True)
 
-    by_status = gsi("by_status", "status_key", "keyword_id")
-    by_sector = gsi("by_sector", "sector_key", "keyword_id")
-    by_sector_status = gsi("by_sector_status", "sector_status_key", "keyword_id")
-    by_cluster = gsi("by_cluster", "cluster_key", "keyword_id")
+    by_status = gsi("by_status", "status_key", "keyword_id", by=("status",))
+    by_sector = gsi("by_sector", "sector_key", "keyword_id", by=("sector_id",))
+    by_sector_status = gsi("by_sector_status", "sector_status_key", "keyword_id", by=("sector_id", "status"))
+    by_cluster = gsi("by_cluster", "cluster_key", "keyword_id", by=("cluster_id",))
 
     STATE_ATTRS = ("status", "sector_id", "cluster_id")
-
-    def index_keys(self, **overrides: Any) -> dict[str, str | None]:
-        s = self.state(**overrides)
-        sk = self.site_key_value
-        return {
-            "status_key": join_key(sk, s["status"]),
-            "sector_key": join_key(sk, s["sector_id"]),
-            "sector_status_key": join_key(sk, s["sector_id"], s["status"]),
-            "cluster_key": join_key(sk, s["cluster_id"]) if s["cluster_id"] else None,
-        }
 
 
 class KeywordName(TimestampedModel):
@@ -82,6 +72,9 @@ def keyword_name_scope(account_id: str, site_id: str, sector_id: str) -> str:
     return join_key(account_id, site_id, sector_id)
 
 
+WITHOUT_IDEAS = Sparse("without_ideas", lambda state: int(state["idea_count"] or 0) == 0)
+
+
 class Cluster(SiteRecord):
     Meta = table_meta("clusters")
     site_key = UnicodeAttribute(hash_key=True)
@@ -102,21 +95,12 @@ class Cluster(SiteRecord):
     no_ideas_key = UnicodeAttribute(null=True)  # sparse: set while idea_count == 0
     no_ideas_sector_key = UnicodeAttribute(null=True)
 
-    by_sector = gsi("by_sector", "sector_key", "cluster_id")
-    without_ideas = gsi("without_ideas", "no_ideas_key", "cluster_id")
-    without_ideas_by_sector = gsi("without_ideas_by_sector", "no_ideas_sector_key", "cluster_id")
+    by_sector = gsi("by_sector", "sector_key", "cluster_id", by=("sector_id",))
+    without_ideas = gsi("without_ideas", "no_ideas_key", "cluster_id", by=(), only=WITHOUT_IDEAS)
+    without_ideas_by_sector = gsi("without_ideas_by_sector", "no_ideas_sector_key", "cluster_id",
+                                  by=("sector_id",), only=WITHOUT_IDEAS)
 
     STATE_ATTRS = ("sector_id", "idea_count")
-
-    def index_keys(self, **overrides: Any) -> dict[str, str | None]:
-        s = self.state(**overrides)
-        sk = self.site_key_value
-        empty = int(s["idea_count"] or 0) == 0
-        return {
-            "sector_key": join_key(sk, s["sector_id"]),
-            "no_ideas_key": sk if empty else None,
-            "no_ideas_sector_key": join_key(sk, s["sector_id"]) if empty else None,
-        }
 
 
 class ContentIdea(SiteRecord):
@@ -144,27 +128,19 @@ class ContentIdea(SiteRecord):
     # asks "is this intent taken?" with one keys-only Query, however many ideas the sector has)
     intent_key = UnicodeAttribute(null=True)
 
-    by_status = gsi("by_status", "status_key", "idea_id")
-    by_sector = gsi("by_sector", "sector_key", "idea_id")
-    by_sector_status = gsi("by_sector_status", "sector_status_key", "idea_id")
-    by_cluster = gsi("by_cluster", "cluster_key", "idea_id")
-    by_cluster_status = gsi("by_cluster_status", "cluster_status_key", "idea_id")
+    by_status = gsi("by_status", "status_key", "idea_id", by=("status",))
+    by_sector = gsi("by_sector", "sector_key", "idea_id", by=("sector_id",))
+    by_sector_status = gsi("by_sector_status", "sector_status_key", "idea_id", by=("sector_id", "status"))
+    by_cluster = gsi("by_cluster", "cluster_key", "idea_id", by=("cluster_id",))
+    by_cluster_status = gsi("by_cluster_status", "cluster_status_key", "idea_id", by=("cluster_id", "status"))
     by_intent = gsi("by_intent", "intent_key", "idea_id", projection=KeysOnlyProjection())
 
     STATE_ATTRS = ("status", "sector_id", "cluster_id", "primary_keyword")
 
-    def index_keys(self, **overrides: Any) -> dict[str, str | None]:
-        s = self.state(**overrides)
-        sk = self.site_key_value
-        cluster = s["cluster_id"]
-        return {
-            "status_key": join_key(sk, s["status"]),
-            "sector_key": join_key(sk, s["sector_id"]),
-            "sector_status_key": join_key(sk, s["sector_id"], s["status"]),
-            "cluster_key": join_key(sk, cluster) if cluster else None,
-            "cluster_status_key": join_key(sk, cluster, s["status"]) if cluster else None,
-            "intent_key": intent_key(sk, s["sector_id"], s["primary_keyword"]) if s["status"] != "archived" else None,
-        }
+    def other_keys(self, state: dict[str, Any]) -> dict[str, str | None]:
+        live = state["status"] != "archived"
+        return {"intent_key": intent_key(self.site_key_value, state["sector_id"], state["primary_keyword"])
+                if live else None}
 
 
 def intent_key(site_key_value: str, sector_id: str, primary_keyword: str | None) -> str | None:

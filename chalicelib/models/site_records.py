@@ -12,6 +12,8 @@ This module is deliberately not in ``MODEL_MODULES``: it defines no table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import Attribute, UnicodeAttribute
@@ -23,16 +25,35 @@ from chalicelib.models.base import TimestampedModel, index_meta
 from chalicelib.models.site_scope import Partition, SectorIndex
 
 
-def gsi(name: str, hash_attr: str, range_attr: str, *, range_type: type[Attribute] = UnicodeAttribute,
+@dataclass(frozen=True)
+class Sparse:
+    """The index holds only records whose state passes ``test``; a list asks for them with ``flag``=true."""
+
+    flag: str
+    test: Callable[[dict[str, Any]], bool]
+
+
+def gsi(name: str, hash_attr: str, range_attr: str, *, by: tuple[str, ...] | None = None,
+        only: Sparse | None = None, forward: bool = False, range_type: type[Attribute] = UnicodeAttribute,
         projection: Projection | None = None) -> GlobalSecondaryIndex:
-    """A GSI on (hash_attr: string, range_attr) named ``name``; attributes must exist on the model."""
+    """A GSI on (hash_attr: string, range_attr) named ``name``; attributes must exist on the model.
+
+    ``by``: the hash key is the site key followed by these state attributes
+    (``account#site#<by...>``): the key shape is written here once, and both the record's
+    derived keys (``SiteRecord.index_keys``) and the site's lists (``services.records``) follow
+    it. A record with one of them unset is not in the index. ``by=None``: a key not under one
+    site (global shards, the intent guard), computed by the model's ``other_keys``.
+    ``forward``: the list reads the range key ascending (else newest first).
+    """
     attrs = {
         "Meta": index_meta(name, projection or AllProjection()),
         hash_attr: UnicodeAttribute(hash_key=True),
         range_attr: range_type(range_key=True),
     }
     cls = type(f"{name.title().replace('_', '')}Index", (GlobalSecondaryIndex,), attrs)
-    return cls()
+    index = cls()
+    index.hash_attr, index.by, index.only, index.forward = hash_attr, by, only, forward
+    return index
 
 
 def join_key(*parts: Any) -> str:
@@ -56,9 +77,25 @@ class SiteRecord(TimestampedModel):
     # Plain attributes that index_keys() also reads: changing one rewrites the derived keys.
     KEY_INPUTS: tuple[str, ...] = ()
 
+    @classmethod
+    def site_indexes(cls) -> list[GlobalSecondaryIndex]:
+        """The GSIs keyed under one site (declared with ``by``), in declaration order."""
+        return [index for index in cls._indexes.values() if getattr(index, "by", None) is not None]
+
     def index_keys(self, **overrides: Any) -> dict[str, str | None]:
         """GSI key attribute -> value (None: not in that sparse index) for this state."""
-        raise NotImplementedError
+        s = self.state(**overrides)
+        keys: dict[str, str | None] = {}
+        for index in self.site_indexes():
+            values = [s[name] for name in index.by]
+            inside = all(v is not None and v != "" for v in values) and (index.only is None or index.only.test(s))
+            keys[index.hash_attr] = join_key(self.site_key_value, *values) if inside else None
+        keys.update(self.other_keys(s))
+        return keys
+
+    def other_keys(self, state: dict[str, Any]) -> dict[str, str | None]:
+        """Derived keys of the indexes not under one site (``gsi(by=None)``)."""
+        return {}
 
     def state(self, **overrides: Any) -> dict[str, Any]:
         values = {name: getattr(self, name) for name in self.STATE_ATTRS}

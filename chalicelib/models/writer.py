@@ -24,7 +24,7 @@ from pynamodb.indexes import KeysOnlyProjection
 
 from chalicelib.models.base import FigureMapAttribute, TimestampedModel, table_meta
 from chalicelib.models.planner import intent_key
-from chalicelib.models.site_records import SiteRecord, gsi, join_key
+from chalicelib.models.site_records import SiteRecord, Sparse, gsi, join_key
 from chalicelib.models.site_scope import ChildOf, Partition
 
 TASK_STATUSES = ("pending", "in_progress", "completed", "cancelled")
@@ -75,22 +75,16 @@ class Task(SiteRecord):
     sector_status_key = UnicodeAttribute(null=True)
     idea_key = UnicodeAttribute(null=True)
 
-    by_status = gsi("by_status", "status_key", "task_id")
-    by_sector = gsi("by_sector", "sector_key", "task_id")
-    by_sector_status = gsi("by_sector_status", "sector_status_key", "task_id")
-    by_idea = gsi("by_idea", "idea_key", "task_id")
+    by_status = gsi("by_status", "status_key", "task_id", by=("status",))
+    by_sector = gsi("by_sector", "sector_key", "task_id", by=("sector_id",))
+    by_sector_status = gsi("by_sector_status", "sector_status_key", "task_id", by=("sector_id", "status"))
+    by_idea = gsi("by_idea", "idea_key", "task_id", by=("idea_id",))
 
     STATE_ATTRS = ("status", "sector_id", "idea_id")
 
-    def index_keys(self, **overrides: Any) -> dict[str, str | None]:
-        s = self.state(**overrides)
-        sk = self.site_key_value
-        return {
-            "status_key": join_key(sk, s["status"]),
-            "sector_key": join_key(sk, s["sector_id"]),
-            "sector_status_key": join_key(sk, s["sector_id"], s["status"]),
-            "idea_key": join_key(sk, s["idea_id"]) if s["idea_id"] else None,
-        }
+
+# Approved and not yet scheduled: what the publisher slots next (oldest first).
+READY = Sparse("ready", lambda state: state["status"] == "approved" and state["site_status"] == "not_published")
 
 
 class Content(SiteRecord):
@@ -136,13 +130,14 @@ class Content(SiteRecord):
     due_key = UnicodeAttribute(null=True)
     intent_key = UnicodeAttribute(null=True)  # sparse: sector + normalised primary keyword (see ContentIdea)
 
-    by_site = gsi("by_site", "list_key", "content_id")
-    by_status = gsi("by_status", "status_key", "content_id")
-    by_sector = gsi("by_sector", "sector_key", "content_id")
-    by_sector_status = gsi("by_sector_status", "sector_status_key", "content_id")
-    by_site_status = gsi("by_site_status", "site_status_key", "content_id")
-    by_task = gsi("by_task", "task_key", "content_id")
-    ready_to_schedule = gsi("ready_to_schedule", "ready_key", "content_id")
+    # The plain list reads by_site, never the table: bodies and publishing leases stay out of lists.
+    by_site = gsi("by_site", "list_key", "content_id", by=())
+    by_status = gsi("by_status", "status_key", "content_id", by=("status",))
+    by_sector = gsi("by_sector", "sector_key", "content_id", by=("sector_id",))
+    by_sector_status = gsi("by_sector_status", "sector_status_key", "content_id", by=("sector_id", "status"))
+    by_site_status = gsi("by_site_status", "site_status_key", "content_id", by=("site_status",))
+    by_task = gsi("by_task", "task_key", "content_id", by=("task_id",))
+    ready_to_schedule = gsi("ready_to_schedule", "ready_key", "content_id", by=(), only=READY, forward=True)
     ready_any_site = gsi("ready_any_site", "ready_shard_key", "content_id")
     due = gsi("due", "due_key", "scheduled_publish_at", range_type=UTCDateTimeAttribute)
     by_intent = gsi("by_intent", "intent_key", "content_id", projection=KeysOnlyProjection())
@@ -150,22 +145,13 @@ class Content(SiteRecord):
     STATE_ATTRS = ("status", "site_status", "sector_id", "task_id", "scheduled_publish_at")
     KEY_INPUTS = ("keywords",)  # plain attributes index_keys also reads (intent_key)
 
-    def index_keys(self, **overrides: Any) -> dict[str, str | None]:
-        s = self.state(**overrides)
-        sk = self.site_key_value
-        ready = s["status"] == "approved" and s["site_status"] == "not_published"
-        due = s["site_status"] in ("scheduled", "publishing") and s["scheduled_publish_at"] is not None
+    def other_keys(self, state: dict[str, Any]) -> dict[str, str | None]:
+        ready = READY.test(state)
+        due = state["site_status"] in ("scheduled", "publishing") and state["scheduled_publish_at"] is not None
         return {
-            "list_key": sk,
-            "status_key": join_key(sk, s["status"]),
-            "sector_key": join_key(sk, s["sector_id"]),
-            "sector_status_key": join_key(sk, s["sector_id"], s["status"]),
-            "site_status_key": join_key(sk, s["site_status"]),
-            "task_key": join_key(sk, s["task_id"]) if s["task_id"] else None,
-            "ready_key": sk if ready else None,
             "ready_shard_key": ready_shard(self.content_id) if ready else None,
             "due_key": due_shard(self.content_id) if due else None,
-            "intent_key": intent_key(sk, s["sector_id"], (self.keywords or [""])[0]),
+            "intent_key": intent_key(self.site_key_value, state["sector_id"], (self.keywords or [""])[0]),
         }
 
 
@@ -206,17 +192,10 @@ class ContentImage(SiteRecord):
     status_key = UnicodeAttribute(null=True)
     sector_key = UnicodeAttribute(null=True)
 
-    by_content = gsi("by_content", "content_key", "position", range_type=NumberAttribute)
-    by_status = gsi("by_status", "status_key", "image_id")
-    by_sector = gsi("by_sector", "sector_key", "image_id")
+    # A content's images in position order.
+    by_content = gsi("by_content", "content_key", "position", by=("content_id",), forward=True,
+                     range_type=NumberAttribute)
+    by_status = gsi("by_status", "status_key", "image_id", by=("status",))
+    by_sector = gsi("by_sector", "sector_key", "image_id", by=("sector_id",))
 
     STATE_ATTRS = ("status", "sector_id", "content_id")
-
-    def index_keys(self, **overrides: Any) -> dict[str, str | None]:
-        s = self.state(**overrides)
-        sk = self.site_key_value
-        return {
-            "content_key": join_key(sk, s["content_id"]),
-            "status_key": join_key(sk, s["status"]),
-            "sector_key": join_key(sk, s["sector_id"]),
-        }

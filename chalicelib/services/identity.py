@@ -23,7 +23,9 @@ from chalicelib.ids import new_id
 from chalicelib.models.accounts import Account, EmailLogin, Session, Site, User
 from chalicelib.models.conditions import conditional
 from chalicelib.models.transactions import ConditionsFailed, Transaction
+from chalicelib.services import caller
 from chalicelib.services.accounts import get_account, get_user
+from chalicelib.services.caller import account_inactive as _account_inactive
 from chalicelib.services.credits import start_first_period
 from chalicelib.services.plans import DEFAULT_PLAN_ID, get_plan
 from chalicelib.services.sites import resume_held_work
@@ -31,11 +33,6 @@ from chalicelib.timeutil import utcnow
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
-
-
-def _account_inactive() -> Forbidden:
-    return Forbidden("This account is deactivated; contact support to have it reactivated.",
-                     code="account_inactive")
 
 
 @dataclass(frozen=True)
@@ -67,25 +64,8 @@ def _start_session(account_id: str, user_id: str) -> TokenPair:
 
 
 def authenticate_bearer(token: str) -> Tenant:
-    """Verify an access token and load its user: one GetItem per request.
-
-    The role is read from the user record, not the token, so a role change or a
-    deactivation takes effect at once; logout is honoured through revoked_sessions.
-    """
-    try:
-        claims = tokens.verify_access_token(token)
-    except tokens.InvalidToken:
-        raise Unauthorized() from None
-    try:
-        user = User.get(claims.account_id, claims.user_id)
-    except User.DoesNotExist:
-        raise Unauthorized() from None
-    if not user.is_active or claims.session_id in (user.revoked_sessions or {}):
-        raise Unauthorized("This session has ended; sign in again.")
-    if user.account_inactive:  # also for tokens issued before the account was deactivated
-        raise _account_inactive()
-    return Tenant(account_id=user.account_id, user_id=user.user_id, role=Role(user.role),
-                  session_id=claims.session_id, is_staff=bool(user.is_staff))
+    """Verify an access token and load its user and account (services.caller: one round trip)."""
+    return caller.load(token).tenant
 
 
 def refresh(refresh_token: str) -> TokenPair:

@@ -4,9 +4,10 @@ A module is on for an account if the account switched it on; if the account neve
 the platform's switch decides (staff set what every account starts from); if neither did,
 ``MODULE_DEFAULTS``. A switched-off module's routes answer 403 ``module_disabled``.
 
-The router calls ``require_module_enabled`` for every route declared with ``module=``: one
-GetItem of the account's item per request; the platform's item is cached like every platform
-record (``ttl_cache``).
+The router checks the switch of every route declared with a module (``check_enabled``) on the
+account's item it read with the caller (services.caller: the same BatchGetItem); the
+platform's item is cached like every platform record (``ttl_cache``). Work started outside a
+request asks ``require_module_enabled``.
 """
 
 from __future__ import annotations
@@ -60,13 +61,17 @@ def enabled_modules(account_id: str, account: ModuleEnableSettings | None = None
     return {module: resolve(module, account, platform) for module in MODULES}
 
 
-def require_module_enabled(account_id: str, module: str, account: ModuleEnableSettings | None = None) -> None:
-    """403 unless the module is on for the account. ``account``: its item, when the caller read it already."""
+def require_module_enabled(account_id: str, module: str) -> None:
+    check_enabled(get_settings(account_id), module)
+
+
+def check_enabled(account: ModuleEnableSettings, module: str) -> None:
+    """403 module_disabled unless ``module`` is on for the account whose switches are ``account``."""
     if module not in MODULE_DEFAULTS:
         # A route tagged with a module that has no switch is always on; say so loudly.
         logger.warning("route declared with a module that has no switch", extra={"module": module})
         return
-    if not resolve(module, account or get_settings(account_id), platform_settings()):
+    if not resolve(module, account, platform_settings()):
         raise Forbidden(f"The {module} module is switched off for this account; an admin can switch it on "
                         "with PATCH /v1/account/modules.", code="module_disabled", details={"module": module})
 

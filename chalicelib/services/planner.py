@@ -15,15 +15,14 @@ Cascade rules (docs/planner-writer.md):
 from __future__ import annotations
 
 import hashlib
-import time
+from collections.abc import Callable
 from typing import Any
-
-from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import site_key
-from chalicelib.models.conditions import is_condition_failure
+from chalicelib.models.conditions import conditional
+from chalicelib.models.pages import Page, paginate
 from chalicelib.models.planner import (
     Cluster,
     ContentIdea,
@@ -34,35 +33,17 @@ from chalicelib.models.planner import (
     seed_scope,
 )
 from chalicelib.models.site_records import join_key
+from chalicelib.models.transactions import ConditionsFailed, Transaction, optimistic
 from chalicelib.models.writer import Task
 from chalicelib.services import keyword_import, records, txn
-from chalicelib.services.records import BulkOutcome, Kind, ListSpec, by, site_list
+from chalicelib.services.records import BulkOutcome, Kind, Records
 from chalicelib.services.state_machines import illegal, state_condition, transition, transition_ops
 
-KEYWORDS = Kind("keyword", Keyword, "keyword_id", {
-    frozenset(): ListSpec(None, site_list),
-    frozenset({"status"}): ListSpec("by_status", by("status")),
-    frozenset({"sector_id"}): ListSpec("by_sector", by("sector_id")),
-    frozenset({"sector_id", "status"}): ListSpec("by_sector_status", by("sector_id", "status")),
-    frozenset({"cluster_id"}): ListSpec("by_cluster", by("cluster_id")),
-})
-CLUSTERS = Kind("cluster", Cluster, "cluster_id", {
-    frozenset(): ListSpec(None, site_list),
-    frozenset({"sector_id"}): ListSpec("by_sector", by("sector_id")),
-    frozenset({"without_ideas"}): ListSpec("without_ideas", site_list),
-    frozenset({"sector_id", "without_ideas"}): ListSpec("without_ideas_by_sector", by("sector_id")),
-})
-IDEAS = Kind("idea", ContentIdea, "idea_id", {
-    frozenset(): ListSpec(None, site_list),
-    frozenset({"status"}): ListSpec("by_status", by("status")),
-    frozenset({"sector_id"}): ListSpec("by_sector", by("sector_id")),
-    frozenset({"sector_id", "status"}): ListSpec("by_sector_status", by("sector_id", "status")),
-    frozenset({"cluster_id"}): ListSpec("by_cluster", by("cluster_id")),
-    frozenset({"cluster_id", "status"}): ListSpec("by_cluster_status", by("cluster_id", "status")),
-}, label="Idea")
+KEYWORDS = Kind("keyword", Keyword)
+CLUSTERS = Kind("cluster", Cluster)
+IDEAS = Kind("idea", ContentIdea, label="Idea")
 
 MAX_BULK_KEYWORDS = 1000
-OPTIMISTIC_RETRIES = 5
 
 
 def _conn():
@@ -96,12 +77,16 @@ def _row(data: dict[str, Any], sector_id: str | None) -> keyword_import.Row:
 
 
 def create_keyword(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None) -> Keyword:
-    records.require_sector(account_id, site_id, data["sector_id"])
+    """One keyword and its uniqueness item, into an open sector: one transaction."""
     row = _row(data, data["sector_id"])
     kw = keyword_import.new_keyword(account_id, site_id, row, created_by)
-    outcome = txn.run_units([keyword_import.keyword_unit(kw, kw.keyword_id)], _conn())
-    if outcome.failed:
-        raise _duplicate(account_id, site_id, row.sector_id, row.normalized)
+    name = KeywordName(keyword_name_scope(account_id, site_id, row.sector_id), row.normalized,
+                       keyword_id=kw.keyword_id)
+    tx = records.check_sector(Transaction("create keyword"), account_id, site_id, row.sector_id)
+    tx.put(name, condition=KeywordName.normalized.does_not_exist(), label="name")
+    tx.put(kw, condition=Keyword.keyword_id.does_not_exist(), label="keyword")
+    records.commit_create(tx, account_id, site_id, row.sector_id,
+                          name=lambda: _duplicate(account_id, site_id, row.sector_id, row.normalized))
     return kw
 
 
@@ -140,15 +125,17 @@ def _rename_keyword(kw: Keyword, text: str, sector_id: str, metrics: dict[str, A
     cls = Keyword
     actions += [cls.keyword.set(row.keyword), cls.normalized.set(row.normalized)]
     actions += [getattr(cls, k).set(v) if v is not None else getattr(cls, k).remove() for k, v in metrics.items()]
-    unit = txn.Unit("rename", [
-        txn.Op("delete", old_name, KeywordName.keyword_id == kw.keyword_id),
-        txn.Op("put", new_name, KeywordName.normalized.does_not_exist()),
-        txn.Op("update", kw, condition & (Keyword.normalized == kw.normalized), actions),
-    ])
-    if txn.run_units([unit], _conn()).failed:
-        if _existing_name(kw.account_id, kw.site_id, sector_id, row.normalized):
-            raise _duplicate(kw.account_id, kw.site_id, sector_id, row.normalized)
-        raise Conflict("The keyword changed while this request ran; read it again.", code="concurrent_change")
+    tx = Transaction("rename keyword")
+    tx.delete(old_name, condition=KeywordName.keyword_id == kw.keyword_id, label="old name")
+    tx.put(new_name, condition=KeywordName.normalized.does_not_exist(), label="name")
+    tx.update(kw, actions, condition=condition & (Keyword.normalized == kw.normalized), label="keyword")
+    try:
+        tx.commit()
+    except ConditionsFailed as exc:
+        if "name" in exc.labels and _existing_name(kw.account_id, kw.site_id, sector_id, row.normalized):
+            raise _duplicate(kw.account_id, kw.site_id, sector_id, row.normalized) from None
+        raise Conflict("The keyword changed while this request ran; read it again.",
+                       code="concurrent_change") from None
     kw.refresh()
 
 
@@ -212,11 +199,11 @@ def _keyword_delete_unit(kw: Keyword) -> txn.Unit:
 
 
 def delete_keyword(account_id: str, site_id: str, keyword_id: str) -> None:
-    for _ in range(OPTIMISTIC_RETRIES):
-        kw = get_keyword(account_id, site_id, keyword_id)
-        if not txn.run_units([_keyword_delete_unit(kw)], _conn()).failed:
-            return
-    raise Conflict("The keyword kept changing while deleting it; try again.", code="concurrent_change")
+    def attempt() -> None:
+        if txn.run_units([_keyword_delete_unit(get_keyword(account_id, site_id, keyword_id))], _conn()).failed:
+            raise ConditionsFailed("delete keyword", frozenset({"keyword"}))  # read it again and retry
+
+    optimistic(attempt, what="keyword")
 
 
 def bulk_delete_keywords(account_id: str, site_id: str, ids: list[str]) -> BulkOutcome:
@@ -254,10 +241,12 @@ def get_cluster(account_id: str, site_id: str, cluster_id: str, *, consistent: b
 def create_cluster(account_id: str, site_id: str, *, sector_id: str, name: str, description: str = "",
                    created_by: str | None = None,
                    record_id: str | None = None) -> Cluster:
-    records.require_sector(account_id, site_id, sector_id)
     cluster = Cluster(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                       sector_id=sector_id, name=name, description=description, created_by=created_by)
-    cluster.save(condition=Cluster.cluster_id.does_not_exist())
+    cluster.sync_index_keys()
+    tx = records.check_sector(Transaction("create cluster"), account_id, site_id, sector_id)
+    tx.put(cluster, condition=Cluster.cluster_id.does_not_exist(), label="cluster")
+    records.commit_create(tx, account_id, site_id, sector_id)
     return cluster
 
 
@@ -340,18 +329,14 @@ def _detach_cluster_children(cluster: Cluster) -> None:
 
 def delete_cluster(account_id: str, site_id: str, cluster_id: str) -> None:
     """Detach the cluster's keywords and ideas, then delete it once nothing points at it."""
-    for _ in range(OPTIMISTIC_RETRIES):
+    def attempt() -> None:
         cluster = get_cluster(account_id, site_id, cluster_id, consistent=True)
         _detach_cluster_children(cluster)
-        try:
-            Cluster(cluster.site_key, cluster_id).delete(
-                condition=Cluster.cluster_id.exists() & (Cluster.keyword_count <= 0) & (Cluster.idea_count <= 0))
-            return
-        except DeleteError as exc:  # only a failed condition is retried
-            if not is_condition_failure(exc):
-                raise
-    raise Conflict("Keywords or ideas kept being added to this cluster while deleting it; try again.",
-                   code="concurrent_change")
+        # keywords or ideas added meanwhile: the condition fails and the detach runs again
+        Cluster(cluster.site_key, cluster_id).delete(
+            condition=Cluster.cluster_id.exists() & (Cluster.keyword_count <= 0) & (Cluster.idea_count <= 0))
+
+    optimistic(attempt, what="cluster")
 
 
 # --- ideas ------------------------------------------------------------------------------
@@ -360,61 +345,62 @@ def get_idea(account_id: str, site_id: str, idea_id: str) -> ContentIdea:
     return records.get(IDEAS, account_id, site_id, idea_id)
 
 
-def _idea_count_op(cluster: Cluster, delta: int) -> txn.Op:
+def _count_idea(tx: Transaction, cluster: Cluster, delta: int) -> Transaction:
     """Optimistic idea_count change that also keeps the "without ideas" sparse keys right."""
     new_count = max(0, int(cluster.idea_count or 0) + delta)
     actions = [Cluster.idea_count.set(new_count), *cluster.key_actions(idea_count=new_count)]
-    condition = Cluster.cluster_id.exists() & (Cluster.idea_count == cluster.idea_count)
-    return txn.Op("update", cluster, condition, actions)
+    unchanged = Cluster.cluster_id.exists() & (Cluster.idea_count == cluster.idea_count)
+    return tx.update(cluster, actions, condition=unchanged, label="cluster")
 
 
-def _with_cluster_count(account_id: str, site_id: str, cluster_id: str, delta: int,
-                        ops: list[txn.Op]) -> None:
-    for attempt in range(OPTIMISTIC_RETRIES):
-        cluster = get_cluster(account_id, site_id, cluster_id, consistent=True)
-        unit = txn.Unit("idea", [*ops, _idea_count_op(cluster, delta)])
-        if not txn.run_units([unit], _conn()).failed:
-            return
-        time.sleep(0.01 * (attempt + 1))
-    raise Conflict("The cluster kept changing; try again.", code="concurrent_change")
+def _with_cluster_count(cluster: Cluster, delta: int, build: Callable[[], Transaction]) -> None:
+    """Commit ``build()``'s writes with the cluster's idea count moved by ``delta``; read the
+    cluster again (consistently) while concurrent writers move the count first."""
+    read = [cluster]
+
+    def attempt() -> None:
+        current = read.pop() if read else get_cluster(cluster.account_id, cluster.site_id, cluster.cluster_id,
+                                                      consistent=True)
+        tx = _count_idea(build(), current, delta)
+        try:
+            tx.commit()
+        except ConditionsFailed as exc:
+            records.sector_refusal(exc, cluster.account_id, cluster.site_id, cluster.sector_id)
+            raise  # the count moved: read the cluster again
+
+    optimistic(attempt, what="cluster")
 
 
 def create_idea(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None,
                 record_id: str | None = None) -> ContentIdea:
     cluster_id = data.get("cluster_id")
     sector_id = data.get("sector_id")
-    if cluster_id:
-        try:
-            cluster = get_cluster(account_id, site_id, cluster_id)
-        except NotFound:
-            raise UnprocessableEntity("There is no such cluster in this site.", code="unknown_cluster") from None
+    cluster = records.parent(CLUSTERS, account_id, site_id, cluster_id)
+    if cluster is not None:
         if sector_id and sector_id != cluster.sector_id:
             raise UnprocessableEntity("The idea's sector must be its cluster's sector.", code="sector_mismatch")
         sector_id = cluster.sector_id
-    elif sector_id:
-        records.require_sector(account_id, site_id, sector_id)
-    else:
+    elif not sector_id:
         raise UnprocessableEntity("Give a sector_id or a cluster_id.", code="sector_required",
                                   details=[{"field": "sector_id", "message": "required without cluster_id"}])
     fields = {k: v for k, v in data.items() if k not in ("cluster_id", "sector_id") and v is not None}
     idea = ContentIdea(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                        sector_id=sector_id, cluster_id=cluster_id, created_by=created_by, **fields)
     idea.sync_index_keys()
-    put = txn.Op("put", idea, ContentIdea.idea_id.does_not_exist())
-    if cluster_id:
-        _with_cluster_count(account_id, site_id, cluster_id, +1, [put])
+
+    def put() -> Transaction:
+        tx = records.check_sector(Transaction("create idea"), account_id, site_id, sector_id)
+        return tx.put(idea, condition=ContentIdea.idea_id.does_not_exist(), label="idea")
+
+    if cluster is not None:
+        _with_cluster_count(cluster, +1, put)
     else:
-        idea.save(condition=ContentIdea.idea_id.does_not_exist())
+        records.commit_create(put(), account_id, site_id, sector_id)
     return idea
 
 
 def update_idea(account_id: str, site_id: str, idea_id: str, changes: dict[str, Any]) -> ContentIdea:
-    idea = get_idea(account_id, site_id, idea_id)
-    status = changes.pop("status", None)
-    records.set_fields(idea, changes, IDEAS)
-    if status is not None:
-        transition(idea, "status", status)
-    return idea
+    return records.change(get_idea(account_id, site_id, idea_id), changes, IDEAS, set_idea_status)
 
 
 def set_idea_status(idea: ContentIdea, new: str) -> None:
@@ -431,15 +417,18 @@ def delete_idea(account_id: str, site_id: str, idea_id: str) -> None:
         actions, condition = transition_ops(task, {"idea_id": None}, check=False)
         units.append(txn.Unit(task.task_id, [txn.Op("update", task, condition, actions)]))
     txn.run_units(units, _conn())
-    delete = txn.Op("delete", idea, state_condition(idea))
+
+    def delete() -> Transaction:
+        return Transaction("delete idea").delete(idea, condition=state_condition(idea), label="idea")
+
     if idea.cluster_id:
         try:
-            _with_cluster_count(account_id, site_id, idea.cluster_id, -1, [delete])
-        except NotFound:
-            # The cluster is gone (a detach is racing this delete): nothing to count.
+            _with_cluster_count(get_cluster(account_id, site_id, idea.cluster_id, consistent=True), -1, delete)
+        except NotFound:  # the cluster is gone (a detach is racing this delete): nothing to count
             idea.delete()
-    elif txn.run_units([txn.Unit(idea_id, [delete])], _conn()).failed:
-        raise Conflict("The idea changed while deleting it; try again.", code="concurrent_change")
+        return
+    with conditional(otherwise=Conflict("The idea changed while deleting it; try again.", code="concurrent_change")):
+        delete().commit()
 
 
 # --- seed keywords (global library, per industry) -------------------------------------
@@ -464,23 +453,23 @@ def add_seeds(industry_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
         seed = SeedKeyword(seed_scope(industry_id), seed_id_for(row.normalized), industry_id=industry_id,
                            keyword=row.keyword, normalized=row.normalized, search_volume=row.search_volume,
                            difficulty=row.difficulty, cpc=row.cpc)
-        try:
+        with conditional() as write:
             seed.save(condition=SeedKeyword.seed_id.does_not_exist())
-            created += 1
-        except PutError as exc:
-            if not is_condition_failure(exc):
-                raise
-            skipped += 1
+        created, skipped = (created + 1, skipped) if write.held else (created, skipped + 1)
     return {"created": created, "skipped_duplicates": skipped, "rejected": len(rejected), "rejected_rows": rejected}
 
 
 def delete_seed(industry_id: str, seed_id: str) -> None:
-    try:
+    with conditional(otherwise=NotFound("Seed keyword")):
         SeedKeyword(seed_scope(industry_id), seed_id).delete(condition=SeedKeyword.seed_id.exists())
-    except DeleteError as exc:
-        if is_condition_failure(exc):
-            raise NotFound("Seed keyword") from None
-        raise
+
+
+def list_seeds(industry_id: str | None, *, limit: int, cursor: str | None) -> Page:
+    """A page of an industry's seed keywords (none without an industry)."""
+    if not industry_id:
+        return Page([], None)
+    return paginate(lambda **kw: SeedKeyword.query(seed_scope(industry_id), **kw), scope=f"seeds:{industry_id}",
+                    limit=limit, cursor=cursor)
 
 
 def seeds_of_industry(industry_id: str, limit: int) -> list[SeedKeyword]:
@@ -501,3 +490,15 @@ def add_keywords_from_seeds(account_id: str, site_id: str, industry_id: str | No
                                                 "difficulty": seed.difficulty, "cpc": seed.cpc}, sector_id))
     return keyword_import.import_rows(account_id, site_id, rows, created_by=created_by)
 
+
+
+# --- the operations the record routes serve (api.resources) ---------------------------
+
+KEYWORD_RECORDS = Records(KEYWORDS, create=create_keyword, get=get_keyword, update=update_keyword,
+                          delete=delete_keyword, bulk_status=bulk_keyword_status, bulk_delete=bulk_delete_keywords)
+CLUSTER_RECORDS = Records(
+    CLUSTERS, get=get_cluster, update=update_cluster, delete=delete_cluster,
+    create=lambda account_id, site_id, data, created_by=None: create_cluster(account_id, site_id, **data,
+                                                                             created_by=created_by))
+IDEA_RECORDS = Records(IDEAS, create=create_idea, get=get_idea, update=update_idea, delete=delete_idea,
+                       set_status=set_idea_status)

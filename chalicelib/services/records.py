@@ -1,69 +1,112 @@
 """Generic reads and small writes shared by the planner and writer records.
 
-Each record kind declares which filter combinations it serves and from which key or
-index (``Kind.lists``); a list request with any other combination is a 422 naming the
-supported ones, so no list ever falls back to a Scan or a FilterExpression.
+A record kind's lists come from its model's index declarations (``gsi(by=..., only=...)`` in
+``models.site_records``): each index under the site serves exactly the filters its key is made
+of, so a key shape is written once, on the model. A list request with any other combination
+of filters is a 422 naming the supported ones, so no list ever falls back to a Scan or a
+FilterExpression.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
-
-from pynamodb.exceptions import UpdateError
 
 from chalicelib.errors import ApiError, Conflict, NotFound, UnprocessableEntity
 from chalicelib.models.accounts import Sector, site_key
-from chalicelib.models.conditions import is_condition_failure
+from chalicelib.models.conditions import conditional
 from chalicelib.models.pages import Page, paginate
 from chalicelib.models.site_records import SiteRecord, join_key
+from chalicelib.models.transactions import ConditionsFailed, Transaction
 from chalicelib.services import sites
-from chalicelib.timeutil import utcnow
-
-KeyFn = Callable[[str, dict[str, Any]], str]
 
 
 @dataclass(frozen=True)
 class ListSpec:
-    index: str | None  # None: the table itself (hash = site key)
-    key: KeyFn
+    """One list of a site's records: the table (``index`` None) or an index, keyed by ``by``."""
+
+    index: str | None
+    by: tuple[str, ...] = ()
     forward: bool = False  # False: newest first (ids are UUIDv7)
+
+    def key(self, site_key_value: str, filters: dict[str, Any]) -> str:
+        return join_key(site_key_value, *(filters[name] for name in self.by))
+
+
+def site_lists(model: type[SiteRecord]) -> tuple[dict[frozenset[str], ListSpec], frozenset[str]]:
+    """The lists the model's indexes serve, by filter set; and the flag filters (sparse indexes)."""
+    lists: dict[frozenset[str], ListSpec] = {frozenset(): ListSpec(None)}
+    flags: set[str] = set()
+    for index in model.site_indexes():
+        filters = set(index.by)
+        if index.only is not None:
+            filters.add(index.only.flag)
+            flags.add(index.only.flag)
+        lists[frozenset(filters)] = ListSpec(index.Meta.index_name, index.by, index.forward)
+    return lists, frozenset(flags)
 
 
 @dataclass
 class Kind:
+    """A Site+Sector record kind: its model, and the words errors use for it."""
+
     name: str
     model: type[SiteRecord]
-    id_attr: str
-    lists: dict[frozenset[str], ListSpec]
     label: str = ""
+
+    @property
+    def id_attr(self) -> str:
+        return self.model._range_keyname
 
     @property
     def title(self) -> str:
         return self.label or self.name.capitalize()
 
+    @cached_property
+    def lists(self) -> dict[frozenset[str], ListSpec]:
+        return site_lists(self.model)[0]
 
-def site_list(sk: str, f: dict[str, Any]) -> str:
-    return sk
-
-
-def by(*names: str) -> KeyFn:
-    return lambda sk, f: join_key(sk, *(f[n] for n in names))
+    @cached_property
+    def flags(self) -> frozenset[str]:
+        return site_lists(self.model)[1]
 
 
 def get(kind: Kind, account_id: str, site_id: str, record_id: str, *, consistent: bool = False) -> Any:
-    try:
-        item = kind.model.get(site_key(account_id, site_id), record_id, consistent_read=consistent)
-    except kind.model.DoesNotExist:
-        raise NotFound(kind.title) from None
+    item = read(kind, account_id, site_id, record_id, consistent=consistent)
     sites.check_writable([item])  # a writing request: 409 if the record's sector is deactivated
     return item
+
+
+def read(kind: Kind, account_id: str, site_id: str, record_id: str, *, consistent: bool = False) -> Any:
+    """The record or 404, its sector unchecked (its caller checks it in its own write)."""
+    try:
+        return kind.model.get(site_key(account_id, site_id), record_id, consistent_read=consistent)
+    except kind.model.DoesNotExist:
+        raise NotFound(kind.title) from None
+
+
+def parent(kind: Kind, account_id: str, site_id: str, record_id: str | None) -> Any:
+    """The parent a new record names (None: it names none); 422 ``unknown_<kind>`` if there is no such.
+
+    Its sector is not read: the create's transaction checks the sector the new record goes into.
+    """
+    if not record_id:
+        return None
+    try:
+        return read(kind, account_id, site_id, record_id)
+    except NotFound:
+        raise UnprocessableEntity(f"There is no such {kind.name} in this site.", code=f"unknown_{kind.name}") from None
 
 
 def list_page(kind: Kind, account_id: str, site_id: str, filters: dict[str, Any], *, limit: int,
               cursor: str | None) -> Page:
     active = {k: v for k, v in filters.items() if v is not None}
+    for flag in kind.flags & set(active):
+        if active[flag] is not True:
+            raise UnprocessableEntity(f"{flag} takes only 'true'; leave it out for every {kind.name}.",
+                                      code="unsupported_filter")
     spec = kind.lists.get(frozenset(active))
     if spec is None:
         combos = sorted(" + ".join(sorted(c)) or "(none)" for c in kind.lists)
@@ -71,11 +114,16 @@ def list_page(kind: Kind, account_id: str, site_id: str, filters: dict[str, Any]
             f"These {kind.name} filters cannot be combined: {', '.join(sorted(active))}. "
             f"Supported: {'; '.join(combos)}.", code="unsupported_filter",
             details={"supported": [sorted(c) for c in kind.lists]})
-    sk = site_key(account_id, site_id)
-    hash_value = spec.key(sk, active)
+    hash_value = spec.key(site_key(account_id, site_id), active)
     query = getattr(kind.model, spec.index).query if spec.index else kind.model.query
     return paginate(lambda **kw: query(hash_value, **kw), scope=f"{kind.name}:{spec.index or 'table'}:{hash_value}",
                     limit=limit, cursor=cursor, scan_index_forward=spec.forward)
+
+
+def unknown_sector() -> UnprocessableEntity:
+    return UnprocessableEntity("There is no such sector in this site; see GET /v1/sites/{site_id}/sectors.",
+                               code="unknown_sector",
+                               details=[{"field": "sector_id", "message": "not a sector of this site"}])
 
 
 def require_sector(account_id: str, site_id: str, sector_id: str) -> Sector:
@@ -83,10 +131,40 @@ def require_sector(account_id: str, site_id: str, sector_id: str) -> Sector:
     try:
         sector = sites.get_sector(account_id, site_id, sector_id)
     except NotFound:
-        raise UnprocessableEntity("There is no such sector in this site; see GET /v1/sites/{site_id}/sectors.",
-                                  code="unknown_sector",
-                                  details=[{"field": "sector_id", "message": "not a sector of this site"}]) from None
+        raise unknown_sector() from None
     return sites.require_open_sector(sector)
+
+
+SECTOR = "sector"  # the label of a transaction's check that its sector takes records
+
+
+def check_sector(tx: Transaction, account_id: str, site_id: str, sector_id: str) -> Transaction:
+    """Add to ``tx`` the check that the sector exists and takes records (active, not being deleted).
+
+    A new record is checked this way inside its create's transaction: no read of the sector first.
+    """
+    open_sector = Sector.sector_id.exists() & (Sector.is_active == True) & Sector.deleting_since.does_not_exist()  # noqa: E712
+    return tx.check(Sector, site_key(account_id, site_id), sector_id, condition=open_sector, label=SECTOR)
+
+
+def sector_refusal(exc: ConditionsFailed, account_id: str, site_id: str, sector_id: str) -> None:
+    """After a cancelled transaction: if its sector check failed, the error ``require_sector`` gives."""
+    if SECTOR in exc.labels:
+        require_sector(account_id, site_id, sector_id)
+        raise Conflict("The sector changed while this request ran; try again.", code="concurrent_change")
+
+
+def commit_create(tx: Transaction, account_id: str, site_id: str, sector_id: str,
+                  **otherwise: Callable[[], ApiError]) -> None:
+    """Commit a create's transaction; a failed check answers as its label says (``otherwise``)."""
+    try:
+        tx.commit()
+    except ConditionsFailed as exc:
+        sector_refusal(exc, account_id, site_id, sector_id)
+        for label, error in otherwise.items():
+            if label in exc.labels:
+                raise error() from None
+        raise
 
 
 def set_fields(item: SiteRecord, changes: dict[str, Any], kind: Kind) -> SiteRecord:
@@ -103,7 +181,6 @@ def set_fields(item: SiteRecord, changes: dict[str, Any], kind: Kind) -> SiteRec
     cls = type(item)
     actions = [getattr(cls, name).set(value) if value is not None else getattr(cls, name).remove()
                for name, value in changes.items()]
-    actions.append(cls.updated_at.set(utcnow()))
     condition = getattr(cls, kind.id_attr).exists()
     rekey = bool(set(changes) & set(item.STATE_ATTRS + item.KEY_INPUTS))
     if rekey:
@@ -111,15 +188,22 @@ def set_fields(item: SiteRecord, changes: dict[str, Any], kind: Kind) -> SiteRec
         for name, value in changes.items():
             setattr(item, name, value)
         actions += item.key_actions()
-    try:
+    with conditional() as write:
         item.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if is_condition_failure(exc):
-            if rekey and _exists(item, kind):
-                raise Conflict(f"The {kind.title.lower()} changed while this update ran; read it and try again.",
-                               code="concurrent_change") from None
-            raise NotFound(kind.title) from None
-        raise
+    if not write.held:
+        if rekey and _exists(item, kind):
+            raise Conflict(f"The {kind.title.lower()} changed while this update ran; read it and try again.",
+                           code="concurrent_change")
+        raise NotFound(kind.title)
+    return item
+
+
+def change(item: SiteRecord, changes: dict[str, Any], kind: Kind, set_status: Callable[[Any, str], Any]) -> Any:
+    """A PATCH of a record: its plain fields, then its status (a move its machine allows)."""
+    status = changes.pop("status", None)
+    set_fields(item, changes, kind)
+    if status is not None:
+        set_status(item, status)
     return item
 
 
@@ -171,3 +255,45 @@ def bulk_each(kind: Kind, account_id: str, site_id: str, ids: list[str],
             continue
         outcome.succeeded.append(record_id)
     return outcome
+
+
+@dataclass(frozen=True)
+class Records:
+    """The operations on one record kind that its routes serve (``api.resources`` builds them).
+
+    ``create(account_id, site_id, data, created_by)``, ``get(account_id, site_id, id)``,
+    ``update(account_id, site_id, id, changes)``, ``delete(account_id, site_id, id)``;
+    ``set_status(item, status)`` moves one record (bulk-status applies it to each);
+    ``bulk_status`` / ``bulk_delete`` / ``list`` replace the generic ones where a kind does
+    them otherwise (all in transactions, a filter of its own).
+    """
+
+    kind: Kind
+    create: Callable[..., Any]
+    get: Callable[[str, str, str], Any]
+    update: Callable[[str, str, str, dict[str, Any]], Any]
+    delete: Callable[[str, str, str], None]
+    set_status: Callable[[Any, str], Any] | None = None
+    bulk_status: Callable[[str, str, list[str], str], BulkOutcome] | None = None
+    bulk_delete: Callable[[str, str, list[str]], BulkOutcome] | None = None
+    list: Callable[..., Page] | None = None
+
+    def list_page(self, account_id: str, site_id: str, filters: dict[str, Any], *, limit: int,
+                  cursor: str | None) -> Page:
+        if self.list is not None:
+            return self.list(account_id, site_id, filters, limit=limit, cursor=cursor)
+        return list_page(self.kind, account_id, site_id, filters, limit=limit, cursor=cursor)
+
+    def change_status(self, account_id: str, site_id: str, ids: list[str], status: str) -> BulkOutcome:
+        if self.bulk_status is not None:
+            return self.bulk_status(account_id, site_id, ids, status)
+        assert self.set_status is not None
+        move = self.set_status
+        return bulk_each(self.kind, account_id, site_id, ids, lambda item: move(item, status))
+
+    def delete_many(self, account_id: str, site_id: str, ids: list[str]) -> BulkOutcome:
+        if self.bulk_delete is not None:
+            return self.bulk_delete(account_id, site_id, ids)
+        delete, id_attr = self.delete, self.kind.id_attr
+        return bulk_each(self.kind, account_id, site_id, ids,
+                         lambda item: delete(account_id, site_id, getattr(item, id_attr)))

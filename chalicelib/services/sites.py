@@ -40,9 +40,17 @@ _scope: ContextVar[_RequestScope | None] = ContextVar("site_request_scope", defa
 
 
 @contextmanager
-def request_scope(*, writing: bool) -> Iterator[None]:
-    """Around one API request (api.routing): sites and sectors are read once, writes are checked."""
-    token = _scope.set(_RequestScope(writing=writing))
+def request_scope(*, writing: bool, known: Iterable[Site | Sector] = ()) -> Iterator[None]:
+    """Around one API request (api.routing): sites and sectors are read once, writes are checked.
+
+    ``known``: the sites and sectors the request has read already (services.caller)."""
+    scope = _RequestScope(writing=writing)
+    for record in known:
+        if isinstance(record, Site):
+            scope.sites[(record.account_id, record.site_id)] = record
+        else:
+            scope.sectors[(record.account_id, record.site_id, record.sector_id)] = record
+    token = _scope.set(scope)
     try:
         yield
     finally:

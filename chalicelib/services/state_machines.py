@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib.errors import Conflict
-from chalicelib.models.conditions import is_condition_failure
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.models.conditions import conditional
 from chalicelib.models.site_records import SiteRecord
-from chalicelib.timeutil import utcnow
 
 TRANSITIONS: dict[str, dict[str, dict[str, frozenset[str]]]] = {
     "keyword": {"status": {
@@ -133,7 +131,6 @@ def transition_ops(item: SiteRecord, changes: dict[str, Any], *, check: bool = T
         field = getattr(cls, attr)
         actions.append(field.remove() if new is None else field.set(new))
     actions.extend(item.key_actions(**changes))
-    actions.append(cls.updated_at.set(utcnow()))
     actions.extend(extra_actions)
     return actions, state_condition(item)
 
@@ -154,24 +151,19 @@ def transition(item: SiteRecord, attr: str, new: str, *, also: dict[str, Any] | 
     actions, cond = transition_ops(item, changes, extra_actions=extra_actions)
     if condition is not None:
         cond = cond & condition
-    try:
+    with conditional() as write:
         item.update(actions=actions, condition=cond)
-    except UpdateError as exc:
-        if not is_condition_failure(exc):
-            raise
-        try:
-            item.refresh(consistent_read=True)
-        except type(item).DoesNotExist:
-            from chalicelib.errors import NotFound
-
-            raise NotFound(record.capitalize()) from None
-        now = getattr(item, attr)
-        if now == current:
-            # Same status, so the extra guard (or another state attribute) failed.
-            raise Conflict(f"This {record} cannot move to {new!r} in its current state.",
-                           code="illegal_transition",
-                           details={"attribute": attr, "current_status": now, "requested": new,
-                                    "allowed": allowed(record, now, attr)}) from None
-        raise illegal(record, attr, now, new, raced=True) from None
-    return item
+    if write.held:
+        return item
+    try:
+        item.refresh(consistent_read=True)
+    except type(item).DoesNotExist:
+        raise NotFound(record.capitalize()) from None
+    now = getattr(item, attr)
+    if now == current:
+        # Same status, so the extra guard (or another state attribute) failed.
+        raise Conflict(f"This {record} cannot move to {new!r} in its current state.", code="illegal_transition",
+                       details={"attribute": attr, "current_status": now, "requested": new,
+                                "allowed": allowed(record, now, attr)})
+    raise illegal(record, attr, now, new, raced=True)
 

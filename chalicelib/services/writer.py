@@ -8,42 +8,28 @@ Cascade rules (docs/planner-writer.md):
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from chalicelib.errors import Conflict, NotFound, PayloadTooLarge, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import site_key
+from chalicelib.models.batch import Key, get_many
+from chalicelib.models.conditions import conditional
+from chalicelib.models.pages import Page
 from chalicelib.models.site_records import join_key
-from chalicelib.models.writer import Content, ContentBody, ContentImage, Task
-from chalicelib.services import html, records, txn
+from chalicelib.models.transactions import Transaction
+from chalicelib.models.writer import READY, Content, ContentBody, ContentImage, Task
+from chalicelib.services import html, records, sites, txn
+from chalicelib.services.planner import IDEAS
 from chalicelib.services.publishing import auto, reservations
-from chalicelib.services.records import Kind, ListSpec, by, site_list
+from chalicelib.services.records import Kind, Records
 from chalicelib.services.state_machines import state_condition, transition, transition_ops
 from chalicelib.timeutil import utcnow
 
-TASKS = Kind("task", Task, "task_id", {
-    frozenset(): ListSpec(None, site_list),
-    frozenset({"status"}): ListSpec("by_status", by("status")),
-    frozenset({"sector_id"}): ListSpec("by_sector", by("sector_id")),
-    frozenset({"sector_id", "status"}): ListSpec("by_sector_status", by("sector_id", "status")),
-    frozenset({"idea_id"}): ListSpec("by_idea", by("idea_id")),
-})
-CONTENT = Kind("content", Content, "content_id", {
-    # The plain list reads the summary index, never the table (bodies stay out of lists).
-    frozenset(): ListSpec("by_site", site_list),
-    frozenset({"status"}): ListSpec("by_status", by("status")),
-    frozenset({"sector_id"}): ListSpec("by_sector", by("sector_id")),
-    frozenset({"sector_id", "status"}): ListSpec("by_sector_status", by("sector_id", "status")),
-    frozenset({"site_status"}): ListSpec("by_site_status", by("site_status")),
-    frozenset({"task_id"}): ListSpec("by_task", by("task_id")),
-})
-IMAGES = Kind("image", ContentImage, "image_id", {
-    frozenset(): ListSpec(None, site_list),
-    frozenset({"status"}): ListSpec("by_status", by("status")),
-    frozenset({"sector_id"}): ListSpec("by_sector", by("sector_id")),
-    frozenset({"content_id"}): ListSpec("by_content", by("content_id"), forward=True),
-})
+TASKS = Kind("task", Task)
+CONTENT = Kind("content", Content)
+IMAGES = Kind("image", ContentImage)
 
 MAX_BODY_BYTES = 300_000  # well under DynamoDB's 400 KB item limit, with the other fields
 
@@ -52,7 +38,8 @@ def _conn():
     return txn.shared_connection(Content)
 
 
-def _parent_sector(account_id: str, site_id: str, given: str | None, parent_sector: str | None) -> str:
+def _parent_sector(given: str | None, parent_sector: str | None) -> str:
+    """The sector of a new record: its parent's, else the one given (checked in the create's transaction)."""
     if parent_sector:
         if given and given != parent_sector:
             raise UnprocessableEntity("The sector must be the parent's sector.", code="sector_mismatch")
@@ -60,8 +47,12 @@ def _parent_sector(account_id: str, site_id: str, given: str | None, parent_sect
     if not given:
         raise UnprocessableEntity("Give a sector_id (or a parent record).", code="sector_required",
                                   details=[{"field": "sector_id", "message": "required"}])
-    records.require_sector(account_id, site_id, given)
     return given
+
+
+def _iso_dates(fields: dict[str, Any]) -> dict[str, Any]:
+    """Dates as the ISO strings they are stored as."""
+    return {k: v.isoformat() if isinstance(v, date) and not isinstance(v, datetime) else v for k, v in fields.items()}
 
 
 # --- tasks ------------------------------------------------------------------------------
@@ -72,33 +63,29 @@ def get_task(account_id: str, site_id: str, task_id: str) -> Task:
 
 def create_task(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None,
                 record_id: str | None = None) -> Task:
-    from chalicelib.services.planner import get_idea
-
-    idea = None
-    if data.get("idea_id"):
-        try:
-            idea = get_idea(account_id, site_id, data["idea_id"])
-        except NotFound:
-            raise UnprocessableEntity("There is no such idea in this site.", code="unknown_idea") from None
-    sector_id = _parent_sector(account_id, site_id, data.get("sector_id"), idea.sector_id if idea else None)
-    fields = {k: v for k, v in data.items() if k not in ("sector_id",) and v is not None}
+    idea = records.parent(IDEAS, account_id, site_id, data.get("idea_id"))
+    sector_id = _parent_sector(data.get("sector_id"), idea.sector_id if idea else None)
+    fields = _iso_dates({k: v for k, v in data.items() if k not in ("sector_id",) and v is not None})
     if idea:
         fields.setdefault("cluster_id", idea.cluster_id)
         fields.setdefault("primary_keyword", idea.primary_keyword)
         fields.setdefault("secondary_keywords", list(idea.secondary_keywords or []))
     task = Task(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                 sector_id=sector_id, created_by=created_by, **fields)
-    task.save(condition=Task.task_id.does_not_exist())
+    task.sync_index_keys()
+    tx = records.check_sector(Transaction("create task"), account_id, site_id, sector_id)
+    records.commit_create(tx.put(task, condition=Task.task_id.does_not_exist(), label="task"),
+                          account_id, site_id, sector_id)
     return task
 
 
 def update_task(account_id: str, site_id: str, task_id: str, changes: dict[str, Any]) -> Task:
-    task = get_task(account_id, site_id, task_id)
-    status = changes.pop("status", None)
-    records.set_fields(task, changes, TASKS)
-    if status is not None:
-        transition(task, "status", status)
-    return task
+    return records.change(get_task(account_id, site_id, task_id), _iso_dates(changes), TASKS, set_status)
+
+
+def set_status(item: Task | ContentImage, new: str) -> None:
+    """A task's or an image's status (content has ``set_content_status``)."""
+    transition(item, "status", new)
 
 
 def delete_task(account_id: str, site_id: str, task_id: str) -> None:
@@ -109,19 +96,23 @@ def delete_task(account_id: str, site_id: str, task_id: str) -> None:
         actions, condition = transition_ops(content, {"task_id": None}, check=False)
         units.append(txn.Unit(content.content_id, [txn.Op("update", content, condition, actions)]))
     txn.run_units(units, _conn())
-    if txn.run_units([txn.Unit(task_id, [txn.Op("delete", task, state_condition(task))])], _conn()).failed:
-        raise Conflict("The task changed while deleting it; try again.", code="concurrent_change")
+    with conditional(otherwise=Conflict("The task changed while deleting it; try again.", code="concurrent_change")):
+        task.delete(condition=state_condition(task))
 
 
 # --- content ----------------------------------------------------------------------------
 
 def get_content(account_id: str, site_id: str, content_id: str, *, with_body: bool = False) -> Content:
-    content = records.get(CONTENT, account_id, site_id, content_id)
-    if with_body:
-        try:
-            content.body_html = ContentBody.get(content.site_key, content_id).body_html
-        except ContentBody.DoesNotExist:
-            content.body_html = ""
+    if not with_body:
+        return records.get(CONTENT, account_id, site_id, content_id)
+    key = site_key(account_id, site_id)
+    summary, body = Key(Content, key, content_id), Key(ContentBody, key, content_id)
+    found = get_many([summary, body])  # the article and its body in one round trip
+    content = found[summary]
+    if content is None:
+        raise NotFound(CONTENT.title)
+    sites.check_writable([content])
+    content.body_html = found[body].body_html if found[body] is not None else ""
     return content
 
 
@@ -133,17 +124,14 @@ def find_content(account_id: str, site_id: str, content_id: str, *, with_body: b
         return None
 
 
-def list_content(account_id: str, site_id: str, filters: dict[str, Any], *, limit: int, cursor: str | None):
-    from chalicelib.models.pages import paginate
-
+def list_content(account_id: str, site_id: str, filters: dict[str, Any], *, limit: int,
+                 cursor: str | None) -> Page:
     active = {k: v for k, v in filters.items() if v is not None}
-    if set(active) == {"status", "site_status"}:
-        if (active["status"], active["site_status"]) != ("approved", "not_published"):
+    if set(active) == {"status", "site_status"}:  # the one combination: ready to schedule (oldest first)
+        if not READY.test(active):
             raise UnprocessableEntity("status and site_status combine only as approved + not_published "
                                       "(content ready to schedule).", code="unsupported_filter")
-        sk = site_key(account_id, site_id)
-        return paginate(lambda **kw: Content.ready_to_schedule.query(sk, **kw), scope=f"content:ready:{sk}",
-                        limit=limit, cursor=cursor, scan_index_forward=True)
+        active = {READY.flag: True}
     return records.list_page(CONTENT, account_id, site_id, active, limit=limit, cursor=cursor)
 
 
@@ -156,28 +144,25 @@ def _body_fields(body_html: str) -> dict[str, Any]:
 
 def create_content(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None,
                    record_id: str | None = None) -> Content:
-    task = None
-    if data.get("task_id"):
-        try:
-            task = get_task(account_id, site_id, data["task_id"])
-        except NotFound:
-            raise UnprocessableEntity("There is no such task in this site.", code="unknown_task") from None
-    sector_id = _parent_sector(account_id, site_id, data.get("sector_id"), task.sector_id if task else None)
+    task = records.parent(TASKS, account_id, site_id, data.get("task_id"))
+    sector_id = _parent_sector(data.get("sector_id"), task.sector_id if task else None)
     fields = {k: v for k, v in data.items() if k not in ("sector_id", "body_html") and v is not None}
     body = _body_fields(data.get("body_html") or "")
     content = Content(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                       sector_id=sector_id, created_by=created_by, word_count=body["word_count"], **fields)
     content.sync_index_keys()
     stored = ContentBody(content.site_key, content.content_id, body_html=body["body_html"])
-    txn.run_units([txn.Unit(content.content_id, [
-        txn.Op("put", content, Content.content_id.does_not_exist()),
-        txn.Op("put", stored, ContentBody.content_id.does_not_exist()),
-    ])], _conn())
+    tx = records.check_sector(Transaction("create content"), account_id, site_id, sector_id)
+    tx.put(content, condition=Content.content_id.does_not_exist(), label="content")
+    tx.put(stored, condition=ContentBody.content_id.does_not_exist(), label="body")
+    records.commit_create(tx, account_id, site_id, sector_id)
     content.body_html = body["body_html"]
     return content
 
 
-def update_content(account_id: str, site_id: str, content_id: str, changes: dict[str, Any]) -> Content:
+def update_content(account_id: str, site_id: str, content_id: str, changes: dict[str, Any], *,
+                   with_body: bool = False) -> Content:
+    """Change an article's fields, status and schedule; ``with_body``: answer as read afresh, with its body."""
     content = get_content(account_id, site_id, content_id)
     status = changes.pop("status", None)
     site_status = changes.pop("site_status", None)
@@ -194,17 +179,18 @@ def update_content(account_id: str, site_id: str, content_id: str, changes: dict
     elif scheduled_at is not None:
         raise UnprocessableEntity("scheduled_publish_at goes with site_status 'scheduled'.",
                                   code="schedule_requires_status")
-    return content
+    return get_content(account_id, site_id, content_id, with_body=True) if with_body else content
 
 
 def _replace_body(content: Content, body_html: str) -> None:
     """New body and its word count in one transaction: a list never shows a stale count."""
     body = _body_fields(body_html)
-    stored = ContentBody(content.site_key, content.content_id, body_html=body["body_html"])
-    update = txn.Op("update", content, Content.content_id.exists(),
-                    [Content.word_count.set(body["word_count"]), Content.updated_at.set(utcnow())])
-    if txn.run_units([txn.Unit(content.content_id, [txn.Op("put", stored), update])], _conn()).failed:
-        raise NotFound("Content")
+    tx = Transaction("replace body")
+    tx.put(ContentBody(content.site_key, content.content_id, body_html=body["body_html"]), label="body")
+    tx.update(content, [Content.word_count.set(body["word_count"])], condition=Content.content_id.exists(),
+              label="content")
+    with conditional(otherwise=NotFound("Content")):
+        tx.commit()
     content.word_count = body["word_count"]
 
 
@@ -256,10 +242,12 @@ def delete_content(account_id: str, site_id: str, content_id: str) -> None:
     with ContentImage.batch_write() as batch:
         for image in images:
             batch.delete(image)
-    body = ContentBody(content.site_key, content_id)
-    if txn.run_units([txn.Unit(content_id, [txn.Op("delete", content, state_condition(content)),
-                                            txn.Op("delete", body)])], _conn()).failed:
-        raise Conflict("The content changed while deleting it; try again.", code="concurrent_change")
+    tx = Transaction("delete content")
+    tx.delete(content, condition=state_condition(content), label="content")
+    tx.delete(ContentBody(content.site_key, content_id), label="body")
+    with conditional(otherwise=Conflict("The content changed while deleting it; try again.",
+                                        code="concurrent_change")):
+        tx.commit()
 
 
 # --- images -----------------------------------------------------------------------------
@@ -270,10 +258,7 @@ def get_image(account_id: str, site_id: str, image_id: str) -> ContentImage:
 
 def create_image(account_id: str, site_id: str, data: dict[str, Any], *, created_by: str | None = None,
                  record_id: str | None = None) -> ContentImage:
-    try:
-        content = get_content(account_id, site_id, data["content_id"])
-    except NotFound:
-        raise UnprocessableEntity("There is no such content in this site.", code="unknown_content") from None
+    content = records.parent(CONTENT, account_id, site_id, data["content_id"])
     fields = {k: v for k, v in data.items() if v is not None}
     if fields.get("position") is None:
         last = list(ContentImage.by_content.query(join_key(content.site_key, content.content_id),
@@ -283,19 +268,30 @@ def create_image(account_id: str, site_id: str, data: dict[str, Any], *, created
         fields["status"] = "generated"
     image = ContentImage(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                          sector_id=content.sector_id, created_by=created_by, **fields)
-    image.save(condition=ContentImage.image_id.does_not_exist())
+    image.sync_index_keys()
+    tx = records.check_sector(Transaction("create image"), account_id, site_id, content.sector_id)
+    records.commit_create(tx.put(image, condition=ContentImage.image_id.does_not_exist(), label="image"),
+                          account_id, site_id, content.sector_id)
     return image
 
 
 def update_image(account_id: str, site_id: str, image_id: str, changes: dict[str, Any]) -> ContentImage:
-    image = get_image(account_id, site_id, image_id)
-    status = changes.pop("status", None)
-    records.set_fields(image, changes, IMAGES)
-    if status is not None:
-        transition(image, "status", status)
-    return image
+    return records.change(get_image(account_id, site_id, image_id), changes, IMAGES, set_status)
 
 
 def delete_image(account_id: str, site_id: str, image_id: str) -> None:
     image = get_image(account_id, site_id, image_id)
     image.delete()
+
+
+# --- the operations the record routes serve (api.resources) ---------------------------
+
+TASK_RECORDS = Records(TASKS, create=create_task, get=get_task, update=update_task, delete=delete_task,
+                       set_status=set_status)
+CONTENT_RECORDS = Records(
+    CONTENT, create=create_content, delete=delete_content, set_status=set_content_status, list=list_content,
+    get=lambda account_id, site_id, content_id: get_content(account_id, site_id, content_id, with_body=True),
+    update=lambda account_id, site_id, content_id, changes: update_content(account_id, site_id, content_id,
+                                                                           changes, with_body=True))
+IMAGE_RECORDS = Records(IMAGES, create=create_image, get=get_image, update=update_image, delete=delete_image,
+                        set_status=set_status)

@@ -28,7 +28,8 @@ from typing import Any
 
 READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 CAPACITY_OPS = READS | {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-CLASSES = ("auth", "read", "write", "job")
+# Route classes: each DynamoDB call is one round trip, so a class's figure is its routes' call counts.
+CLASSES = ("auth", "list", "get", "create", "update", "delete", "bulk", "import", "job")
 
 
 @dataclass
@@ -174,6 +175,9 @@ def _routes(c: _Http, backend: str) -> list[Route]:
         fresh_sectors.append(other)
     next_sector = iter(fresh_sectors)
 
+    tasks = iter([c.call("POST", f"{b}/tasks", {"title": f"Doomed {n}", "sector_id": sector}, 201)["task_id"]
+                  for n in range(2)])
+
     def fresh(prefix: str) -> str:
         state["n"] += 1
         return f"{prefix} {state['n']}"
@@ -194,47 +198,62 @@ def _routes(c: _Http, backend: str) -> list[Route]:
         Route("auth", "POST /auth/login", lambda: c.call("POST", "/v1/auth/login", {"email": email,
                                                                                     "password": password})),
         Route("auth", "POST /auth/refresh", refresh),
-        Route("read", "GET /me", lambda: c.call("GET", "/v1/me")),
-        Route("read", "GET /sites", lambda: c.call("GET", "/v1/sites")),
-        Route("read", "GET /sites/{id}", lambda: c.call("GET", b)),
-        Route("write", "PATCH /sites/{id}", lambda: c.call("PATCH", b, {"name": fresh("Routes")})),
-        Route("read", "GET /sites/{id}/sectors", lambda: c.call("GET", f"{b}/sectors")),
-        Route("write", "POST /sites/{id}/sectors", lambda: c.call("POST", f"{b}/sectors", {"name": fresh("S")}, 201)),
-        Route("read", "GET /keywords (page of 50)", lambda: c.call("GET", f"{b}/keywords?limit=50")),
-        Route("read", "GET /keywords?sector&status (50)",
+        Route("get", "GET /me", lambda: c.call("GET", "/v1/me")),
+        Route("list", "GET /sites", lambda: c.call("GET", "/v1/sites")),
+        Route("get", "GET /sites/{id}", lambda: c.call("GET", b)),
+        Route("update", "PATCH /sites/{id}", lambda: c.call("PATCH", b, {"name": fresh("Routes")})),
+        Route("list", "GET /sites/{id}/sectors", lambda: c.call("GET", f"{b}/sectors")),
+        Route("create", "POST /sites/{id}/sectors", lambda: c.call("POST", f"{b}/sectors", {"name": fresh("S")}, 201)),
+        Route("list", "GET /keywords (page of 50)", lambda: c.call("GET", f"{b}/keywords?limit=50")),
+        Route("list", "GET /keywords?sector&status (50)",
               lambda: c.call("GET", f"{b}/keywords?limit=50&sector_id={sector}&status=pending")),
-        Route("read", "GET /keywords/{id}", lambda: c.call("GET", f"{b}/keywords/{keyword}")),
-        Route("write", "POST /keywords", lambda: c.call("POST", f"{b}/keywords", {
+        Route("get", "GET /keywords/{id}", lambda: c.call("GET", f"{b}/keywords/{keyword}")),
+        Route("create", "POST /keywords", lambda: c.call("POST", f"{b}/keywords", {
             "keyword": fresh("routes keyword"), "sector_id": sector}, 201)),
-        Route("write", "PATCH /keywords/{id}", lambda: c.call("PATCH", f"{b}/keywords/{keyword}", {
+        Route("update", "PATCH /keywords/{id}", lambda: c.call("PATCH", f"{b}/keywords/{keyword}", {
             "search_volume": state["n"] + 10})),
-        Route("write", "POST /keywords/import (100)", import_100),
-        Route("read", "GET /clusters (50)", lambda: c.call("GET", f"{b}/clusters?limit=50")),
-        Route("read", "GET /ideas (50)", lambda: c.call("GET", f"{b}/ideas?limit=50")),
-        Route("write", "POST /ideas", lambda: c.call("POST", f"{b}/ideas", {"title": fresh("Idea"),
-                                                                           "cluster_id": cluster}, 201)),
-        Route("write", "PATCH /ideas/{id} (approve)", lambda: c.call("PATCH", f"{b}/ideas/{idea}",
-                                                                     {"status": "approved"}), warm=False),
-        Route("write", "POST /ideas/bulk-status (10)", lambda: c.call("POST", f"{b}/ideas/bulk-status", {
+        Route("import", "POST /keywords/import (100)", import_100),
+        Route("list", "GET /clusters (50)", lambda: c.call("GET", f"{b}/clusters?limit=50")),
+        Route("list", "GET /ideas (50)", lambda: c.call("GET", f"{b}/ideas?limit=50")),
+        Route("create", "POST /ideas (in a cluster)", lambda: c.call("POST", f"{b}/ideas", {
+            "title": fresh("Idea"), "cluster_id": cluster}, 201)),
+        Route("create", "POST /ideas (in a sector)", lambda: c.call("POST", f"{b}/ideas", {
+            "title": fresh("Idea"), "sector_id": sector}, 201)),
+        Route("update", "PATCH /ideas/{id} (approve)", lambda: c.call("PATCH", f"{b}/ideas/{idea}",
+                                                                      {"status": "approved"}), warm=False),
+        Route("bulk", "POST /ideas/bulk-status (10)", lambda: c.call("POST", f"{b}/ideas/bulk-status", {
             "ids": ideas, "status": "approved"}), warm=False),
-        Route("read", "GET /tasks (50)", lambda: c.call("GET", f"{b}/tasks?limit=50")),
-        Route("write", "POST /tasks", lambda: c.call("POST", f"{b}/tasks", {"title": fresh("Task"),
-                                                                           "sector_id": sector}, 201)),
-        Route("read", "GET /content (50)", lambda: c.call("GET", f"{b}/content?limit=50")),
-        Route("read", "GET /content/{id} (with body)", lambda: c.call("GET", f"{b}/content/{content['content_id']}")),
-        Route("write", "POST /content (800 words)", lambda: c.call("POST", f"{b}/content", {
+        Route("list", "GET /tasks (50)", lambda: c.call("GET", f"{b}/tasks?limit=50")),
+        Route("create", "POST /tasks", lambda: c.call("POST", f"{b}/tasks", {"title": fresh("Task"),
+                                                                            "sector_id": sector}, 201)),
+        Route("delete", "DELETE /tasks/{id}", lambda: c.call("DELETE", f"{b}/tasks/{next(tasks)}")),
+        Route("list", "GET /content (50)", lambda: c.call("GET", f"{b}/content?limit=50")),
+        Route("get", "GET /content/{id} (with body)", lambda: c.call("GET", f"{b}/content/{content['content_id']}")),
+        Route("create", "POST /content (800 words)", lambda: c.call("POST", f"{b}/content", {
             "title": fresh("Article"), "sector_id": sector, "body_html": "<p>" + "word " * 800 + "</p>"}, 201)),
         Route("job", "POST /jobs (cluster 20 keywords)", lambda: c.call("POST", f"{b}/jobs", {
             "stage": "cluster_keywords", "filter": {"sector_id": next(next_sector), "limit": 20}}, 202)),
-        Route("job", "GET /jobs/{id}", lambda: c.call("GET", f"{b}/jobs/{job}")),
-        Route("job", "GET /jobs", lambda: c.call("GET", f"{b}/jobs?limit=20")),
-        Route("read", "GET /credits", lambda: c.call("GET", "/v1/credits")),
-        Route("read", "GET /credits/ledger (50)", lambda: c.call("GET", "/v1/credits/ledger?limit=50")),
-        Route("read", "GET /publishing/settings", lambda: c.call("GET", f"{b}/publishing/settings")),
-        Route("write", "PUT /publishing/settings", lambda: c.call("PUT", f"{b}/publishing/settings", {
+        Route("get", "GET /jobs/{id}", lambda: c.call("GET", f"{b}/jobs/{job}")),
+        Route("list", "GET /jobs", lambda: c.call("GET", f"{b}/jobs?limit=20")),
+        Route("get", "GET /credits", lambda: c.call("GET", "/v1/credits")),
+        Route("list", "GET /credits/ledger (50)", lambda: c.call("GET", "/v1/credits/ledger?limit=50")),
+        Route("get", "GET /publishing/settings", lambda: c.call("GET", f"{b}/publishing/settings")),
+        Route("update", "PUT /publishing/settings", lambda: c.call("PUT", f"{b}/publishing/settings", {
             "daily_publish_limit": 1 + state["n"] % 3})),
-        Route("read", "GET /calendar (7 days)", lambda: c.call("GET", f"{b}/calendar")),
+        Route("get", "GET /calendar (7 days)", lambda: c.call("GET", f"{b}/calendar")),
     ]
+
+
+def round_trips_by_class(rows: list[dict[str, Any]], backend: str = "moto") -> dict[str, dict[str, Any]]:
+    """Per route class: the fewest and most round trips (DynamoDB calls) a route of it makes, and which."""
+    out: dict[str, dict[str, Any]] = {}
+    for cls in CLASSES:
+        mine = [r for r in rows if r["class"] == cls and r["backend"] == backend]
+        if mine:
+            most = max(mine, key=lambda r: r["calls"])
+            out[cls] = {"routes": len(mine), "min": min(r["calls"] for r in mine), "max": most["calls"],
+                        "max_route": most["route"]}
+    return out
 
 
 def _run_backend(backend: str, rows: list[dict[str, Any]]) -> None:
@@ -269,8 +288,8 @@ def run(*, backends: tuple[str, ...] | None = None) -> dict[str, Any]:
     wanted = backends or tuple(os.environ.get("BENCH_BACKENDS", "moto,dynamodb_local").split(","))
     rows: list[dict[str, Any]] = []
     notes = ["warm calls (each route called once before): what a Lambda container that has served before pays; "
-             "calls include the reads every route makes first (the caller, and for site routes the module "
-             "switches and the site)"]
+             "calls include the one read every route makes first (services.caller: one BatchGetItem of the user "
+             "and account, and for site routes the module switches and the site)"]
     if "moto" in wanted:
         _run_backend("moto", rows)
         notes.append("moto: call counts; its capacity is nominal (1 unit per read/write, none for transactions)")
@@ -284,6 +303,10 @@ def run(*, backends: tuple[str, ...] | None = None) -> dict[str, Any]:
     scans = sum(r["scans"] for r in rows)
     if scans:
         raise AssertionError(f"{scans} Scan calls were made")
+    by_class = round_trips_by_class(rows, "moto" if "moto" in wanted else "dynamodb_local")
+    notes.append("round trips per route class (DynamoDB calls, min-max): " + "; ".join(
+        f"{cls} {c['min']}" + (f"-{c['max']} (most: {c['max_route']})" if c["max"] != c["min"] else "")
+        for cls, c in by_class.items()))
     by_route: dict[str, dict[str, Any]] = {}
     for r in rows:
         entry = by_route.setdefault(r["route"], {"class": r["class"]})
@@ -291,7 +314,7 @@ def run(*, backends: tuple[str, ...] | None = None) -> dict[str, Any]:
         if r["backend"] == "dynamodb_local":
             entry["read_units"], entry["write_units"] = r["read_units"], r["write_units"]
     return {"title": "DynamoDB calls and consumed capacity per API route (warm)", "rows": rows, "notes": notes,
-            "by_route": by_route, "scans": scans}
+            "by_route": by_route, "by_class": by_class, "scans": scans}
 
 
 def main() -> int:

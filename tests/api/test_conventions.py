@@ -80,3 +80,48 @@ def test_no_scan_guard_is_armed(aws):
 
     with pytest.raises(ScanForbidden):
         list(Site.scan())
+
+
+def _field_errors(resp) -> dict[str, str]:
+    assert_error_shape(resp, 422, "validation_error")
+    return {d["field"]: d["type"] for d in resp.json["error"]["details"]}
+
+
+def test_a_body_takes_json_types_as_they_are(api, register):
+    """true, 1.0 or "1" is no integer; a number is no string; a string is no boolean: 422 naming the field."""
+    from tests.api.planner_env import make_site
+
+    owner = register()
+    env = make_site(api, owner)
+    keywords = f"{env.base}/keywords"
+    for wrong in (True, 1.0, "1"):
+        r = api.post(keywords, {"keyword": "moka pot", "sector_id": env.sectors[0], "search_volume": wrong},
+                     token=owner.token)
+        assert "search_volume" in _field_errors(r), (wrong, r.json)
+    assert "keyword" in _field_errors(api.post(keywords, {"keyword": 5, "sector_id": env.sectors[0]},
+                                               token=owner.token))
+    for wrong in ("false", 0):
+        r = api.patch(env.base, {"is_active": wrong}, token=owner.token)
+        assert "is_active" in _field_errors(r), (wrong, r.json)
+    assert api.get(env.base, token=owner.token).json["is_active"] is True  # nothing was changed
+    # JSON's own types pass: an integer is a number, dates and times are ISO strings
+    kw = api.post(keywords, {"keyword": "moka pot", "sector_id": env.sectors[0], "search_volume": 10, "cpc": 2},
+                  token=owner.token)
+    assert kw.status == 201 and kw.json["search_volume"] == 10 and kw.json["cpc"] == 2
+    task = api.post(f"{env.base}/tasks", {"title": "t", "sector_id": env.sectors[0], "due_date": "2030-01-31"},
+                    token=owner.token)
+    assert task.status == 201 and task.json["due_date"] == "2030-01-31"
+    # the large import body is held to the same types
+    r = api.post(f"{keywords}/import", {"sector_id": 7, "keywords": ["x"]}, token=owner.token)
+    assert "sector_id" in _field_errors(r)
+
+
+def test_query_strings_are_still_read_from_text(api, register):
+    from tests.api.planner_env import make_site
+
+    owner = register()
+    env = make_site(api, owner)
+    r = api.get(f"{env.base}/keywords?limit=1", token=owner.token)
+    assert r.status == 200 and r.json["items"] == []
+    assert api.get(f"{env.base}/clusters?without_ideas=true", token=owner.token).status == 200
+    assert "limit" in _field_errors(api.get(f"{env.base}/keywords?limit=many", token=owner.token))
