@@ -13,9 +13,9 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.models import Model
 
 from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.connection import SharedClientModel
 
 GLOBAL_SCOPE = "global"
 
@@ -83,7 +83,7 @@ class User(TimestampedModel):
     revoked_sessions = MapAttribute(default=dict)
 
 
-class EmailLogin(Model):
+class EmailLogin(SharedClientModel):
     """Global lookup: normalised e-mail -> (account, user). Also makes e-mails unique.
 
     This is the one pre-authentication record: it is read before any tenant is known,
