@@ -29,6 +29,7 @@ BENCHES: list[str] = [
     "infra.bench.clustering",
     "infra.bench.pipeline",
     "infra.bench.routes",
+    "infra.bench.memory",
 ]
 PIPELINE_SIZES = "100,1000,10000"
 
