@@ -111,7 +111,14 @@ def _ai_settings(c: Container) -> list[Callable[[], Any]]:
 def _jobs(c: Container) -> list[Callable[[], Any]]:
     b = f"/v1/sites/{c.site}"
     job = c.call("POST", f"{b}/jobs", {"stage": "cluster_keywords", "filter": {"limit": 20}}, 202)["job_id"]
-    return [lambda: c.call("POST", f"{b}/jobs", {"stage": "cluster_keywords", "filter": {"limit": 20}}, 202),
+    c.call("POST", f"{b}/jobs/{job}/cancel")
+
+    def create_and_cancel() -> Any:
+        # A running job holds its keywords (services/claims.py): cancelling frees them for the next one.
+        created = c.call("POST", f"{b}/jobs", {"stage": "cluster_keywords", "filter": {"limit": 20}}, 202)
+        return c.call("POST", f"{b}/jobs/{created['job_id']}/cancel")
+
+    return [create_and_cancel,
             lambda: c.call("GET", f"{b}/jobs/{job}"),
             lambda: c.call("GET", f"{b}/jobs?limit=20"),
             lambda: c.call("GET", f"{b}/jobs/{job}/items")]
