@@ -9,7 +9,8 @@
 - ``metric(name, value, unit, **dimensions)``: buffered in memory and written as CloudWatch
   Embedded Metric Format (EMF) lines at the end of each invocation, which CloudWatch turns
   into metrics without any API call. Outside Lambda (tests, the local stack) nothing is
-  printed: the values are kept for ``recorded_metrics()``. It never raises.
+  printed: the values are kept for ``recorded_metrics()`` (the last 10,000; a warm Lambda
+  container keeps none). It never raises.
 - ``tracer()``: Powertools Tracer, created on the first invocation inside Lambda when
   ``aws_xray_sdk`` is installed (it is a dev requirement, not shipped: the functions run
   with Lambda's Active tracing, which needs no SDK); ``None`` otherwise.
@@ -160,7 +161,8 @@ def metric(name: str, value: float = 1, unit: str = "Count", **dimensions: Any) 
             entry = group.setdefault(name, (unit, []))
             entry[1].append(number)
             _buffered += 1
-            _recorded.append(RecordedMetric(name, number, unit, dict(dims)))
+            if not in_lambda():  # inside Lambda the EMF lines are the record: keep nothing
+                _recorded.append(RecordedMetric(name, number, unit, dict(dims)))
             full = _buffered >= _FLUSH_AT or len(entry[1]) >= _FLUSH_AT
         if full:
             flush_metrics()
@@ -196,7 +198,7 @@ def flush_metrics() -> int:
 
 
 def recorded_metrics(name: str | None = None) -> list[RecordedMetric]:
-    """Every metric recorded by this process (most recent 10,000), for tests and the local stack."""
+    """Every metric recorded by this process outside Lambda (most recent 10,000), for tests and the local stack."""
     with _lock:
         return [m for m in _recorded if name is None or m.name == name]
 

@@ -13,9 +13,9 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.models import Model
 
 from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.connection import SharedClientModel
 from chalicelib.models.site_scope import ACCOUNT, PLATFORM, Itself, Partition
 
 GLOBAL_SCOPE = "global"
@@ -91,7 +91,7 @@ class User(TimestampedModel):
     account_inactive = BooleanAttribute(null=True)
 
 
-class EmailLogin(Model):
+class EmailLogin(SharedClientModel):
     """Global lookup: normalised e-mail -> (account, user). Also makes e-mails unique.
 
     This is the one pre-authentication record: it is read before any tenant is known,

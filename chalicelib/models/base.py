@@ -17,6 +17,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from chalicelib import config
+from chalicelib.models.connection import MAX_RETRY_ATTEMPTS, SharedClientModel
 from chalicelib.timeutil import utcnow
 
 
@@ -34,7 +35,7 @@ def table_meta(short_name: str, **extra: Any) -> type:
         "table_name": table_name(short_name),
         "region": config.region(),
         "billing_mode": "PAY_PER_REQUEST",
-        "max_retry_attempts": 5,
+        "max_retry_attempts": MAX_RETRY_ATTEMPTS,
         **extra,
     }
     return type("Meta", (), attrs)
@@ -44,7 +45,7 @@ def index_meta(index_name: str, projection: Any) -> type:
     return type("Meta", (), {"index_name": index_name, "projection": projection})
 
 
-class TimestampedModel(Model):
+class TimestampedModel(SharedClientModel):
     """Adds created_at / updated_at; updated_at moves on every save and every update."""
 
     created_at = UTCDateTimeAttribute(default=utcnow)

@@ -14,9 +14,9 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.models import Model
 
 from chalicelib.models.base import TimestampedModel, table_meta
+from chalicelib.models.connection import SharedClientModel
 from chalicelib.models.site_scope import ChildrenOf, Partition
 
 JOB_STATUSES = ("running", "paused", "completed", "failed", "cancelled")
@@ -70,7 +70,7 @@ def job_key(account_id: str, job_id: str) -> str:
     return f"{account_id}#{job_id}"
 
 
-class RecordClaim(Model):
+class RecordClaim(SharedClientModel):
     """Which job holds a record a stage works on (a keyword, cluster, idea, task or article).
 
     Written with a condition when a job is created (and renewed by its worker before each

@@ -13,15 +13,15 @@ workers the billing module's tables, not this one).
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.models import Model
 
 from chalicelib.models.accounts import GLOBAL_SCOPE
 from chalicelib.models.base import TimestampedModel, table_meta
 from chalicelib.models.billing import CreditAmounts, amounts
+from chalicelib.models.connection import SharedClientModel
 from chalicelib.models.site_scope import ACCOUNT, PLATFORM
 
 
-class StripeEvent(Model):
+class StripeEvent(SharedClientModel):
     """A Stripe event being handled or handled: claimed with a lease, then marked done.
 
     Kept for ``EVENT_RETENTION`` (45 days, beyond Stripe's 3 days of retries) by the TTL.
@@ -42,7 +42,7 @@ class StripeEvent(Model):
     expires_epoch = NumberAttribute()
 
 
-class StripeCustomer(Model):
+class StripeCustomer(SharedClientModel):
     """Stripe customer id -> account (the account keeps the id too: the lookup works both ways)."""
 
     Meta = table_meta("stripe_customers")

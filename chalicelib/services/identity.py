@@ -33,6 +33,8 @@ from chalicelib.timeutil import utcnow
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
+# Expired revoked-session entries dropped by one logout (an update expression stays well under its limits).
+MAX_PRUNED_PER_REVOKE = 50
 
 
 @dataclass(frozen=True)
@@ -110,10 +112,20 @@ def _revoke_session(account_id: str, user_id: str, session_id: str) -> None:
     with conditional():
         Session(account_id, session_id).update(actions=[Session.status.set("revoked")],
                                                condition=Session.session_id.exists())
-    expiry = int(time.time()) + config.access_token_ttl_seconds()
+    now = int(time.time())
+    # An entry is needed only while an access token of that session could still be valid:
+    # the expired ones go in the same update, so the user item (read by every request) stays small.
+    try:
+        revoked = User.get(account_id, user_id).revoked_sessions or {}
+    except User.DoesNotExist:
+        return
+    stale = [sid for sid in revoked if sid != session_id and int(revoked[sid]) <= now][:MAX_PRUNED_PER_REVOKE]
     with conditional():
-        User(account_id, user_id).update(actions=[User.revoked_sessions[session_id].set(expiry)],
-                                         condition=User.user_id.exists())
+        User(account_id, user_id).update(
+            actions=[User.revoked_sessions[session_id].set(now + config.access_token_ttl_seconds()),
+                     *(User.revoked_sessions[sid].remove() for sid in stale)],
+            condition=User.user_id.exists(),
+        )
 
 
 def logout(tenant: Tenant) -> None:

@@ -3,6 +3,10 @@
 A Lambda container keeps its memory between invocations, so providers, models and system
 settings are read from DynamoDB at most once per ``SYSTEM_CONFIG_CACHE_SECONDS``; a write
 in the same container clears the cache at once, other containers catch up within the TTL.
+
+Some keys come from outside (a prompt type in a URL path, a secret's ciphertext that changes
+on rotation), so a cache holds at most ``max_entries``: expired entries go first, then the
+oldest. Every entry lives the same TTL, so insertion order is expiry order.
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ from chalicelib import config
 
 _MISSING = object()
 _caches: list[TTLCache] = []
+DEFAULT_MAX_ENTRIES = 128
 
 
 class TTLCache:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        if max_entries < 1:
+            raise ValueError("a cache holds at least one entry")
         self.name = name
-        self._items: dict[Any, tuple[float, Any]] = {}
+        self.max_entries = max_entries
+        self._items: dict[Any, tuple[float, Any]] = {}  # insertion order = expiry order
         self._lock = threading.Lock()
         _caches.append(self)
 
@@ -35,8 +43,22 @@ class TTLCache:
         ttl = config.system_cache_seconds()
         if ttl > 0:
             with self._lock:
+                self._items.pop(key, None)  # re-inserted last: its new expiry is the latest
+                self._evict(now)
                 self._items[key] = (now + ttl, value)
         return value
+
+    def _evict(self, now: float) -> None:
+        items = self._items
+        while items:
+            oldest = next(iter(items))
+            if items[oldest][0] > now and len(items) < self.max_entries:
+                return
+            del items[oldest]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
 
     def clear(self) -> None:
         with self._lock:

@@ -68,7 +68,8 @@ def _item_key(item: Model) -> tuple[str, Any, Any]:
 
 
 def shared_connection(model: type[Model]) -> Connection:
-    """The model's own botocore client: creating a client per transaction costs more than the call."""
+    """The process's one DynamoDB client (every model shares it): creating one per transaction would
+    cost more than the call."""
     return model._get_connection().connection
 
 

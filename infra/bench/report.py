@@ -121,6 +121,19 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         elif _num(timing) is not None:
             out[f"package.first_event.{label}.app_ms"] = round(timing * 1000)
 
+    memory = results.get("infra.bench.memory") or {}
+    for row in memory.get("rows", []):
+        key = f"memory.{row['class']}"
+        out[f"{key}.mib_per_1000_requests"] = row.get("mib_per_1000_requests")
+        out[f"{key}.requests"] = row.get("requests")
+    if memory.get("all"):
+        out["memory.all.mib_per_1000_requests"] = memory["all"].get("mib_per_1000_requests")
+    if memory.get("warm_up"):
+        out["memory.warm_up.traced_mib"] = memory["warm_up"].get("traced_mib")
+        out["memory.warm_up.rss_mib"] = memory["warm_up"].get("rss_mib")
+    if "dynamodb_clients" in memory:
+        out["memory.dynamodb_clients"] = memory["dynamodb_clients"]
+
     for name, result in results.items():
         if isinstance(result, dict) and "seconds" in result:
             out[f"bench_seconds.{name.rsplit('.', 1)[-1]}"] = result["seconds"]
@@ -130,8 +143,9 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def summary_rows(summary: dict[str, Any], prefixes: tuple[str, ...] = ("pipeline.", "clustering.ours.",
-                                                                         "clustering.tfidf", "package.")) -> list[dict]:
-    """The headline table printed last: pipeline growth, clustering, package (routes have their own)."""
+                                                                         "clustering.tfidf", "package.",
+                                                                         "memory.")) -> list[dict]:
+    """The headline table printed last: pipeline growth, clustering, package, memory (routes have their own)."""
     return [{"figure": k, "value": v} for k, v in summary.items() if k.startswith(prefixes)]
 
 

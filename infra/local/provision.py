@@ -16,13 +16,13 @@ from chalicelib.registry import QUEUES, dead_letter_queue_of, table_models
 
 
 def reset_model_connections() -> None:
-    """Forget PynamoDB's cached clients so the models pick up a new endpoint."""
+    """Forget PynamoDB's cached client so the models pick up a new endpoint."""
     from chalicelib import aws
-    from chalicelib.models import transactions
+    from chalicelib.models import connection
 
     for model in table_models():
         model._connection = None
-    transactions.reset()
+    connection.reset()
     aws.reset()
 
 

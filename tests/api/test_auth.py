@@ -103,3 +103,19 @@ def test_a_token_claiming_another_account_is_rejected(api, register):
     # Even a correctly signed token cannot name a user that is not in the named account.
     forged = tokens.issue_access_token(account_id=a.account_id, user_id=b.user_id, session_id="s")
     assert api.get("/v1/me", token=forged).status == 401
+
+
+def test_a_logout_drops_the_revoked_sessions_no_token_can_use_any_more(api, register):
+    """The user item is read by every request: a revoked session is kept only while one of its
+    access tokens could still be valid (15 minutes), so sign-outs do not grow it for ever."""
+    from chalicelib.models.accounts import User
+
+    owner = register()
+    now = int(time.time())
+    old = {f"ended-{n}": now - 60 - n for n in range(40)}
+    User(owner.account_id, owner.user_id).update(actions=[User.revoked_sessions.set({**old, "recent": now + 300})])
+    assert api.post("/v1/auth/logout", token=owner.token).status == 204
+    revoked = User.get(owner.account_id, owner.user_id).revoked_sessions.as_dict()
+    session_id = jwt.decode(owner.token, options={"verify_signature": False})["sid"]
+    assert set(revoked) == {"recent", session_id}
+    assert api.get("/v1/me", token=owner.token).status == 401

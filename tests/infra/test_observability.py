@@ -133,3 +133,19 @@ def test_app_registers_the_invocation_middleware_for_every_event_type() -> None:
     from app import app
 
     assert (observability.invocation_middleware, "all") in app.middleware_handlers
+
+
+def test_a_warm_lambda_container_keeps_no_metric_after_the_flush(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Inside Lambda the EMF lines are the record: 10,000 kept metrics would be ~5 MiB for nothing."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "f")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+
+    def handler(event: Any) -> None:
+        for _ in range(500):
+            metric("ItemsProcessed", 1, "Count", stage="generate_ideas")
+
+    observability.invocation_middleware(_lambda_event(), handler)
+    assert _emf(capsys.readouterr().out)
+    assert recorded_metrics() == []
+    assert observability.flush_metrics() == 0, "nothing is left buffered"

@@ -31,22 +31,21 @@ def dynamodb_local_endpoint():
 class _Connections:
     """PynamoDB's cached clients per backend, swapped in and out instead of rebuilt.
 
-    A botocore client costs ~0.1 s to build and each model has its own: rebuilding ~45 of
-    them on every switch between moto and DynamoDB Local would dominate the tier.
+    Building a botocore client costs ~0.1 s, and the models' table connections point at the
+    process's shared client (chalicelib/models/connection.py): both are kept per backend.
     """
 
     def __init__(self) -> None:
-        self.saved: dict[str, tuple[dict, object]] = {}
+        self.saved: dict[str, tuple[dict, dict]] = {}
 
     def switch(self, leaving: str, entering: str) -> None:
-        from chalicelib.models import transactions
+        from chalicelib.models import connection
 
         models = table_models()
-        self.saved[leaving] = ({m: m._connection for m in models}, transactions._connection)
-        connections, tx_connection = self.saved.get(entering, ({}, None))
+        tables, clients = self.saved.get(entering, ({}, {}))
+        self.saved[leaving] = ({m: m._connection for m in models}, connection.swap(clients))
         for model in models:
-            model._connection = connections.get(model)
-        transactions._connection = tx_connection
+            model._connection = tables.get(model)
 
 
 _connections = _Connections()

@@ -25,11 +25,16 @@ PACKAGE = {"package": {"zip_bytes": 9_900_000, "unzipped_bytes": 31_400_000, "li
            "first_event_seconds": {"api": {"app": 1.2, "bare": 0.6}, "worker": 1.0}}
 ROUTES = {"rows": [{"backend": "dynamodb_local", "class": "read", "route": "GET /me", "calls": 4, "read_units": 2.0,
                     "write_units": 0.0}]}
+MEMORY = {"rows": [{"class": "read", "requests": 133, "mib_per_1000_requests": 0.117},
+                   {"class": "job", "requests": 120, "mib_per_1000_requests": 0.201}],
+          "all": {"requests": 253, "mib_per_1000_requests": 0.112}, "warm_up": {"traced_mib": 35.5, "rss_mib": 114.8},
+          "dynamodb_clients": 1}
 
 
 def test_the_summary_names_every_headline_figure():
     summary = report.summarise({"infra.bench.pipeline": PIPELINE, "infra.bench.clustering": CLUSTERING,
-                                "infra.bench.package": PACKAGE, "infra.bench.routes": ROUTES})
+                                "infra.bench.package": PACKAGE, "infra.bench.routes": ROUTES,
+                                "infra.bench.memory": MEMORY})
     assert summary["pipeline.1000.calls_per_keyword"] == 19.0
     assert summary["pipeline.growth.1000/100.seconds"] == 11.0
     assert summary["pipeline.growth.10000/1000.ddb_calls"] == 9.74
@@ -38,6 +43,10 @@ def test_the_summary_names_every_headline_figure():
     assert summary["package.zip_mb"] == 9.9 and summary["package.import.as deployed (zip as built).ratio"] == 3.33
     assert summary["package.first_event.api.ratio"] == 2.0 and summary["package.first_event.worker.app_ms"] == 1000
     assert summary["route.GET /me.dynamodb_local.read_units"] == 2.0
+    assert summary["memory.read.mib_per_1000_requests"] == 0.117 and summary["memory.job.requests"] == 120
+    assert summary["memory.all.mib_per_1000_requests"] == 0.112 and summary["memory.dynamodb_clients"] == 1
+    assert summary["memory.warm_up.traced_mib"] == 35.5
+    assert any(row["figure"] == "memory.job.mib_per_1000_requests" for row in report.summary_rows(summary))
     assert report.summarise({}) == {}
 
 

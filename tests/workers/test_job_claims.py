@@ -69,3 +69,20 @@ def test_a_cluster_job_takes_the_keywords_no_other_job_holds(api, site):
     assert all(r["status"] == "completed" and r["done"] == 1 for r in results.values()), results
     items = [JobItem.get(job_key(owner.account_id, j), sector, consistent_read=True) for j in results]
     assert sum(i.result["keywords_clustered"] + i.result["outliers"] for i in items) == len(words)
+
+
+def test_a_cancelled_job_holds_nothing_the_next_job_takes_its_items(api, site):
+    owner, site_id, sector = site
+    base = f"/v1/sites/{site_id}"
+    task = api.post(f"{base}/tasks", {"title": "Article", "sector_id": sector}, token=owner.token).json["task_id"]
+    first = api.post(f"{base}/jobs", {"stage": "generate_content", "item_ids": [task]}, token=owner.token).json
+    refused = api.post(f"{base}/jobs", {"stage": "generate_content", "item_ids": [task]}, token=owner.token)
+    assert refused.status == 409 and refused.json["error"]["code"] == "items_claimed"
+    assert api.post(f"{base}/jobs/{first['job_id']}/cancel", {}, token=owner.token).status == 200
+
+    second = api.post(f"{base}/jobs", {"stage": "generate_content", "item_ids": [task]}, token=owner.token)
+    assert second.status == 202 and second.json["skipped"] == 0, second.json
+    WorkerLoop(app_module, backoff=lambda receive_count: 0).drain(max_seconds=120)
+    assert api.get(f"{base}/jobs/{second.json['job_id']}", token=owner.token).json["done"] == 1
+    debits = [e for e in CreditLedgerEntry.query(owner.account_id) if e.kind == "debit"]
+    assert [e.job_id for e in debits] == [second.json["job_id"]]  # the cancelled job charged nothing

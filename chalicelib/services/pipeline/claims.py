@@ -3,7 +3,7 @@
 A job claims the records of its items when it is created; its worker claims them again (a
 renewal, or a take-over of a claim nobody holds any more) before each delivery plans or
 charges, and releases them when the item finishes. A claim counts as free when it has
-expired, or when the job item holding it is final or does not exist (a job that was never
+expired, or when the job item holding it is final or does not exist, or its job was cancelled (a job that was never
 created, a release lost in a crash): only a live job item keeps a record.
 
 Writes are conditional puts in transactions of up to 100 (``services.txn``): a cancelled
@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from chalicelib.models.accounts import site_key
-from chalicelib.models.jobs import JobItem, RecordClaim, claim_key, job_key
+from chalicelib.models.jobs import Job, JobItem, RecordClaim, claim_key, job_key
 from chalicelib.services import txn
 from chalicelib.services.pipeline.stage import FINAL
 from chalicelib.timeutil import utcnow
 
 # Long enough for a job's items to wait their turn in a busy queue; a worker renews it.
 CLAIM_TTL = timedelta(days=1)
+LIVE_JOBS = ("running", "paused")
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def claim(account_id: str, site_id: str, kind: str, records: dict[str, str], job
     if not outcome.failed:
         return result
     holders = _holders(skey, kind, [str(r) for r in outcome.failed])
-    stale = _stale(account_id, holders)
+    stale = _stale(account_id, skey, holders)
     steals = [put(r, (RecordClaim.job_id == h.job_id) & (RecordClaim.item_id == h.item_id))
               for r, h in holders.items() if r in stale]
     stolen = set(txn.run_units(steals, connection).ok) if steals else set()
@@ -106,9 +107,14 @@ def _holders(skey: str, kind: str, record_ids: list[str]) -> dict[str, Holder]:
             for c in RecordClaim.batch_get(keys, consistent_read=True)}
 
 
-def _stale(account_id: str, holders: dict[str, Holder]) -> set[str]:
-    """The records whose holding job item is final or does not exist."""
-    wanted = {(job_key(account_id, h.job_id), h.item_id) for h in holders.values()}
+def _stale(account_id: str, skey: str, holders: dict[str, Holder]) -> set[str]:
+    """The records whose holding job item is final or does not exist, or whose job is over.
+
+    A cancelled job leaves its unstarted items pending; they hold nothing once it is cancelled.
+    """
+    jobs = {j.job_id for j in Job.batch_get([(skey, job_id) for job_id in {h.job_id for h in holders.values()}],
+                                            consistent_read=True) if j.status in LIVE_JOBS}
+    wanted = {(job_key(account_id, h.job_id), h.item_id) for h in holders.values() if h.job_id in jobs}
     live = {(i.job_key, i.item_id) for i in JobItem.batch_get(list(wanted), consistent_read=True)
-            if i.status not in FINAL}
+            if i.status not in FINAL} if wanted else set()
     return {r for r, h in holders.items() if (job_key(account_id, h.job_id), h.item_id) not in live}
