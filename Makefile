@@ -31,9 +31,13 @@ lint: $(STAMP)
 
 # System effect: the browser tests (tests/browser: the console and /v1/docs) install Debian's chromium with
 # apt-get when /usr/bin/chromium is missing and they run as root (else they skip, saying so; CI fails instead).
+# Two tiers: everything that runs in-process or on its own local stack, in parallel (pytest-xdist, one
+# worker per core); then what shares one WordPress or one browser, in sequence.
+SERIAL_TIER := wordpress or browser or e2e
 test: setup
 	$(BIN)/ruff check .
-	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -q -n $(or $(TEST_WORKERS),auto) -m "not ($(SERIAL_TIER))" $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -q -m "$(SERIAL_TIER)" $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PYTHON) -m pytest -q -m "not ddb_local and not e2e" $(PYTEST_ARGS)

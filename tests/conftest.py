@@ -267,6 +267,12 @@ SENTINEL.wrap_client(Api)
 
 def pytest_configure(config):
     config.pluginmanager.register(SentinelPlugin(SENTINEL), "secret-sentinel")
+    if not hasattr(config, "workerinput") and config.getoption("numprocesses", None):
+        # make test runs the fast tiers with pytest-xdist: the workers leave their figures here
+        # (they inherit the environment) and the controller prints them all at the end.
+        import tempfile
+
+        os.environ[FIGURES_DIR] = tempfile.mkdtemp(prefix="test-figures-")
 
 
 # --- figures of the chaos and load suites, printed at the end of the session --------------------
@@ -285,7 +291,43 @@ def report(request):
     return add
 
 
+FIGURES_DIR = "TEST_FIGURES_DIR"
+
+
+def pytest_sessionfinish(session) -> None:
+    from tests.security import figures as security
+
+    config = session.config
+    where = os.environ.get(FIGURES_DIR)
+    if not where:
+        return
+    if hasattr(config, "workerinput"):  # a worker: hand the figures over
+        with open(os.path.join(where, f"{config.workerinput['workerid']}.json"), "w") as out:
+            json.dump({"report": config.stash.get(_FIGURES, []), "security": security.FIGURES,
+                       "sentinel": [SENTINEL.responses, SENTINEL.log_lines, len(SENTINEL.known),
+                                    SENTINEL.total_leaks]}, out)
+        return
+    for name in sorted(os.listdir(where)):  # the controller: gather them
+        with open(os.path.join(where, name)) as f:
+            worker = json.load(f)
+        config.stash.setdefault(_FIGURES, []).extend(worker["report"])
+        for suite, values in worker["security"].items():
+            security.record(suite, **values)
+        responses, log_lines, known, leaks = worker["sentinel"]
+        SENTINEL.responses += responses
+        SENTINEL.log_lines += log_lines
+        SENTINEL.known_elsewhere += known
+        SENTINEL.total_leaks += leaks
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    from tests.security import figures as security
+
+    lines = security.report_lines()
+    if lines:
+        terminalreporter.section("security figures")
+        for line in lines:
+            terminalreporter.write_line(line)
     for title, lines in config.stash.get(_FIGURES, []):
         terminalreporter.write_sep("-", title)
         for line in lines:

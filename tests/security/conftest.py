@@ -16,14 +16,6 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"security profile: {figures.security_profile()}, fuzz profile: {figures.fuzz_profile()}"
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    lines = figures.report_lines()
-    if lines:
-        terminalreporter.section("security figures")
-        for line in lines:
-            terminalreporter.write_line(line)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _every_log_line_is_emitted() -> Iterator[None]:
     """Here the app logs at DEBUG, so the sentinel sees every line it could ever write."""

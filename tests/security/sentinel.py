@@ -74,6 +74,7 @@ class SecretSentinel:
     log_lines: int = 0
     leaks: list[Leak] = field(default_factory=list)
     total_leaks: int = 0  # leaks that failed a test
+    known_elsewhere: int = 0  # secrets learned by the other pytest-xdist workers (counted, not kept)
     _env_snapshot: tuple[tuple[str, str], ...] = ()
     _env_secrets: frozenset[str] = frozenset()
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -247,4 +248,4 @@ class SentinelPlugin:
         if s.responses or s.log_lines:
             terminalreporter.write_line(
                 f"secret sentinel: {s.responses} API responses and {s.log_lines} log lines checked, "
-                f"{len(s.known)} learned secrets, {s.total_leaks} leaks")
+                f"{len(s.known) + s.known_elsewhere} learned secrets, {s.total_leaks} leaks")
