@@ -11,7 +11,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
 
 from chalicelib.api.routing import Req, route
-from chalicelib.api.schemas import Body, Deleted, Out, Page, changed_fields
+from chalicelib.api.schemas import Body, Deleted, Out, Page, changes
 from chalicelib.auth.roles import Role
 from chalicelib.services import ai_settings
 
@@ -50,7 +50,7 @@ def get_system_settings(req: Req) -> SystemSettingsOut:
 @route(bp, "/v1/admin/ai-settings", "PATCH", summary="Change the system AI defaults", tags=STAFF_TAGS,
        body=SystemSettingsUpdate, response=SystemSettingsOut, auth="staff")
 def update_system_settings(req: Req) -> SystemSettingsOut:
-    item = ai_settings.update_system_settings(changed_fields(req.body), updated_by=req.tenant.user_id)
+    item = ai_settings.update_system_settings(changes(req.body, refuse_null=True), updated_by=req.tenant.user_id)
     return SystemSettingsOut.model_validate(item)
 
 

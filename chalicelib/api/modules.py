@@ -9,7 +9,7 @@ from chalice import Blueprint
 from pydantic import BaseModel
 
 from chalicelib.api.routing import Req, route
-from chalicelib.api.schemas import Body, Out, changed_fields
+from chalicelib.api.schemas import Body, Out, changes
 from chalicelib.auth.roles import Role
 from chalicelib.models.accounts import GLOBAL_SCOPE
 from chalicelib.models.modules import ModuleEnableSettings
@@ -93,5 +93,5 @@ def get_module_settings(req: Req) -> ModuleSettingsOut:
        summary="Switch modules on or off for every account that has not switched them itself",
        tags=STAFF_TAGS, body=ModuleSettingsUpdate, response=ModuleSettingsOut, auth="staff")
 def update_module_settings(req: Req) -> ModuleSettingsOut:
-    changes = {name.removesuffix(SUFFIX): on for name, on in changed_fields(req.body).items()}
-    return _platform_out(modules.set_switches(GLOBAL_SCOPE, changes, updated_by=req.tenant.user_id))
+    switches = {name.removesuffix(SUFFIX): on for name, on in changes(req.body, refuse_null=True).items()}
+    return _platform_out(modules.set_switches(GLOBAL_SCOPE, switches, updated_by=req.tenant.user_id))

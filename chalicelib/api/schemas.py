@@ -29,17 +29,6 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
-def changed_fields(body: BaseModel, *, nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """A PATCH body's changes: the fields the request set. ``null`` removes one of ``nullable``
-    (optional fields); for any other field it is a 422 naming it."""
-    changes = body.model_dump(exclude_unset=True)
-    bad = [name for name, value in changes.items() if value is None and name not in nullable]
-    if bad:
-        raise UnprocessableEntity("These fields cannot be null: " + ", ".join(bad) + ".",
-                                  details=[{"field": name, "message": "cannot be null"} for name in bad])
-    return changes
-
-
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True, defer_build=True)
 

@@ -30,7 +30,7 @@ from chalice import Blueprint
 from pydantic import BaseModel
 
 from chalicelib.api.routing import AuthMode, Req, route
-from chalicelib.api.schemas import Deleted, ListQuery, Page, changed_fields
+from chalicelib.api.schemas import Deleted, ListQuery, Page, changes
 from chalicelib.auth.roles import Role
 from chalicelib.models.accounts import GLOBAL_SCOPE
 
@@ -133,8 +133,9 @@ def _view(resource: ScopedResource, audience: Audience, verb: str, op: Op) -> Ca
                                                   updated_by=req.tenant.user_id))
     elif verb == "patch":
         def view(req: Req, **path: str) -> Any:
-            return out.model_validate(service.update(audience.scope_of(req), path[id_param],
-                                                     changed_fields(req.body), updated_by=req.tenant.user_id))
+            fields = changes(req.body, refuse_null=True)
+            return out.model_validate(service.update(audience.scope_of(req), path[id_param], fields,
+                                                     updated_by=req.tenant.user_id))
     else:
         def view(req: Req, **path: str) -> Any:
             service.delete(audience.scope_of(req), path[id_param])

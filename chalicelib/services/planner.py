@@ -37,6 +37,7 @@ from chalicelib.models.transactions import ConditionsFailed, Transaction, optimi
 from chalicelib.models.writer import Task
 from chalicelib.services import keyword_import, records, txn
 from chalicelib.services.records import BulkOutcome, Kind, Records
+from chalicelib.services.sites import get_industry
 from chalicelib.services.state_machines import illegal, state_condition, transition, transition_ops
 
 KEYWORDS = Kind("keyword", Keyword)
@@ -442,8 +443,6 @@ def seed_id_for(normalized: str) -> str:
 
 
 def add_seeds(industry_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
-    from chalicelib.services.sites import get_industry
-
     get_industry(industry_id)
     created, skipped, rejected = 0, 0, []
     for row in keyword_import.rows_from_json(items, "-"):

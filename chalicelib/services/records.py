@@ -21,6 +21,7 @@ from chalicelib.models.pages import Page, paginate
 from chalicelib.models.site_records import SiteRecord, join_key
 from chalicelib.models.transactions import ConditionsFailed, Transaction
 from chalicelib.services import sites
+from chalicelib.services.state_machines import state_condition
 
 
 @dataclass(frozen=True)
@@ -176,8 +177,6 @@ def set_fields(item: SiteRecord, changes: dict[str, Any], kind: Kind) -> SiteRec
     """
     if not changes:
         return item
-    from chalicelib.services.state_machines import state_condition
-
     cls = type(item)
     actions = [getattr(cls, name).set(value) if value is not None else getattr(cls, name).remove()
                for name, value in changes.items()]

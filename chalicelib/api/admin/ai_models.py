@@ -10,7 +10,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.routing import Req, route
-from chalicelib.api.schemas import Body, Deleted, Out, Page, changed_fields
+from chalicelib.api.schemas import Body, Deleted, Out, Page, changes
 from chalicelib.models.system import AIModelConfig
 from chalicelib.services import ai_models
 
@@ -107,10 +107,10 @@ def get_model(req: Req, model_name: str) -> ModelOut:
        summary="Change an AI model (the default of its type cannot be switched off)", tags=TAGS,
        body=ModelFields, response=ModelOut, auth="staff")
 def update_model(req: Req, model_name: str) -> ModelOut:
-    changes = changed_fields(req.body, nullable=NULLABLE)
-    if "supported_sizes" in changes and changes["supported_sizes"] is None:
-        changes["supported_sizes"] = []
-    return _out(ai_models.update_model(model_name, changes, updated_by=req.tenant.user_id))
+    fields = changes(req.body, nullable=NULLABLE, refuse_null=True)
+    if "supported_sizes" in fields and fields["supported_sizes"] is None:
+        fields["supported_sizes"] = []
+    return _out(ai_models.update_model(model_name, fields, updated_by=req.tenant.user_id))
 
 
 @route(bp, "/v1/admin/ai-models/{model_name}", "DELETE",

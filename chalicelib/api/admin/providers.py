@@ -13,7 +13,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from chalicelib.api.routing import Req, route
-from chalicelib.api.schemas import Body, Deleted, Out, Page, changed_fields
+from chalicelib.api.schemas import Body, Deleted, Out, Page, changes
 from chalicelib.models.system import IntegrationProvider
 from chalicelib.services import providers
 
@@ -111,9 +111,9 @@ def get_provider(req: Req, provider_id: str) -> ProviderOut:
        body=ProviderUpdate, response=ProviderOut, auth="staff")
 def update_provider(req: Req, provider_id: str) -> ProviderOut:
     b: ProviderUpdate = req.body
-    changes = {k: v for k, v in changed_fields(b, nullable=frozenset(providers.SECRET_FIELDS)).items()
-               if k not in providers.SECRET_FIELDS}
-    return _out(providers.update_provider(provider_id, changes, secret_values=_secret_values(b),
+    fields = {k: v for k, v in changes(b, nullable=providers.SECRET_FIELDS, refuse_null=True).items()
+              if k not in providers.SECRET_FIELDS}
+    return _out(providers.update_provider(provider_id, fields, secret_values=_secret_values(b),
                                           updated_by=req.tenant.user_id))
 
 

@@ -9,7 +9,7 @@ from chalice import Blueprint
 from pydantic import Field
 
 from chalicelib.api.routing import Req, route
-from chalicelib.api.schemas import Body, Deleted, ListQuery, Out, Page, changed_fields
+from chalicelib.api.schemas import Body, Deleted, ListQuery, Out, Page, changes
 from chalicelib.services import system_config
 
 bp = Blueprint(__name__)
@@ -70,7 +70,8 @@ def get_strategy(req: Req, strategy_id: str) -> StrategyOut:
 @route(bp, "/v1/admin/strategies/{strategy_id}", "PATCH", summary="Change a content strategy",
        tags=TAGS, body=StrategyUpdate, response=StrategyOut, auth="staff")
 def update_strategy(req: Req, strategy_id: str) -> StrategyOut:
-    item = system_config.update_strategy(strategy_id, changed_fields(req.body), updated_by=req.tenant.user_id)
+    item = system_config.update_strategy(strategy_id, changes(req.body, refuse_null=True),
+                                         updated_by=req.tenant.user_id)
     return StrategyOut.model_validate(item)
 
 

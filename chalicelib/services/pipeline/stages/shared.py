@@ -5,11 +5,10 @@ The stages call these through the module (``shared.charge(...)``): one place to 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from chalicelib.ai.errors import AIError
+from chalicelib.ai.retry import RetryPolicy, with_retries
 from chalicelib.errors import NotFound, UnprocessableEntity
 from chalicelib.models.accounts import site_key
 from chalicelib.models.conditions import conditional
@@ -120,20 +119,18 @@ def engine(account_id: str) -> Any:
     return get_engine(account_id)
 
 
-def ai_call(call: Callable[[], Any], attempts: int = 3) -> Any:
+# A stage's calls, on top of the provider's own retries: short waits (a longer Retry-After gives the
+# message back to the queue instead of holding the worker).
+STAGE_CALLS = RetryPolicy(attempts=3, base_delay=0.2, max_delay=2.0, max_retry_after=2.0)
+
+
+def ai_call(call: Callable[[], Any]) -> Any:
     """One AI call, tried again on a transient failure (outage, 429, timeout).
 
     A stage that makes several calls should not throw away the ones that worked because
     one of them hit a blip; a persistent failure still reaches SQS's redelivery.
     """
-    for attempt in range(attempts):
-        try:
-            return call()
-        except AIError as exc:
-            if not exc.retryable or attempt == attempts - 1:
-                raise
-            time.sleep(min(2.0, 0.2 * 2**attempt))
-    raise AssertionError("unreachable")
+    return with_retries(call, STAGE_CALLS, provider="engine", operation="stage call")
 
 
 def model_name(kind: str) -> str | None:
