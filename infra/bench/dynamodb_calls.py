@@ -210,8 +210,8 @@ def run() -> dict[str, Any]:
     _install_hooks()
     rows: list[dict[str, Any]] = []
     _run_backend("moto", rows)
-    notes = ["calls include the 3 reads every site route makes first: the caller (users), the module "
-             "switches (module_settings) and the site (sites)",
+    notes = ["calls include the one BatchGetItem every site route makes first: the caller's user, account, "
+             "module switches and the site (services/caller.py)",
              "moto reports nominal capacity (1 unit per read/write, nothing for transactions)"]
     backends = os.environ.get("BENCH_BACKENDS", "moto,dynamodb_local").split(",")
     if "dynamodb_local" in backends:
