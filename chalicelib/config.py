@@ -136,3 +136,12 @@ def billing_return_url() -> str:
     """Where Stripe sends a customer back after Checkout or the billing portal (the web app's
     billing page). Fixed by the deployer, never taken from a request: no open redirect."""
     return os.environ.get("BILLING_RETURN_URL", "http://localhost:3000/billing")
+
+
+# --- public deployment safety -------------------------------------------------------------------
+
+def rate_limits() -> str:
+    """Per-account limits of the expensive routes, e.g. ``jobs=120/60,keyword_imports=60/60``
+    (requests per seconds); ``off`` turns them off. Unset buckets keep their defaults
+    (services.rate_limits.DEFAULT_LIMITS)."""
+    return os.environ.get("RATE_LIMITS", "").strip()

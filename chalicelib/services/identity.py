@@ -166,7 +166,7 @@ def login(email: str, password: str) -> TokenPair:
     if entry.locked_until and entry.locked_until > now:
         retry = int((entry.locked_until - now).total_seconds()) + 1
         raise TooManyRequests(f"Too many failed sign-ins; try again in {retry} seconds.",
-                              headers={"Retry-After": str(retry)})
+                              retry_after=retry)
     try:
         user = User.get(entry.account_id, entry.user_id)
     except User.DoesNotExist:
