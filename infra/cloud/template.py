@@ -80,6 +80,14 @@ API_SETTING_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
         "Description": "Per-account limits of the expensive routes, e.g. jobs=120/60,keyword_imports=60/60,"
                        "automation_runs=20/60 (requests/seconds); empty: those defaults; off: none "
                        "(docs/deploy.md, 'Safe by default')"}),
+    "SignupMode": ("SIGNUP_MODE", {
+        "Type": "String", "Default": "open", "AllowedValues": ["open", "invite-only", "closed"],
+        "Description": "Who may create an account with POST /v1/auth/register: anyone (open) or nobody "
+                       "(invite-only: people join accounts by invite; closed: the operator creates accounts)"}),
+    "CorsAllowedOrigins": ("CORS_ALLOWED_ORIGINS", {
+        "Type": "String", "Default": "",
+        "Description": "Comma-separated origins (https://app.example.com) whose browser pages may call the API; "
+                       "empty: none"}),
 }
 
 

@@ -306,10 +306,14 @@ def test_api_stage_throttling_with_defaults_the_deployer_may_change(merged: dict
 
 def test_the_deployers_api_settings_are_parameters_that_reach_only_the_api_function(
         merged: dict[str, Any]) -> None:
-    assert template.RATE_LIMITS_PARAMETER in template.API_SETTING_PARAMETERS
+    from chalicelib import config
+
+    assert {variable for variable, _ in template.API_SETTING_PARAMETERS.values()} == {
+        "RATE_LIMITS", "SIGNUP_MODE", "CORS_ALLOWED_ORIGINS"}
+    assert template.API_SETTING_PARAMETERS["SignupMode"][1]["AllowedValues"] == list(config.SIGNUP_MODES)
     api_env = merged["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     for parameter, (variable, declared) in template.API_SETTING_PARAMETERS.items():
-        assert merged["Parameters"][parameter] == declared and declared["Default"] == ""
+        assert merged["Parameters"][parameter] == declared
         assert api_env[variable] == {"Ref": parameter}
         workers = [r for k, r in merged["Resources"].items()
                    if r["Type"] == "AWS::Serverless::Function" and k != "APIHandler"]
