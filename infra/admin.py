@@ -57,37 +57,37 @@ def configure(stage: str, state_dir: Path = ROOT / ".local") -> str:
     return f"stage {stage} in {config.region()} (tables {env['RESOURCE_PREFIX']}-*)"
 
 
-# --- the commands: each a service call (chalicelib.services.operator) ----------------------------
+# --- the commands: each a service call (chalicelib.services.bootstrap) ---------------------------
 # The services are imported inside each command: configure() must run before any model is imported.
 
 def promote_staff(args: argparse.Namespace) -> dict[str, Any]:
-    from chalicelib.services import operator
+    from chalicelib.services import bootstrap
 
-    user = operator.set_staff(args.email, staff=not args.revoke)
+    user = bootstrap.set_staff(args.email, staff=not args.revoke)
     return {"email": user.email, "account_id": user.account_id, "user_id": user.user_id, "is_staff": not args.revoke}
 
 
 def set_keys(args: argparse.Namespace) -> dict[str, Any]:
-    from chalicelib.services import operator
+    from chalicelib.services import bootstrap
 
     keys = {provider: os.environ.get(variable, "") for provider, variable in KEY_VARIABLES.items()}
     if not any(v.strip() for v in keys.values()):
         raise AdminError(f"set {' or '.join(KEY_VARIABLES.values())} in the environment first")
-    stored = operator.set_provider_keys(keys, updated_by="admin-cli")
-    return {"keys_stored": stored, "models_in_use": operator.models_in_use()}
+    stored = bootstrap.set_provider_keys(keys, updated_by="admin-cli")
+    return {"keys_stored": stored, "models_in_use": bootstrap.models_in_use()}
 
 
 def set_default_model(args: argparse.Namespace) -> dict[str, Any]:
-    from chalicelib.services import operator
+    from chalicelib.services import bootstrap
 
-    return {"defaults": operator.set_default_models(args.models, updated_by="admin-cli"),
-            "models_in_use": operator.models_in_use()}
+    return {"defaults": bootstrap.set_default_models(args.models, updated_by="admin-cli"),
+            "models_in_use": bootstrap.models_in_use()}
 
 
 def grant_credits(args: argparse.Namespace) -> dict[str, Any]:
-    from chalicelib.services import credits, operator
+    from chalicelib.services import bootstrap, credits
 
-    result = operator.grant_credits(args.account, credit_type=args.type, amount=args.amount, reason=args.reason,
+    result = bootstrap.grant_credits(args.account, credit_type=args.type, amount=args.amount, reason=args.reason,
                                     key=args.key)
     entry = result.entry
     return {"granted": result.applied, "account_id": entry.account_id, "entry_key": entry.entry_key,
@@ -96,10 +96,10 @@ def grant_credits(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def show(args: argparse.Namespace) -> dict[str, Any]:
-    from chalicelib.services import ai_models, operator, providers
+    from chalicelib.services import ai_models, bootstrap, providers
 
     return {"keys": {p: providers.has_api_key(p) for p in KEY_VARIABLES}, "defaults": ai_models.current_defaults(),
-            "models_in_use": operator.models_in_use()}
+            "models_in_use": bootstrap.models_in_use()}
 
 
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], dict[str, Any]], str]] = {

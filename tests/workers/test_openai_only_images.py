@@ -7,7 +7,7 @@ import boto3
 import pytest
 
 import app as app_module
-from chalicelib.services import credits, operator, providers
+from chalicelib.services import bootstrap, credits, providers
 from chalicelib.services.system_defaults import seed_system_defaults
 from infra.local.worker import WorkerLoop
 from tests.unit.ai.fake_apis import FakeOpenAI
@@ -46,7 +46,7 @@ def test_an_openai_only_deployments_image_job_is_drawn_by_openai(api, register, 
     prompts = _run(api, owner, base, loop, "generate_image_prompts", content["content_id"])  # offline: no key yet
     assert prompts["status"] == "completed", prompts
 
-    operator.set_provider_keys({"openai": KEY})  # what `make admin ARGS="set-keys"` does with OPENAI_API_KEY
+    bootstrap.set_provider_keys({"openai": KEY})  # what `make admin ARGS="set-keys"` does with OPENAI_API_KEY
     providers.update_provider("openai", {"api_endpoint": openai_only.base_url})
     job = _run(api, owner, base, loop, "generate_images", content["content_id"])
 
