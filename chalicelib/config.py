@@ -136,3 +136,32 @@ def billing_return_url() -> str:
     """Where Stripe sends a customer back after Checkout or the billing portal (the web app's
     billing page). Fixed by the deployer, never taken from a request: no open redirect."""
     return os.environ.get("BILLING_RETURN_URL", "http://localhost:3000/billing")
+
+
+# --- public deployment safety -------------------------------------------------------------------
+
+def rate_limits() -> str:
+    """Per-account limits of the expensive routes, e.g. ``jobs=120/60,keyword_imports=60/60``
+    (requests per seconds); ``off`` turns them off. Unset buckets keep their defaults
+    (services.rate_limits.DEFAULT_LIMITS)."""
+    return os.environ.get("RATE_LIMITS", "").strip()
+
+
+SIGNUP_MODES = ("open", "invite-only", "closed")
+
+
+def signup_mode() -> str:
+    """Who may create an account with ``POST /v1/auth/register``: anyone (``open``), nobody
+    (``invite-only``: people join an existing account through an invite; ``closed``: not even that
+    way in, accounts are created by the operator). Invites joining an existing account are never
+    refused by this setting."""
+    value = os.environ.get("SIGNUP_MODE", "open").strip().lower() or "open"
+    if value not in SIGNUP_MODES:
+        raise ConfigError(f"SIGNUP_MODE={value!r} is not one of {', '.join(SIGNUP_MODES)}")
+    return value
+
+
+def cors_allowed_origins() -> frozenset[str]:
+    """Origins (``https://app.example.com``) whose browser pages may call the API; none by default."""
+    raw = os.environ.get("CORS_ALLOWED_ORIGINS", "")
+    return frozenset(o.strip().rstrip("/") for o in raw.split(",") if o.strip())

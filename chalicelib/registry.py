@@ -27,6 +27,7 @@ MODEL_MODULES = (
     "chalicelib.models.automation",
     "chalicelib.models.payments",
     "chalicelib.models.deletions",
+    "chalicelib.models.limits",
 )
 
 

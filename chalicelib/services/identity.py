@@ -134,6 +134,21 @@ def logout(tenant: Tenant) -> None:
 
 # --- registration and login ------------------------------------------------------------
 
+def sign_up(*, account_name: str, email: str, password: str, first_name: str = "",
+            last_name: str = "") -> tuple[Account, User, TokenPair]:
+    """A new account created by anyone through the public API: only while the deployment's sign-up
+    mode (``SIGNUP_MODE``) is open. The operator's tools call ``register`` directly."""
+    mode = config.signup_mode()
+    if mode == "invite-only":
+        raise Forbidden("Sign-up on this deployment is by invitation: ask an admin of an account to invite "
+                        "you, then accept the invite.", code="signup_invite_only")
+    if mode == "closed":
+        raise Forbidden("Sign-up is closed on this deployment: its operator creates accounts.",
+                        code="signup_closed")
+    return register(account_name=account_name, email=email, password=password, first_name=first_name,
+                    last_name=last_name)
+
+
 def register(*, account_name: str, email: str, password: str, first_name: str = "",
              last_name: str = "") -> tuple[Account, User, TokenPair]:
     email = normalize_email(email)
@@ -166,7 +181,7 @@ def login(email: str, password: str) -> TokenPair:
     if entry.locked_until and entry.locked_until > now:
         retry = int((entry.locked_until - now).total_seconds()) + 1
         raise TooManyRequests(f"Too many failed sign-ins; try again in {retry} seconds.",
-                              headers={"Retry-After": str(retry)})
+                              retry_after=retry)
     try:
         user = User.get(entry.account_id, entry.user_id)
     except User.DoesNotExist:
