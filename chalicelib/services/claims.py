@@ -112,9 +112,9 @@ def _stale(account_id: str, skey: str, holders: dict[str, Holder]) -> set[str]:
 
     A cancelled job leaves its unstarted items pending; they hold nothing once it is cancelled.
     """
-    jobs = {j.job_id for j in Job.batch_get([(skey, job_id) for job_id in {h.job_id for h in holders.values()}],
-                                            consistent_read=True) if j.status in LIVE_JOBS}
-    wanted = {(job_key(account_id, h.job_id), h.item_id) for h in holders.values() if h.job_id in jobs}
+    over = {j.job_id for j in Job.batch_get([(skey, job_id) for job_id in {h.job_id for h in holders.values()}],
+                                            consistent_read=True) if j.status not in LIVE_JOBS}
+    wanted = {(job_key(account_id, h.job_id), h.item_id) for h in holders.values() if h.job_id not in over}
     live = {(i.job_key, i.item_id) for i in JobItem.batch_get(list(wanted), consistent_read=True)
             if i.status not in FINAL} if wanted else set()
     return {r for r, h in holders.items() if (job_key(account_id, h.job_id), h.item_id) not in live}
