@@ -40,7 +40,8 @@ def load(token: str, *, modules: bool = False, site_id: str | None = None,
     """Verify an access token and read what the request needs; 401 / 403 account_inactive.
 
     The role is read from the user record, not the token, so a role change or a deactivation
-    takes effect at once; logout is honoured through ``revoked_sessions``; an account's
+    takes effect at once; logout is honoured through ``revoked_sessions``, a password reset or
+    change through ``session_generation``; an account's
     deactivation through its own flag (and the copy each user carries).
     """
     try:
@@ -56,7 +57,8 @@ def load(token: str, *, modules: bool = False, site_id: str | None = None,
     user, account = found[user_key], found[account_key]
     if user is None or account is None:
         raise Unauthorized()
-    if not user.is_active or claims.session_id in (user.revoked_sessions or {}):
+    if (not user.is_active or claims.session_id in (user.revoked_sessions or {})
+            or claims.generation < int(user.session_generation or 0)):  # a password reset or change ended it
         raise Unauthorized("This session has ended; sign in again.")
     if user.account_inactive or account.is_active is False:  # tokens issued before the deactivation too
         raise account_inactive()

@@ -50,7 +50,8 @@ SECRET_ENV = re.compile(r"(?:API_?KEY|SECRET|PASSWORD|PASSWD|TOKEN)", re.I)
 ENV_IGNORED = frozenset({"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PYTEST_CURRENT_TEST"})
 # The answers that exist to hand out tokens.
 APP_LOGGER = "seo-content-engine"
-TOKEN_ROUTES = frozenset({("POST", "/v1/auth/register"), ("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh")})
+TOKEN_ROUTES = frozenset({("POST", "/v1/auth/register"), ("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh"),
+                          ("POST", "/v1/auth/invites/accept"), ("POST", "/v1/me/password")})
 
 
 def is_secret_like(value: str) -> bool:
