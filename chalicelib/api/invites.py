@@ -1,5 +1,6 @@
-"""/v1/users/invites (admins manage them) and /v1/auth/invites/* (the invited person, before they
-have an account: the link's token is the only credential, sent in the body, never in a URL)."""
+"""/v1/users/invites (every member sees them, as they see the users; admins manage them) and
+/v1/auth/invites/* (the invited person, before they have an account: the link's token is the only
+credential, sent in the body, never in a URL)."""
 
 from __future__ import annotations
 
@@ -85,14 +86,13 @@ def create_invite(req: Req) -> InviteOut:
 
 
 @route(bp, "/v1/users/invites", "GET", summary="List the account's invites, newest first", tags=TAGS,
-       query=ListQuery, response=Page[InviteOut], role=Role.admin)
+       query=ListQuery, response=Page[InviteOut])
 def list_invites(req: Req) -> Page[InviteOut]:
     page = invites.list_page(req.account_id, limit=req.query.limit, cursor=req.query.cursor)
     return Page[InviteOut](items=[invite_out(i) for i in page.items], next_cursor=page.next_cursor)
 
 
-@route(bp, "/v1/users/invites/{invite_id}", "GET", summary="Get an invite", tags=TAGS, response=InviteOut,
-       role=Role.admin)
+@route(bp, "/v1/users/invites/{invite_id}", "GET", summary="Get an invite", tags=TAGS, response=InviteOut)
 def get_invite(req: Req, invite_id: str) -> InviteOut:
     return invite_out(invites.get(req.account_id, invite_id))
 

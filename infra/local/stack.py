@@ -310,6 +310,8 @@ class LocalStack:
         env = {**os.environ}
         # Where a connected WordPress's companion plugin sends its webhooks: this API.
         env.setdefault("PUBLIC_API_URL", f"http://{LOOPBACK}:{o.port}")
+        if o.console_port is not None:  # the links e-mails carry open the console's pages
+            env.setdefault("WEB_APP_URL", f"http://{LOOPBACK}:{o.console_port}")
         with self.signals.deferred():
             api = spawn("chalice", [venv_tool("chalice"), "local", "--host", LOOPBACK, "--port", str(o.port),
                                     "--no-autoreload", "--stage", CHALICE_STAGE], env=env, cwd=ROOT)

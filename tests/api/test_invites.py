@@ -137,7 +137,12 @@ def test_who_may_invite_and_whom(api, register, add_member, mail):
     assert _invite(api, admin, admin.email).error_code == "email_taken"
     assert _invite(api, admin, "x@example.com", role="admin").status == 201
     assert _invite(api, owner, "X@Example.com").error_code == "invite_pending"
-    assert api.get("/v1/users/invites", token=editor.token).status == 403
+    assert api.get("/v1/users/invites", token=editor.token).status == 200  # seen, as the users are
+    assert api.post(f"/v1/users/invites/{listed_id(api, owner)}/revoke", token=editor.token).status == 403
+
+
+def listed_id(api, owner) -> str:
+    return api.get("/v1/users/invites", token=owner.token).json["items"][0]["invite_id"]
 
 
 def test_a_bad_or_foreign_token_is_refused_alike(api, register, mail):

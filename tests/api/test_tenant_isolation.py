@@ -98,7 +98,10 @@ def world(api, register, add_member, make_staff):
     run = AutomationRun(f"{a.account_id}#{site['site_id']}", new_id(), account_id=a.account_id,
                         site_id=site["site_id"], status="paused", stages=[], config={"content_limit": 7})
     run.save()
+    invite = api.post("/v1/users/invites", {"email": "alpha-secret-invitee@example.com", "first_name": "Alpha invitee"},
+                      token=a.token).json
     ids = {
+        "invite_id": invite["invite_id"],
         "job_id": job.job_id, "run_id": run.run_id,
         "keyword_id": keyword["keyword_id"], "cluster_id": cluster["cluster_id"], "idea_id": idea["idea_id"],
         "task_id": task["task_id"], "content_id": content["content_id"], "image_id": image["image_id"],
@@ -119,6 +122,7 @@ def world(api, register, add_member, make_staff):
                "Alpha secret site", "alpha.example.com", "Alpha sector", a.email, a_editor.email,
                profile["profile_id"], "Alpha secret voice", "0.123", "alpha secret keyword", "Alpha cluster",
                "Alpha idea", "Alpha task", "Alpha article", "Alpha body", "Alpha image", "cus_AlphaSecretCustomer1",
+               "alpha-secret-invitee@example.com", "Alpha invitee", invite["invite_id"],
                *(ids[name] for name in ("keyword_id", "cluster_id", "idea_id", "task_id", "content_id", "image_id"))}
     return {"a": a, "ids": ids, "b": b_members, "secrets": secrets}
 
@@ -128,6 +132,7 @@ def _snapshot(api, world) -> str:
     parts = [api.get(f"/v1/sites/{ids['site_id']}", token=a.token).json,
              api.get(f"/v1/sites/{ids['site_id']}/sectors/{ids['sector_id']}", token=a.token).json,
              api.get(f"/v1/users/{ids['user_id']}", token=a.token).json,
+             api.get(f"/v1/users/invites/{ids['invite_id']}", token=a.token).json,
              api.get("/v1/me", token=a.token).json["account"],
              api.get(f"/v1/account/author-profiles/{ids['profile_id']}", token=a.token).json,
              api.get("/v1/account/settings", token=a.token).json,
@@ -187,6 +192,10 @@ def test_every_route_hides_account_a_from_account_b(api, world):
     assert _snapshot(api, world) == before, "account A's records changed"
 
 
+# Routes by which a user acts on their own user (any role may): sign out, names, password, address.
+OWN_USER_ROUTES = {"/v1/auth/logout", "/v1/me", "/v1/me/password", "/v1/me/verify-email"}
+
+
 def test_viewers_cannot_write_anywhere(api, world):
     a = world["a"]
     viewer = world["b"]["viewer"]
@@ -197,7 +206,7 @@ def test_viewers_cannot_write_anywhere(api, world):
     sector = api.post(f"/v1/sites/{site['site_id']}/sectors", {"name": "b"}, token=owner.token).json
     ids.update(site_id=site["site_id"], sector_id=sector["sector_id"], user_id=world["b"]["editor"].user_id)
     for spec in ROUTES:
-        if not spec.writes or spec.auth == "none" or spec.path == "/v1/auth/logout":
+        if not spec.writes or spec.auth == "none" or spec.path in OWN_USER_ROUTES:
             continue
         content_type = spec.content_types[0]
         raw = "keyword\nalpha\n" if content_type == "text/csv" else None
