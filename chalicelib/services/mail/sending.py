@@ -38,13 +38,13 @@ def enqueue(account_id: str, to: str, template: str, data: dict[str, str], key: 
     messages.send(registry.queue(QUEUE), [message])
 
 
-def deliver(message: MailMessage) -> str:
-    """Send one queued e-mail unless its key was sent already; returns what happened."""
+def claim(message: MailMessage) -> bool:
+    """Take the event's record for sending: True unless it was sent, failed for good, or another
+    delivery holds it under a live lease."""
     now = _epoch(utcnow())
     lease = registry.queue(QUEUE).function_timeout + 30
-    record = MailDelivery(message.account_id, message.key)
-    with conditional() as claim:
-        record.update(
+    with conditional() as write:
+        MailDelivery(message.account_id, message.key).update(
             actions=[MailDelivery.status.set(SENDING), MailDelivery.claimed_until.set(now + lease),
                      MailDelivery.attempts.add(1), MailDelivery.template.set(message.template),
                      MailDelivery.to.set(message.to), MailDelivery.expires_epoch.set(now + RETENTION_SECONDS),
@@ -53,7 +53,13 @@ def deliver(message: MailMessage) -> str:
             condition=(MailDelivery.key.does_not_exist() | (MailDelivery.status == RETRYING)
                        | ((MailDelivery.status == SENDING) & (MailDelivery.claimed_until < now))),
         )
-    if not claim.held:
+    return write.held
+
+
+def deliver(message: MailMessage) -> str:
+    """Send one queued e-mail unless its key was sent already; returns what happened."""
+    record = MailDelivery(message.account_id, message.key)
+    if not claim(message):
         current = MailDelivery.get(message.account_id, message.key, consistent_read=True)
         if current.status == SENDING:  # another delivery is sending it: SQS brings this one back
             raise Unavailable(f"mail {message.key} is being sent by another delivery")
