@@ -136,3 +136,11 @@ def billing_return_url() -> str:
     """Where Stripe sends a customer back after Checkout or the billing portal (the web app's
     billing page). Fixed by the deployer, never taken from a request: no open redirect."""
     return os.environ.get("BILLING_RETURN_URL", "http://localhost:3000/billing")
+
+
+# --- the audit log ----------------------------------------------------------------------------
+
+def audit_retention_days() -> int:
+    """Days an audit entry is kept before DynamoDB's TTL removes it (default 400: a year and a
+    month, so a yearly review still sees the whole previous year)."""
+    return max(1, int(os.environ.get("AUDIT_RETENTION_DAYS", "400")))

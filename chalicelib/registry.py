@@ -27,6 +27,7 @@ MODEL_MODULES = (
     "chalicelib.models.automation",
     "chalicelib.models.payments",
     "chalicelib.models.deletions",
+    "chalicelib.models.audit",
 )
 
 
@@ -202,6 +203,7 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.billing",
     "chalicelib.api.stripe_webhooks",
     "chalicelib.api.admin.accounts",
+    "chalicelib.api.audit",
 )
 
 # Message model -> "module:factory" of the workers of its queues, and of their dead-letter queues;

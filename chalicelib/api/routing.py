@@ -195,6 +195,12 @@ class Req:
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)
 
+    @property
+    def source_ip(self) -> str | None:
+        """The client's address as API Gateway saw it (for the audit log)."""
+        identity = (getattr(self.request, "context", None) or {}).get("identity") or {}
+        return identity.get("sourceIp")
+
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     hdrs = {"Content-Type": "application/json"}
