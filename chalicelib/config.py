@@ -138,6 +138,15 @@ def billing_return_url() -> str:
     return os.environ.get("BILLING_RETURN_URL", "http://localhost:3000/billing")
 
 
+# --- public deployment safety -------------------------------------------------------------------
+
+def rate_limits() -> str:
+    """Per-account limits of the expensive routes, e.g. ``jobs=120/60,keyword_imports=60/60``
+    (requests per seconds); ``off`` turns them off. Unset buckets keep their defaults
+    (services.rate_limits.DEFAULT_LIMITS)."""
+    return os.environ.get("RATE_LIMITS", "").strip()
+
+
 # --- the audit log ----------------------------------------------------------------------------
 
 def audit_retention_days() -> int:

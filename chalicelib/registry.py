@@ -28,6 +28,7 @@ MODEL_MODULES = (
     "chalicelib.models.payments",
     "chalicelib.models.deletions",
     "chalicelib.models.audit",
+    "chalicelib.models.limits",
 )
 
 

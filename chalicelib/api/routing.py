@@ -80,6 +80,7 @@ class RouteSpec:
     site_guard: SiteGuard = "auto"
     scope: Scope = None
     max_body: int = MAX_JSON_BODY  # the JSON body's size limit
+    rate_limit: str | None = None  # the per-account bucket of services.rate_limits it counts in
 
     @property
     def writes(self) -> bool:
@@ -298,6 +299,7 @@ def route(
     site_guard: SiteGuard = "auto",
     scope: Scope = None,
     max_body: int = MAX_JSON_BODY,
+    rate_limit: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn(req, **path_params)`` as ``method path`` on the blueprint."""
 
@@ -306,14 +308,19 @@ def route(
         raise ValueError(f"{method} {path}: a route under {SITE_PREFIX} is declared with scope='site', "
                          "and only such a route")
     ctypes = content_types or ["application/json"]
+    extra = dict(extra_responses or {})
+    if rate_limit is not None:
+        extra.setdefault(429, f"Too many requests of this kind for the account (code rate_limited; "
+                              f"Retry-After says when to try again; bucket {rate_limit})")
     spec = RouteSpec(method, path, summary, tags or [], body, query, response, status, auth, role,
-                     ctypes, module, extra_responses or {}, site_guard=site_guard, scope=scope,
-                     max_body=max_body)
+                     ctypes, module, extra, site_guard=site_guard, scope=scope,
+                     max_body=max_body, rate_limit=rate_limit)
     ROUTES.append(spec)
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         # The blueprint's module: app.py imports it on the first request to one of its routes.
         spec.handler_module = getattr(bp, "_import_name", None) or fn.__module__
+        handler = _limited(fn, rate_limit) if rate_limit is not None else fn
 
         def view(**path_params: str) -> Response:
             request = bp.current_request
@@ -331,9 +338,9 @@ def route(
                 parsed_query = query.model_validate(_query_params(request)) if query else None
                 req = Req(request, tenant, parsed_body, parsed_query, raw, spec, caller)
                 if scope == "site" and caller is not None:
-                    result = _under_site(fn, req, path_params)
+                    result = _under_site(handler, req, path_params)
                 else:
-                    result = fn(req, **path_params)
+                    result = handler(req, **path_params)
                 if isinstance(result, Response):
                     return result
                 if status == 204:
@@ -378,6 +385,18 @@ def _admit(spec: RouteSpec, request: Any, path_params: dict[str, str]) -> Caller
 
         check_enabled(caller.modules, spec.module)
     return caller
+
+
+def _limited(fn: Callable[..., Any], bucket: str) -> Callable[..., Any]:
+    """``fn`` counted in the caller's account's ``bucket``: only a request that passed every check
+    before the handler counts (a 4xx for the body or the site costs nothing of the limit)."""
+    from chalicelib.services import rate_limits
+
+    def limited(req: Req, **path_params: str) -> Any:
+        rate_limits.enforce(req.account_id, bucket)
+        return fn(req, **path_params)
+
+    return limited
 
 
 def _under_site(fn: Callable[..., Any], req: Req, path_params: dict[str, str]) -> Any:

@@ -169,7 +169,7 @@ def login(email: str, password: str, *, ip: str | None = None) -> TokenPair:
         audit.record(entry.account_id, audit.SIGN_IN_FAILED, f"user:{entry.user_id}", target=f"user:{entry.user_id}",
                      details={"reason": "locked", "ip": ip})
         raise TooManyRequests(f"Too many failed sign-ins; try again in {retry} seconds.",
-                              headers={"Retry-After": str(retry)})
+                              retry_after=retry)
     try:
         user = User.get(entry.account_id, entry.user_id)
     except User.DoesNotExist:

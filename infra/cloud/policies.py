@@ -83,7 +83,9 @@ PIPELINE_ACCESS = TableAccess(
     hidden_tables=frozenset({"users", "logins", "sessions",
                              # payments (Stripe's records): only the API's webhook and billing routes
                              "stripe_events", "stripe_customers", "subscriptions", "invoices", "pack_purchases",
-                             "credit_packs"}),
+                             "credit_packs",
+                             # per-account request counters: only the API's limited routes count
+                             "rate_limits"}),
 )
 # The deletions worker deletes whatever a site owns, the site and its sectors (accounts) included.
 DELETION_ACCESS = TableAccess(
