@@ -153,3 +153,10 @@ def audit_retention_days() -> int:
     """Days an audit entry is kept before DynamoDB's TTL removes it (default 400: a year and a
     month, so a yearly review still sees the whole previous year)."""
     return max(1, int(os.environ.get("AUDIT_RETENTION_DAYS", "400")))
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+def api_key_rate_limit_per_minute() -> int:
+    """Requests a minute an API key may make unless it was created with its own limit."""
+    return max(1, int(os.environ.get("API_KEY_RATE_LIMIT_PER_MINUTE", "600")))

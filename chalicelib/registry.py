@@ -29,6 +29,7 @@ MODEL_MODULES = (
     "chalicelib.models.deletions",
     "chalicelib.models.audit",
     "chalicelib.models.limits",
+    "chalicelib.models.api_keys",
 )
 
 
@@ -205,6 +206,7 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.stripe_webhooks",
     "chalicelib.api.admin.accounts",
     "chalicelib.api.audit",
+    "chalicelib.api.api_keys",
 )
 
 # Message model -> "module:factory" of the workers of its queues, and of their dead-letter queues;

@@ -80,7 +80,7 @@ API_ACCESS = TableAccess(frozenset(), frozenset(), all_tables=True)
 PIPELINE_ACCESS = TableAccess(
     write_modules=frozenset({"planner", "writer", "billing", "jobs", "publisher", "automation", "audit"}),
     read_modules=frozenset({"accounts", "system", "modules", "deletions"}),
-    hidden_tables=frozenset({"users", "logins", "sessions",
+    hidden_tables=frozenset({"users", "logins", "sessions", "api_keys", "api_key_prefixes",
                              # payments (Stripe's records): only the API's webhook and billing routes
                              "stripe_events", "stripe_customers", "subscriptions", "invoices", "pack_purchases",
                              "credit_packs",
