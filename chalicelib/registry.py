@@ -207,6 +207,7 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.admin.accounts",
     "chalicelib.api.audit",
     "chalicelib.api.api_keys",
+    "chalicelib.api.admin.account_credits",
 )
 
 # Message model -> "module:factory" of the workers of its queues, and of their dead-letter queues;

@@ -55,6 +55,7 @@ SITE_PREFIX = "/v1/sites/{site_id}"
 SiteGuard = Literal["auto", "read", "write", "manage"] | None
 
 PATH_PARAM_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 _path_param = re.compile(PATH_PARAM_PATTERN)
 
 # What an API key may call (auth.api_keys scopes), derived from each route once: a GET needs
@@ -212,6 +213,16 @@ class Req:
 
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)
+
+    def idempotency_key(self) -> str | None:
+        """The ``Idempotency-Key`` header (None: not sent): a retried request is applied once."""
+        key = self.header("Idempotency-Key")
+        if key is None:
+            return None
+        if not IDEMPOTENCY_KEY.match(key):
+            raise UnprocessableEntity("Idempotency-Key must be 8 to 100 letters, digits, '_', '.', ':' or '-'.",
+                                      details=[{"field": "Idempotency-Key", "message": "invalid"}])
+        return key
 
     @property
     def source_ip(self) -> str | None:

@@ -272,7 +272,8 @@ def deactivate_user(tenant: Tenant, user_id: str) -> User:
 
 # --- accounts (platform staff) ----------------------------------------------------------------
 
-def set_account_active(account_id: str, active: bool, *, by: Tenant | None = None) -> Account:
+def set_account_active(account_id: str, active: bool, *, by: Tenant | None = None,
+                       reason: str | None = None) -> Account:
     """Deactivate or reactivate an account.
 
     Deactivated: nobody of it signs in or calls the API (403 ``account_inactive``, also with
@@ -287,7 +288,8 @@ def set_account_active(account_id: str, active: bool, *, by: Tenant | None = Non
     account.update(actions=[Account.is_active.set(active)], condition=Account.account_id.exists())
     if was_active != active:
         audit.record(account_id, audit.ACCOUNT_REACTIVATED if active else audit.ACCOUNT_SUSPENDED,
-                     by if by is not None else audit.SYSTEM, target=f"account:{account_id}")
+                     by if by is not None else audit.SYSTEM, target=f"account:{account_id}",
+                     details={"reason": reason})
     flag = User.account_inactive.remove() if active else User.account_inactive.set(True)
     for user in User.query(account_id):
         with conditional():  # a user deleted meanwhile
