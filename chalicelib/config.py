@@ -161,3 +161,27 @@ def mail_outbox_dir() -> str | None:
 def web_app_url() -> str:
     """The web app's public base URL: the links e-mails carry (accept an invite, reset a password)."""
     return os.environ.get("WEB_APP_URL", "http://localhost:3000").rstrip("/")
+
+
+# --- public deployment safety -------------------------------------------------------------------
+
+def rate_limits() -> str:
+    """Per-account limits of the expensive routes, e.g. ``jobs=120/60,keyword_imports=60/60``
+    (requests per seconds); ``off`` turns them off. Unset buckets keep their defaults
+    (services.rate_limits.DEFAULT_LIMITS)."""
+    return os.environ.get("RATE_LIMITS", "").strip()
+
+
+# --- the audit log ----------------------------------------------------------------------------
+
+def audit_retention_days() -> int:
+    """Days an audit entry is kept before DynamoDB's TTL removes it (default 400: a year and a
+    month, so a yearly review still sees the whole previous year)."""
+    return max(1, int(os.environ.get("AUDIT_RETENTION_DAYS", "400")))
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+def api_key_rate_limit_per_minute() -> int:
+    """Requests a minute an API key may make unless it was created with its own limit."""
+    return max(1, int(os.environ.get("API_KEY_RATE_LIMIT_PER_MINUTE", "600")))

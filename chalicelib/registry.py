@@ -28,6 +28,9 @@ MODEL_MODULES = (
     "chalicelib.models.payments",
     "chalicelib.models.deletions",
     "chalicelib.models.mail",
+    "chalicelib.models.audit",
+    "chalicelib.models.limits",
+    "chalicelib.models.api_keys",
 )
 
 
@@ -207,6 +210,9 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.admin.accounts",
     "chalicelib.api.invites",
     "chalicelib.api.me",
+    "chalicelib.api.audit",
+    "chalicelib.api.api_keys",
+    "chalicelib.api.admin.account_credits",
 )
 
 # Message model -> "module:factory" of the workers of its queues, and of their dead-letter queues;

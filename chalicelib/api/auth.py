@@ -148,7 +148,7 @@ def register(req: Req) -> Response:
        body=LoginBody, response=TokensOut, auth="none",
        extra_responses={401: "invalid_credentials: the e-mail or password is wrong"})
 def login(req: Req) -> Response:
-    pair = identity.login(req.body.email, req.body.password)
+    pair = identity.login(req.body.email, req.body.password, ip=req.source_ip)
     return with_tokens(tokens_out(pair), pair, 200)
 
 

@@ -22,7 +22,7 @@ from chalicelib.ids import new_id
 from chalicelib.models.accounts import EmailLogin, User, UserToken
 from chalicelib.models.conditions import conditional
 from chalicelib.models.transactions import Transaction, optimistic
-from chalicelib.services import mail
+from chalicelib.services import audit, mail
 from chalicelib.services.accounts import get_user
 from chalicelib.services.identity import TokenPair, normalize_email, start_session
 from chalicelib.services.one_time_links import ends, invalid, link, matches, new_secret, now_epoch
@@ -32,6 +32,8 @@ VERIFY, RESET = "verify_email", "password_reset"
 KIND = {VERIFY: "vfy", RESET: "rst"}
 TTL = {VERIFY: timedelta(days=7), RESET: timedelta(minutes=30)}
 PAGE = {VERIFY: "/verify-email", RESET: "/reset-password"}
+# Audit log actions (services.audit): a password set by a reset link, or changed by its user.
+PASSWORD_RESET, PASSWORD_CHANGED = "user.password_reset", "user.password_changed"
 # One reset e-mail per address per minute: asking again sooner is answered the same, and sends nothing.
 RESET_MAIL_INTERVAL_SECONDS = 60
 
@@ -135,6 +137,7 @@ def reset_password(token: str, new_password: str) -> None:
               condition=EmailLogin.user_id == user.user_id, label="login")
     with conditional(otherwise=invalid()):
         tx.commit()
+    audit.record(user.account_id, PASSWORD_RESET, f"user:{user.user_id}", target=f"user:{user.user_id}")
     _mail_changed(user, int(record.generation) + 1)
 
 
@@ -155,6 +158,7 @@ def change_password(tenant: Tenant, current_password: str, new_password: str) ->
         return generation + 1
 
     generation = optimistic(attempt, what="user")
+    audit.record(tenant.account_id, PASSWORD_CHANGED, tenant, target=f"user:{tenant.user_id}")
     user = get_user(tenant.account_id, tenant.user_id)
     _mail_changed(user, generation)
     return start_session(tenant.account_id, tenant.user_id, generation)

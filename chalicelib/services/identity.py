@@ -22,7 +22,7 @@ from chalicelib.ids import new_id
 from chalicelib.models.accounts import Account, EmailLogin, Plan, Session, Site, User
 from chalicelib.models.conditions import conditional
 from chalicelib.models.transactions import ConditionsFailed, Transaction, optimistic
-from chalicelib.services import caller, seats
+from chalicelib.services import audit, caller, seats
 from chalicelib.services.accounts import get_account, get_user
 from chalicelib.services.caller import account_inactive as _account_inactive
 from chalicelib.services.credits import start_first_period
@@ -156,7 +156,8 @@ def register(*, account_name: str, email: str, password: str, first_name: str = 
     return account, user, start_session(account_id, user_id)
 
 
-def login(email: str, password: str) -> TokenPair:
+def login(email: str, password: str, *, ip: str | None = None) -> TokenPair:
+    """Sign in. Each sign-in, and each failed one of a known address, is in the account's audit log."""
     email = normalize_email(email)
     failed = Unauthorized("The e-mail or password is wrong.", code="invalid_credentials")
     try:
@@ -167,8 +168,10 @@ def login(email: str, password: str) -> TokenPair:
     now = utcnow()
     if entry.locked_until and entry.locked_until > now:
         retry = int((entry.locked_until - now).total_seconds()) + 1
+        audit.record(entry.account_id, audit.SIGN_IN_FAILED, f"user:{entry.user_id}", target=f"user:{entry.user_id}",
+                     details={"reason": "locked", "ip": ip})
         raise TooManyRequests(f"Too many failed sign-ins; try again in {retry} seconds.",
-                              headers={"Retry-After": str(retry)})
+                              retry_after=retry)
     try:
         user = User.get(entry.account_id, entry.user_id)
     except User.DoesNotExist:
@@ -179,6 +182,8 @@ def login(email: str, password: str) -> TokenPair:
             entry.update(actions=[EmailLogin.locked_until.set(now + LOCKOUT), EmailLogin.failed_attempts.set(0)])
         else:
             entry.update(actions=[EmailLogin.failed_attempts.add(1)])
+        audit.record(user.account_id, audit.SIGN_IN_FAILED, f"user:{user.user_id}", target=f"user:{user.user_id}",
+                     details={"reason": "wrong_password", "locked": attempts >= MAX_FAILED_LOGINS, "ip": ip})
         raise failed
     if not user.is_active:
         raise Forbidden("This user has been deactivated; ask an admin of your account.",
@@ -187,7 +192,10 @@ def login(email: str, password: str) -> TokenPair:
         raise _account_inactive()
     if entry.failed_attempts or entry.locked_until:
         entry.update(actions=[EmailLogin.failed_attempts.set(0), EmailLogin.locked_until.remove()])
-    return start_session(user.account_id, user.user_id, int(user.session_generation or 0))
+    pair = start_session(user.account_id, user.user_id, int(user.session_generation or 0))
+    audit.record(user.account_id, audit.SIGN_IN, f"user:{user.user_id}", target=f"user:{user.user_id}",
+                 details={"ip": ip})
+    return pair
 
 
 # --- users of an account ----------------------------------------------------------------
@@ -246,7 +254,11 @@ def change_role(tenant: Tenant, user_id: str, role: Role) -> User:
         raise Forbidden("You cannot change your own role.", code="self_change")
     if not tenant.role.at_least(role) or not tenant.role.at_least(Role(user.role)):
         raise Forbidden("You cannot manage a role above your own.", code="insufficient_role")
+    before = user.role
     user.update(actions=[User.role.set(role.value)])
+    if before != role.value:
+        audit.record(tenant.account_id, audit.ROLE_CHANGED, tenant, target=f"user:{user_id}",
+                     details={"from": before, "to": role.value})
     return user
 
 
@@ -272,7 +284,8 @@ def deactivate_user(tenant: Tenant, user_id: str) -> User:
 
 # --- accounts (platform staff) ----------------------------------------------------------------
 
-def set_account_active(account_id: str, active: bool, *, by: Tenant | None = None) -> Account:
+def set_account_active(account_id: str, active: bool, *, by: Tenant | None = None,
+                       reason: str | None = None) -> Account:
     """Deactivate or reactivate an account.
 
     Deactivated: nobody of it signs in or calls the API (403 ``account_inactive``, also with
@@ -283,7 +296,12 @@ def set_account_active(account_id: str, active: bool, *, by: Tenant | None = Non
     if by is not None and by.account_id == account_id and not active:
         raise Forbidden("You cannot deactivate your own account.", code="self_change")
     account = get_account(account_id)
+    was_active = account.is_active is not False
     account.update(actions=[Account.is_active.set(active)], condition=Account.account_id.exists())
+    if was_active != active:
+        audit.record(account_id, audit.ACCOUNT_REACTIVATED if active else audit.ACCOUNT_SUSPENDED,
+                     by if by is not None else audit.SYSTEM, target=f"account:{account_id}",
+                     details={"reason": reason})
     flag = User.account_inactive.remove() if active else User.account_inactive.set(True)
     for user in User.query(account_id):
         with conditional():  # a user deleted meanwhile

@@ -22,7 +22,7 @@ from chalicelib.models.accounts import Account, EmailLogin, Invite, User
 from chalicelib.models.conditions import conditional
 from chalicelib.models.pages import Page, paginate
 from chalicelib.models.transactions import ConditionsFailed, Transaction, optimistic
-from chalicelib.services import mail, seats
+from chalicelib.services import audit, mail, seats
 from chalicelib.services.accounts import get_account, get_user
 from chalicelib.services.identity import TokenPair, account_and_plan, normalize_email, start_session
 from chalicelib.services.one_time_links import ends, invalid, link, matches, new_secret, now_epoch
@@ -32,6 +32,8 @@ TTL = timedelta(days=7)
 KIND = "inv"
 PAGE = "/accept-invite"
 PENDING, ACCEPTED, REVOKED, EXPIRED = "pending", "accepted", "revoked", "expired"
+# Audit log actions (services.audit): who invited whom, who joined, whose invite was withdrawn.
+INVITE_SENT, INVITE_ACCEPTED, INVITE_REVOKED = "invite.sent", "invite.accepted", "invite.revoked"
 
 
 def status_of(invite: Invite) -> str:
@@ -90,6 +92,7 @@ def create(tenant: Tenant, *, email: str, role: Role, first_name: str = "", last
 
     optimistic(attempt, what="account")
     _send(tenant, invite, secret)
+    _audit(tenant, INVITE_SENT, invite)
     return invite
 
 
@@ -107,6 +110,7 @@ def resend(tenant: Tenant, invite_id: str) -> Invite:
                                Invite.expires_epoch.set(expires_epoch), Invite.sends.add(1)],
                       condition=(Invite.status == PENDING) & (Invite.sends == invite.sends))
     _send(tenant, invite, secret)
+    _audit(tenant, INVITE_SENT, invite, resent=True)
     return invite
 
 
@@ -126,6 +130,8 @@ def revoke(tenant: Tenant, invite_id: str) -> Invite:
     invite.refresh(consistent_read=True)
     if not write.held and invite.status != REVOKED:  # accepted (or expired) just before
         raise Conflict(f"This invite is {invite.status}; there is nothing to revoke.", code="invite_not_pending")
+    if write.held:
+        _audit(tenant, INVITE_REVOKED, invite)
     return invite
 
 
@@ -185,6 +191,7 @@ def accept(token: str, *, password: str, first_name: str | None = None,
                             code="account_inactive") from None
         raise Conflict("This address has an account already; sign in instead.", code="email_taken") from None
     invite.refresh(consistent_read=True)
+    _audit(f"user:{user.user_id}", INVITE_ACCEPTED, invite, user_id=user.user_id)
     return invite, user, start_session(invite.account_id, user.user_id)
 
 
@@ -205,3 +212,8 @@ def _send(tenant: Tenant, invite: Invite, secret: str) -> None:
                   "account_name": account.name, "role": invite.role, "link": link(PAGE, token),
                   "expires": f"{expires_at(invite):%Y-%m-%d %H:%M} UTC"},
                  key=f"invite:{invite.invite_id}:{int(invite.sends)}")
+
+
+def _audit(actor: audit.Actor, action: str, invite: Invite, **details: Any) -> None:
+    audit.record(invite.account_id, action, actor, target=f"invite:{invite.invite_id}",
+                 details={"email": invite.email, "role": invite.role, **details})

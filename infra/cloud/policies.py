@@ -82,12 +82,14 @@ API_ACCESS = TableAccess(frozenset(), frozenset(), all_tables=True)
 # sites and the platform configuration. Modules not built yet (publisher, automation) are
 # listed so that adding their models needs no change here.
 PIPELINE_ACCESS = TableAccess(
-    write_modules=frozenset({"planner", "writer", "billing", "jobs", "publisher", "automation", "mail"}),
+    write_modules=frozenset({"planner", "writer", "billing", "jobs", "publisher", "automation", "audit", "mail"}),
     read_modules=frozenset({"accounts", "system", "modules", "deletions"}),
-    hidden_tables=frozenset({"users", "logins", "sessions", "invites", "user_tokens",
+    hidden_tables=frozenset({"users", "logins", "sessions", "api_keys", "api_key_prefixes", "invites", "user_tokens",
                              # payments (Stripe's records): only the API's webhook and billing routes
                              "stripe_events", "stripe_customers", "subscriptions", "invoices", "pack_purchases",
-                             "credit_packs"}),
+                             "credit_packs",
+                             # per-account request counters: only the API's limited routes count
+                             "rate_limits"}),
 )
 # The deletions worker deletes whatever a site owns, the site and its sectors (accounts) included.
 DELETION_ACCESS = TableAccess(

@@ -72,6 +72,15 @@ THROTTLING_RATE_PARAMETER = "ApiThrottlingRateLimit"
 THROTTLING_BURST_PARAMETER = "ApiThrottlingBurstLimit"
 THROTTLING_RATE_DEFAULT = 100
 THROTTLING_BURST_DEFAULT = 200
+# Settings of the API function a deployer chooses (parameter -> environment variable, chalicelib/config.py).
+RATE_LIMITS_PARAMETER = "RateLimits"
+API_SETTING_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    RATE_LIMITS_PARAMETER: ("RATE_LIMITS", {
+        "Type": "String", "Default": "",
+        "Description": "Per-account limits of the expensive routes, e.g. jobs=120/60,keyword_imports=60/60,"
+                       "automation_runs=20/60 (requests/seconds); empty: those defaults; off: none "
+                       "(docs/deploy.md, 'Safe by default')"}),
+}
 
 
 class TemplateError(RuntimeError):
@@ -442,6 +451,7 @@ def function_patches(stage: str, stage_names: StageNames, functions: list[Functi
         if fn.kind == "api":
             # Only the API signs and checks tokens and cursors.
             env["APP_SIGNING_SECRET"] = {"Ref": SIGNING_SECRET_PARAMETER}
+            env.update({var: {"Ref": parameter} for parameter, (var, _) in API_SETTING_PARAMETERS.items()})
         props: dict[str, Any] = {"FunctionName": deployed_function_name(stage, fn, cfg),
                                  "Environment": {"Variables": env}}
         if fn.kind == "worker":
@@ -517,6 +527,7 @@ def build(stage: str, *, registered: dict[str, str] | None = None,
             "Type": "Number", "Default": THROTTLING_BURST_DEFAULT, "MinValue": 1,
             "Description": "API Gateway stage throttling: burst of requests (every method)",
         },
+        **{parameter: declared for parameter, (_, declared) in API_SETTING_PARAMETERS.items()},
     }
     conditions: dict[str, Any] = {
         "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL_PARAMETER}, ""]}]}}

@@ -39,6 +39,9 @@ def test_reset_sets_the_password_and_ends_every_session(api, register, mail):
         assert api.get("/v1/me", token=access).status == 401
         assert api.post("/v1/auth/refresh", {"refresh_token": refresh}).status == 401
     assert mail.latest(owner.email)["Subject"] == "Your Content Engine password was changed"
+    fresh = api.post("/v1/auth/login", {"email": owner.email, "password": NEW}).json["access_token"]
+    audited = api.get("/v1/audit?action=user.password_reset", token=fresh).json["items"]
+    assert [(e["actor"], e["target"]) for e in audited] == [(f"user:{owner.user_id}", f"user:{owner.user_id}")]
 
 
 def test_the_reset_answer_is_the_same_whether_the_address_exists_or_not(api, register, mail):
@@ -126,6 +129,8 @@ def test_change_needs_the_current_password_and_ends_the_other_sessions(api, regi
     assert api.post("/v1/auth/refresh", {"refresh_token": other["refresh_token"]}).status == 401
     assert api.get("/v1/me", token=owner.token).status == 401  # the old tokens of this client too
     assert _signs_in(api, owner, NEW) and not _signs_in(api, owner, owner.password)
+    audited = api.get("/v1/audit?action=user.password_changed", token=changed.json["access_token"]).json["items"]
+    assert len(audited) == 1
 
 
 def test_registering_mails_a_link_that_confirms_the_address_once(api, register, mail):

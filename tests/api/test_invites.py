@@ -166,3 +166,24 @@ def test_another_accounts_invite_is_a_404(api, register, mail):
                          ("post", f"/v1/users/invites/{invite_id}/revoke")):
         assert getattr(api, method)(path, token=other.token).status == 404
     assert api.get("/v1/users/invites", token=other.token).json["items"] == []
+
+
+def test_invites_sent_accepted_and_revoked_are_in_the_audit_log(api, register, mail):
+    owner = register()
+    kept = _invite(api, owner, "joins@example.com").json["invite_id"]
+    dropped = _invite(api, owner, "dropped@example.com").json["invite_id"]
+    api.post(f"/v1/users/invites/{dropped}/revoke", token=owner.token)
+    api.post(f"/v1/users/invites/{dropped}/revoke", token=owner.token)  # nothing more to record
+    token = mail.token("joins@example.com", ACCEPT)
+    user_id = api.post("/v1/auth/invites/accept", {"token": token, "password": PASSWORD}).json["user"]["user_id"]
+
+    def log(action: str) -> list[tuple[str, str | None]]:
+        items = api.get(f"/v1/audit?action={action}", token=owner.token).json["items"]
+        return [(e["actor"], e["target"]) for e in items]
+
+    assert sorted(log("invite.sent")) == sorted([(f"user:{owner.user_id}", f"invite:{kept}"),
+                                                 (f"user:{owner.user_id}", f"invite:{dropped}")])
+    assert log("invite.revoked") == [(f"user:{owner.user_id}", f"invite:{dropped}")]
+    assert log("invite.accepted") == [(f"user:{user_id}", f"invite:{kept}")]
+    text = api.get("/v1/audit", token=owner.token).raw.decode()
+    assert token not in text and token.rsplit(".", 1)[1] not in text
