@@ -143,7 +143,7 @@ def billing_return_url() -> str:
 def mail_provider() -> str:
     """Who sends the product's e-mail: ``ses`` (Amazon SES, the default) or ``resend`` (its HTTP
     API, with the key and endpoint of the seeded ``resend`` integration provider)."""
-    return os.environ.get("MAIL_PROVIDER", "ses").strip().lower() or "ses"
+    return os.environ.get("MAIL_PROVIDER", "").strip().lower() or "ses"
 
 
 def mail_from() -> str:
@@ -160,7 +160,7 @@ def mail_outbox_dir() -> str | None:
 
 def web_app_url() -> str:
     """The web app's public base URL: the links e-mails carry (accept an invite, reset a password)."""
-    return os.environ.get("WEB_APP_URL", "http://localhost:3000").rstrip("/")
+    return (os.environ.get("WEB_APP_URL", "").strip() or "http://localhost:3000").rstrip("/")
 
 
 # --- public deployment safety -------------------------------------------------------------------
