@@ -84,6 +84,13 @@ deploy-dry: $(STAMP)
 
 # The transformed template created as a stack in moto's CloudFormation, compared with chalicelib/registry.py
 # (tables, queues + DLQs, event sources, functions, schedules, bucket, key, alarms, API + throttling).
+# The operator's commands (infra/admin.py): promote-staff, set-keys, set-default-model, grant-credits,
+# show; --stage local (the running `make run` stack) or a deployed stage, e.g.
+#   make admin ARGS="promote-staff you@example.com --stage prod"
+.PHONY: admin
+admin: $(STAMP)
+	$(PYTHON) -m infra.admin $(ARGS)
+
 deploy-check: $(STAMP)
 	$(PYTHON) -m infra.cloud.deploy_check --stage $(STAGE)
 

@@ -185,3 +185,23 @@ def audit_retention_days() -> int:
 def api_key_rate_limit_per_minute() -> int:
     """Requests a minute an API key may make unless it was created with its own limit."""
     return max(1, int(os.environ.get("API_KEY_RATE_LIMIT_PER_MINUTE", "600")))
+
+
+SIGNUP_MODES = ("open", "invite-only", "closed")
+
+
+def signup_mode() -> str:
+    """Who may create an account with ``POST /v1/auth/register``: anyone (``open``), nobody
+    (``invite-only``: people join an existing account through an invite; ``closed``: not even that
+    way in, accounts are created by the operator). Invites joining an existing account are never
+    refused by this setting."""
+    value = os.environ.get("SIGNUP_MODE", "open").strip().lower() or "open"
+    if value not in SIGNUP_MODES:
+        raise ConfigError(f"SIGNUP_MODE={value!r} is not one of {', '.join(SIGNUP_MODES)}")
+    return value
+
+
+def cors_allowed_origins() -> frozenset[str]:
+    """Origins (``https://app.example.com``) whose browser pages may call the API; none by default."""
+    raw = os.environ.get("CORS_ALLOWED_ORIGINS", "")
+    return frozenset(o.strip().rstrip("/") for o in raw.split(",") if o.strip())

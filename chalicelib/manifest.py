@@ -142,6 +142,7 @@ def register(app: Chalice, namespace: MutableMapping[str, Any],
     worker and tick in ``namespace`` (app.py's globals: Lambda's handler is ``app.<name>``).
     Returns the routes' blueprints (which modules a process has loaded so far)."""
     from chalicelib import config
+    from chalicelib.api import cors
 
     data = manifest if manifest is not None else load()
     blueprints = LazyBlueprints(app)
@@ -149,6 +150,7 @@ def register(app: Chalice, namespace: MutableMapping[str, Any],
         app.route(route["path"], methods=[route["method"]], name=route["view"],
                   content_types=route["content_types"], cors=route["cors"],
                   api_key_required=route["api_key_required"])(_route_proxy(blueprints, route))
+    cors.register_preflights(app, data["routes"])
     prefix = config.resource_prefix()
     for queue in data["queues"]:
         namespace[queue["name"]] = app.on_sqs_message(

@@ -133,11 +133,12 @@ def tokens_out(pair: identity.TokenPair) -> TokensOut:
 
 
 @route(bp, "/v1/auth/register", "POST", summary="Create an account and its owner", tags=TAGS,
-       body=RegisterBody, response=RegisterOut, status=201, auth="none")
+       body=RegisterBody, response=RegisterOut, status=201, auth="none",
+       extra_responses={403: "Sign-up is not open on this deployment (code signup_invite_only or signup_closed)"})
 def register(req: Req) -> Response:
     b: RegisterBody = req.body
-    account, user, pair = identity.register(account_name=b.account_name, email=b.email, password=b.password,
-                                            first_name=b.first_name, last_name=b.last_name)
+    account, user, pair = identity.sign_up(account_name=b.account_name, email=b.email, password=b.password,
+                                           first_name=b.first_name, last_name=b.last_name)
     credentials.send_verification(account.account_id, user.user_id)
     body = RegisterOut(account=AccountOut.model_validate(account), user=UserOut.model_validate(user),
                        tokens=tokens_out(pair))

@@ -1,4 +1,5 @@
-"""HTTP middleware: a request id on every response, and Chalice's own errors in our shape."""
+"""HTTP middleware: a request id on every response, Chalice's own errors in our shape, and the
+CORS headers for an origin the deployment lists (api.cors)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from chalice import Response
 
+from chalicelib.api import cors
 from chalicelib.errors import error_body
 from chalicelib.observability import logger, request_id_var
 
@@ -39,4 +41,5 @@ def request_context(request: Any, get_response: Callable[[Any], Response]) -> Re
         response.body = json.dumps(error_body(code, body["Message"], None, request_id))
         response.headers["Content-Type"] = "application/json"
     response.headers.setdefault("X-Request-Id", request_id)
+    response.headers.update(cors.response_headers(request.headers.get("origin")))
     return response

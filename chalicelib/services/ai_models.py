@@ -1,5 +1,11 @@
 """AIModelConfig: the models the engine may use, their provider and pricing, and the defaults.
 
+The model used for a type is its default, unless the default's provider has no API key while
+another active model of the type has one: then that model (of the same quality tier if there is
+one, else the cheapest). A deployment with only an OpenAI key thus writes and draws with OpenAI,
+though the seeded default image model is Runware's; with no key at all, the default stays (and
+the offline provider stands in where that is allowed).
+
 "One default per type" holds by construction: the default of a type is one pointer item
 (``AIModelDefault``, key = the type). Setting it is a transaction that checks the model
 exists, is active and is of that type; deactivating or deleting a model is a transaction
@@ -16,7 +22,7 @@ from chalicelib.errors import Conflict, NotFound, UnprocessableEntity
 from chalicelib.models.accounts import GLOBAL_SCOPE
 from chalicelib.models.system import AIModelConfig, AIModelDefault, IntegrationProvider
 from chalicelib.models.transactions import ConditionsFailed, Transaction
-from chalicelib.services import system_store
+from chalicelib.services import providers, system_store
 from chalicelib.services.ttl_cache import TTLCache, clear_all
 
 MODEL_TYPES = ("text", "image", "embedding")
@@ -43,9 +49,22 @@ def _snapshot() -> tuple[dict[str, AIModelConfig], dict[str, str]]:
 # --- lookups (cached) ---------------------------------------------------------------------
 
 def get_default_model(model_type: str) -> AIModelConfig | None:
+    """The model calls of this type use: the default, or a keyed stand-in for it (module docstring)."""
     models, defaults = _snapshot()
     model = models.get(defaults.get(model_type, ""))
-    return model if model is not None and model.is_active else None
+    chosen = model if model is not None and model.is_active else None
+    if chosen is not None and _keyed(chosen):
+        return chosen
+    stand_ins = [m for m in models.values() if m.model_type == model_type and m.is_active and _keyed(m)]
+    if not stand_ins:
+        return chosen
+    tier = chosen.quality_tier if chosen is not None else None
+    return min(stand_ins, key=lambda m: (m.quality_tier != tier, int(m.credits_per_image or 0), m.model_name))
+
+
+def _keyed(model: AIModelConfig) -> bool:
+    """The engine can call this model for real: it has a client for it and its provider a key."""
+    return model.model_type in ENGINE_SUPPORT.get(model.provider, ()) and providers.has_api_key(model.provider)
 
 
 def get_default_text_model() -> AIModelConfig | None:
@@ -67,11 +86,17 @@ def get_image_models_by_tier() -> dict[str, list[AIModelConfig]]:
 
 def image_model_for_tier(tier: str | None) -> AIModelConfig | None:
     """The image model for a quality tier: the default if it is of that tier, else the first
-    active one of the tier (by name), else the default image model."""
+    active one of the tier (by name), else the default image model. A model whose provider has a
+    key comes before one whose provider has none."""
     default = get_default_image_model()
     if not tier or (default is not None and default.quality_tier == tier):
         return default
     candidates = get_image_models_by_tier().get(tier) or []
+    keyed = [m for m in candidates if _keyed(m)]
+    if keyed:
+        return keyed[0]
+    if default is not None and _keyed(default):
+        return default  # a keyed model of another tier draws; an unkeyed one of this tier would not
     return candidates[0] if candidates else default
 
 

@@ -136,6 +136,21 @@ def logout(tenant: Tenant) -> None:
 
 # --- registration and login ------------------------------------------------------------
 
+def sign_up(*, account_name: str, email: str, password: str, first_name: str = "",
+            last_name: str = "") -> tuple[Account, User, TokenPair]:
+    """A new account created by anyone through the public API: only while the deployment's sign-up
+    mode (``SIGNUP_MODE``) is open. The operator's tools call ``register`` directly."""
+    mode = config.signup_mode()
+    if mode == "invite-only":
+        raise Forbidden("Sign-up on this deployment is by invitation: ask an admin of an account to invite "
+                        "you, then accept the invite.", code="signup_invite_only")
+    if mode == "closed":
+        raise Forbidden("Sign-up is closed on this deployment: its operator creates accounts.",
+                        code="signup_closed")
+    return register(account_name=account_name, email=email, password=password, first_name=first_name,
+                    last_name=last_name)
+
+
 def register(*, account_name: str, email: str, password: str, first_name: str = "",
              last_name: str = "") -> tuple[Account, User, TokenPair]:
     email = normalize_email(email)

@@ -63,6 +63,12 @@ def get_api_key(provider_id: str) -> str | None:
     return get_secret(provider_id, "api_key")
 
 
+def has_api_key(provider_id: str) -> bool:
+    """The provider is active and holds an API key (nothing decrypted: for choosing a model)."""
+    provider = get_provider(provider_id)
+    return bool(provider is not None and provider.api_key_enc)
+
+
 # --- staff management ---------------------------------------------------------------------
 
 def get_record(provider_id: str) -> IntegrationProvider:

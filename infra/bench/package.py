@@ -111,6 +111,8 @@ def plain_app(manifest: dict[str, Any]) -> str:
               'app.register_middleware(request_context, "http")',
               'app.register_middleware(invocation_middleware, "all")', "prefix = config.resource_prefix()"]
     lines += [f"app.register_blueprint({name}.bp)" for name in modules]
+    lines += ["from chalicelib import manifest", "from chalicelib.api import cors",
+              'cors.register_preflights(app, manifest.load()["routes"])']
     for q in manifest["queues"]:
         module, _, factory = q["target"].partition(":")
         lines.append(f"{q['name']} = app.on_sqs_message(queue=prefix + '-{q['queue_suffix']}', "

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from chalicelib.services import rate_limits
 from infra.cloud import policies
 from infra.cloud.functions import (
     API_FUNCTION,
@@ -73,13 +74,26 @@ THROTTLING_BURST_PARAMETER = "ApiThrottlingBurstLimit"
 THROTTLING_RATE_DEFAULT = 100
 THROTTLING_BURST_DEFAULT = 200
 # Settings of the API function a deployer chooses (parameter -> environment variable, chalicelib/config.py).
+# Each is checked by CloudFormation (AllowedPattern/Values) before it reaches a function: a typo is a
+# failed deploy, not every limited request answering 500.
 RATE_LIMITS_PARAMETER = "RateLimits"
+_BUCKET = "(" + "|".join(sorted(rate_limits.BUCKETS)) + ")=(off|[1-9][0-9]*/[1-9][0-9]*)"
+RATE_LIMITS_PATTERN = rf"^(off|{_BUCKET}(,{_BUCKET})*)?$"
+CORS_ORIGINS_PATTERN = r"^(https?://[A-Za-z0-9.-]+(:[0-9]+)?(,https?://[A-Za-z0-9.-]+(:[0-9]+)?)*)?$"
 API_SETTING_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
     RATE_LIMITS_PARAMETER: ("RATE_LIMITS", {
-        "Type": "String", "Default": "",
+        "Type": "String", "Default": "", "AllowedPattern": RATE_LIMITS_PATTERN,
         "Description": "Per-account limits of the expensive routes, e.g. jobs=120/60,keyword_imports=60/60,"
                        "automation_runs=20/60 (requests/seconds); empty: those defaults; off: none "
                        "(docs/deploy.md, 'Safe by default')"}),
+    "SignupMode": ("SIGNUP_MODE", {
+        "Type": "String", "Default": "open", "AllowedValues": ["open", "invite-only", "closed"],
+        "Description": "Who may create an account with POST /v1/auth/register: anyone (open) or nobody "
+                       "(invite-only: people join accounts by invite; closed: the operator creates accounts)"}),
+    "CorsAllowedOrigins": ("CORS_ALLOWED_ORIGINS", {
+        "Type": "String", "Default": "", "AllowedPattern": CORS_ORIGINS_PATTERN,
+        "Description": "Comma-separated origins (https://app.example.com) whose browser pages may call the API; "
+                       "empty: none"}),
     "WebAppUrl": ("WEB_APP_URL", {
         "Type": "String", "Default": "",
         "Description": "The web app's public base URL, for the links e-mails carry (invites, password reset, "

@@ -5,6 +5,8 @@ Through the API, the mail queue's worker, moto's SES and the mailbox the worker 
 
 from __future__ import annotations
 
+import pytest
+
 from chalicelib import timeutil
 from chalicelib.models.accounts import Account, Invite
 from tests.conftest import set_plan
@@ -187,3 +189,16 @@ def test_invites_sent_accepted_and_revoked_are_in_the_audit_log(api, register, m
     assert log("invite.accepted") == [(f"user:{user_id}", f"invite:{kept}")]
     text = api.get("/v1/audit", token=owner.token).raw.decode()
     assert token not in text and token.rsplit(".", 1)[1] not in text
+
+
+@pytest.mark.parametrize("mode", ["invite-only", "closed"])
+def test_an_invite_is_accepted_whatever_the_sign_up_mode(api, register, mail, monkeypatch, mode):
+    owner = register()
+    monkeypatch.setenv("SIGNUP_MODE", mode)
+    refused = api.post("/v1/auth/register", {"account_name": "Nope", "email": "nope@example.com",
+                                             "password": PASSWORD})
+    assert refused.status == 403
+    _invite(api, owner, f"joins-{mode}@example.com")
+    token = mail.token(f"joins-{mode}@example.com", ACCEPT)
+    accepted = api.post("/v1/auth/invites/accept", {"token": token, "password": PASSWORD})
+    assert accepted.status == 201 and accepted.json["user"]["role"] == "editor"

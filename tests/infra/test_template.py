@@ -306,10 +306,14 @@ def test_api_stage_throttling_with_defaults_the_deployer_may_change(merged: dict
 
 def test_the_deployers_api_settings_are_parameters_that_reach_only_the_api_function(
         merged: dict[str, Any]) -> None:
-    assert template.RATE_LIMITS_PARAMETER in template.API_SETTING_PARAMETERS
+    from chalicelib import config
+
+    assert {variable for variable, _ in template.API_SETTING_PARAMETERS.values()} == {
+        "RATE_LIMITS", "SIGNUP_MODE", "CORS_ALLOWED_ORIGINS", "WEB_APP_URL"}
+    assert template.API_SETTING_PARAMETERS["SignupMode"][1]["AllowedValues"] == list(config.SIGNUP_MODES)
     api_env = merged["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     for parameter, (variable, declared) in template.API_SETTING_PARAMETERS.items():
-        assert merged["Parameters"][parameter] == declared and declared["Default"] == ""
+        assert merged["Parameters"][parameter] == declared
         assert api_env[variable] == {"Ref": parameter}
         workers = [r for k, r in merged["Resources"].items()
                    if r["Type"] == "AWS::Serverless::Function" and k != "APIHandler"]
@@ -325,6 +329,29 @@ def test_the_mail_settings_reach_only_the_mail_worker(merged: dict[str, Any]) ->
         assert functions[mail]["Properties"]["Environment"]["Variables"][variable] == {"Ref": parameter}
         assert not any(variable in r["Properties"].get("Environment", {}).get("Variables", {})
                        for k, r in functions.items() if k != mail)
+
+
+@pytest.mark.parametrize("value, ok", [("", True), ("off", True), ("jobs=5/60", True),
+                                       ("jobs=5/60,keyword_imports=off,automation_runs=1/3600", True),
+                                       ("job=5/60", False), ("jobs=5", False), ("jobs=0/60", False),
+                                       ("jobs=5/60,", False), ("jobs=5/60; rm", False)])
+def test_cloudformation_refuses_a_rate_limits_value_the_api_could_not_read(value: str, ok: bool) -> None:
+    import re
+
+    from chalicelib.services import rate_limits
+
+    assert bool(re.fullmatch(template.RATE_LIMITS_PATTERN, value)) is ok
+    if ok:
+        rate_limits.parse(value)  # what the pattern lets through, the API reads
+
+
+@pytest.mark.parametrize("value, ok", [("", True), ("https://app.example.com", True),
+                                       ("https://app.example.com,http://localhost:5173", True),
+                                       ("*", False), ("app.example.com", False), ("https://a.example.com/path", False)])
+def test_cloudformation_refuses_a_cors_value_that_is_not_a_list_of_origins(value: str, ok: bool) -> None:
+    import re
+
+    assert bool(re.fullmatch(template.CORS_ORIGINS_PATTERN, value)) is ok
 
 
 def test_the_template_is_within_cloudformations_limits_with_room_to_grow(merged: dict[str, Any]) -> None:

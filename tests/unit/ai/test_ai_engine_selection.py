@@ -42,7 +42,7 @@ def test_a_key_switches_the_provider_on_and_the_endpoint_comes_from_the_record(p
         providers.update_provider("openai", {"api_endpoint": server.base_url}, secret_values={"api_key": KEY})
         engine = get_engine("acct", retry=RetryPolicy(attempts=1))
         assert isinstance(engine.text_route.provider, OpenAIProvider)
-        assert _names(engine) == ("openai", "offline", "openai")  # the default image model is Runware's
+        assert _names(engine) == ("openai", "openai", "openai")  # images too: the only keyed image provider
         server.queue(Reply(content=json.dumps({"name": "Shoes", "description": "d"})))
         result = engine.run_stage("clustering", {"sector": "S", "keywords": ["a shoe"]})
         assert result.usage.provider == "openai" and result.data.name == "Shoes"
@@ -62,6 +62,29 @@ def test_runware_key_serves_images(platform):
         assert server.requests[-1].body[0]["model"] == "runware:97@1"
     finally:
         server.close()
+
+
+def test_with_only_an_openai_key_the_image_model_is_openais_in_every_tier(platform):
+    providers.update_provider("openai", {}, secret_values={"api_key": KEY})
+    assert ai_models.get_default_model("image").model_name == "dall-e-3"
+    for tier in ("basic", "quality", "premium"):
+        ai_settings.set_account_setting("acct", "ai.image_quality_tier", tier)
+        assert get_engine("acct").image_route.model == "dall-e-3", tier
+
+
+def test_the_default_stands_while_its_provider_has_a_key(platform):
+    providers.update_provider("openai", {}, secret_values={"api_key": KEY})
+    providers.update_provider("runware", {}, secret_values={"api_key": KEY})
+    assert ai_models.get_default_model("image").model_name == "runware:97@1"
+    ai_settings.set_account_setting("acct", "ai.image_quality_tier", "premium")
+    assert get_engine("acct").image_route.model == "google:4@2"
+
+
+def test_a_runware_only_deployment_keeps_runware_and_text_stays_offline(platform):
+    providers.update_provider("runware", {}, secret_values={"api_key": KEY})
+    ai_settings.set_account_setting("acct", "ai.image_quality_tier", "quality")
+    assert _names(get_engine("acct")) == ("offline", "runware", "offline")
+    assert get_engine("acct").image_route.model == "bria:10@1"
 
 
 def test_an_inactive_provider_is_not_used(platform):
