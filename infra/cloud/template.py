@@ -94,6 +94,21 @@ API_SETTING_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
         "Type": "String", "Default": "", "AllowedPattern": CORS_ORIGINS_PATTERN,
         "Description": "Comma-separated origins (https://app.example.com) whose browser pages may call the API; "
                        "empty: none"}),
+    "WebAppUrl": ("WEB_APP_URL", {
+        "Type": "String", "Default": "",
+        "Description": "The web app's public base URL, for the links e-mails carry (invites, password reset, "
+                       "address confirmation); docs/accounts-and-mail.md"}),
+}
+# Settings of the mail worker (services.mail): who sends, and through which provider.
+MAIL_QUEUE = "mail"
+MAIL_SETTING_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "MailFrom": ("MAIL_FROM", {
+        "Type": "String", "Default": "",
+        "Description": "The sender of every e-mail, e.g. 'Acme <no-reply@acme.com>': an address or domain "
+                       "verified in SES (or Resend)"}),
+    "MailProvider": ("MAIL_PROVIDER", {
+        "Type": "String", "Default": "ses", "AllowedValues": ["ses", "resend"],
+        "Description": "ses, or resend (its API key: the resend integration provider, set by staff)"}),
 }
 
 
@@ -466,6 +481,8 @@ def function_patches(stage: str, stage_names: StageNames, functions: list[Functi
             # Only the API signs and checks tokens and cursors.
             env["APP_SIGNING_SECRET"] = {"Ref": SIGNING_SECRET_PARAMETER}
             env.update({var: {"Ref": parameter} for parameter, (var, _) in API_SETTING_PARAMETERS.items()})
+        if fn.queue_key == MAIL_QUEUE:
+            env.update({var: {"Ref": parameter} for parameter, (var, _) in MAIL_SETTING_PARAMETERS.items()})
         props: dict[str, Any] = {"FunctionName": deployed_function_name(stage, fn, cfg),
                                  "Environment": {"Variables": env}}
         if fn.kind == "worker":
@@ -542,6 +559,7 @@ def build(stage: str, *, registered: dict[str, str] | None = None,
             "Description": "API Gateway stage throttling: burst of requests (every method)",
         },
         **{parameter: declared for parameter, (_, declared) in API_SETTING_PARAMETERS.items()},
+        **{parameter: declared for parameter, (_, declared) in MAIL_SETTING_PARAMETERS.items()},
     }
     conditions: dict[str, Any] = {
         "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL_PARAMETER}, ""]}]}}

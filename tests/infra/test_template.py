@@ -309,7 +309,7 @@ def test_the_deployers_api_settings_are_parameters_that_reach_only_the_api_funct
     from chalicelib import config
 
     assert {variable for variable, _ in template.API_SETTING_PARAMETERS.values()} == {
-        "RATE_LIMITS", "SIGNUP_MODE", "CORS_ALLOWED_ORIGINS"}
+        "RATE_LIMITS", "SIGNUP_MODE", "CORS_ALLOWED_ORIGINS", "WEB_APP_URL"}
     assert template.API_SETTING_PARAMETERS["SignupMode"][1]["AllowedValues"] == list(config.SIGNUP_MODES)
     api_env = merged["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     for parameter, (variable, declared) in template.API_SETTING_PARAMETERS.items():
@@ -319,6 +319,16 @@ def test_the_deployers_api_settings_are_parameters_that_reach_only_the_api_funct
                    if r["Type"] == "AWS::Serverless::Function" and k != "APIHandler"]
         assert workers and not any(variable in w["Properties"].get("Environment", {}).get("Variables", {})
                                    for w in workers)
+
+
+def test_the_mail_settings_reach_only_the_mail_worker(merged: dict[str, Any]) -> None:
+    functions = {k: r for k, r in merged["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    mail = next(k for k, r in functions.items() if r["Properties"]["FunctionName"].endswith("worker_mail"))
+    for parameter, (variable, declared) in template.MAIL_SETTING_PARAMETERS.items():
+        assert merged["Parameters"][parameter] == declared
+        assert functions[mail]["Properties"]["Environment"]["Variables"][variable] == {"Ref": parameter}
+        assert not any(variable in r["Properties"].get("Environment", {}).get("Variables", {})
+                       for k, r in functions.items() if k != mail)
 
 
 @pytest.mark.parametrize("value, ok", [("", True), ("off", True), ("jobs=5/60", True),
