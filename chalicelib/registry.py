@@ -16,6 +16,7 @@ from chalicelib.messages import (
     AccountEvent,
     AutomationEvent,
     DeletionTurn,
+    MailMessage,
     Message,
     PublishItem,
     StageItem,
@@ -35,6 +36,7 @@ MODEL_MODULES = (
     "chalicelib.models.automation",
     "chalicelib.models.payments",
     "chalicelib.models.deletions",
+    "chalicelib.models.mail",
     "chalicelib.models.notifications",
     "chalicelib.models.webhooks",
 )
@@ -137,6 +139,8 @@ QUEUES: tuple[QueueDef, ...] = (
              batch_size=10, drain_dead_letters=False),
     QueueDef("deletions", "Delete a deleted site's or sector's records, resumably", DeletionTurn, batch_size=1,
              function_timeout=300, reserved_concurrency=2),
+    QueueDef("mail", "Send one e-mail, at most once per event key", MailMessage, batch_size=10,
+             function_timeout=60, memory_mb=256),
     QueueDef("account_events", "Fan an account's events out to notifications and webhook endpoints", AccountEvent,
              batch_size=10, function_timeout=60),
     # A failed attempt is not retried by SQS: the worker sends the next attempt with a delay (backoff).
@@ -229,6 +233,7 @@ WORKERS: dict[type[Message], str] = {
     PublishItem: "chalicelib.events.publishing:publish_worker",
     AutomationEvent: "chalicelib.events.automation:automation_worker",
     DeletionTurn: "chalicelib.events.deletion:deletion_worker",
+    MailMessage: "chalicelib.events.mail:mail_worker",
     AccountEvent: "chalicelib.events.notifications:account_event_worker",
     WebhookAttempt: "chalicelib.events.notifications:webhook_worker",
 }
@@ -236,6 +241,7 @@ DEAD_LETTER_WORKERS: dict[type[Message], str] = {
     StageItem: "chalicelib.events.dead_letters:stage_dead_letter_worker",
     PublishItem: "chalicelib.events.dead_letters:publish_dead_letter_worker",
     DeletionTurn: "chalicelib.events.dead_letters:deletion_dead_letter_worker",
+    MailMessage: "chalicelib.events.mail:mail_dead_letter_worker",
     AccountEvent: "chalicelib.events.dead_letters:account_event_dead_letter_worker",
     WebhookAttempt: "chalicelib.events.dead_letters:webhook_dead_letter_worker",
 }
