@@ -64,7 +64,7 @@ class Notification(TimestampedModel):
     title = UnicodeAttribute()
     site_id = UnicodeAttribute(null=True)
     data = JSONAttribute(default=dict)  # the latest event's data
-    count = NumberAttribute(default=1)  # events in it (a group counts each once)
+    event_count = NumberAttribute(default=1)  # events in it (a group counts each once)
     event_keys = UnicodeSetAttribute(default=set)
     read_at = UTCDateTimeAttribute(null=True)
     unread_key = UnicodeAttribute(null=True)  # = user_key while unread (the sparse index)
@@ -82,7 +82,7 @@ class NotificationGroup(TimestampedModel):
     group_id = UnicodeAttribute(range_key=True)
     event = UnicodeAttribute()
     site_id = UnicodeAttribute(null=True)
-    count = NumberAttribute(default=0)
+    event_count = NumberAttribute(default=0)
     event_keys = UnicodeSetAttribute(default=set)
     data = JSONAttribute(default=dict)  # the latest event's data, for the e-mail
     window_end = UTCDateTimeAttribute()
@@ -124,7 +124,7 @@ class WeeklyDigest(TimestampedModel):
     account_id = UnicodeAttribute(hash_key=True)
     due_shard = UnicodeAttribute(null=True)  # set while something waits to be told: the sparse due index
     due_epoch = NumberAttribute(null=True)
-    count = NumberAttribute(default=0)
+    event_count = NumberAttribute(default=0)
     lines = UnicodeSetAttribute(default=set)
     event_keys = UnicodeSetAttribute(default=set)
 

@@ -83,16 +83,27 @@ API_ACCESS = TableAccess(frozenset(), frozenset(), all_tables=True)
 # listed so that adding their models needs no change here.
 PIPELINE_ACCESS = TableAccess(
     write_modules=frozenset({"planner", "writer", "billing", "jobs", "publisher", "automation", "mail"}),
-    read_modules=frozenset({"accounts", "system", "modules", "deletions"}),
+    read_modules=frozenset({"accounts", "system", "modules", "deletions", "notifications"}),
     hidden_tables=frozenset({"users", "logins", "sessions",
                              # payments (Stripe's records): only the API's webhook and billing routes
                              "stripe_events", "stripe_customers", "subscriptions", "invoices", "pack_purchases",
-                             "credit_packs"}),
+                             "credit_packs",
+                             # outbound webhooks: their API routes and their own workers (NOTIFY_ACCESS)
+                             "webhook_endpoints", "webhook_deliveries"}),
+)
+# The account-event fan-out, webhook deliveries and the weekly digest: they also read the account's
+# users (whom to tell, at which address) and write notifications and webhook deliveries.
+NOTIFY_QUEUES = ("account_events", "account_events_dlq", "webhook_deliveries", "webhook_deliveries_dlq")
+NOTIFY_SCHEDULES = ("weekly_digest",)
+NOTIFY_ACCESS = TableAccess(
+    write_modules=PIPELINE_ACCESS.write_modules | {"notifications", "webhooks"},
+    read_modules=PIPELINE_ACCESS.read_modules - {"notifications"},
+    hidden_tables=PIPELINE_ACCESS.hidden_tables - {"users", "webhook_endpoints", "webhook_deliveries"},
 )
 # The deletions worker deletes whatever a site owns, the site and its sectors (accounts) included.
 DELETION_ACCESS = TableAccess(
     write_modules=PIPELINE_ACCESS.write_modules | {"accounts", "deletions"},
-    read_modules=frozenset({"system", "modules"}),
+    read_modules=frozenset({"system", "modules", "notifications"}),
     hidden_tables=PIPELINE_ACCESS.hidden_tables,
 )
 API_KMS_ACTIONS = ("kms:Decrypt", "kms:Encrypt")
@@ -191,6 +202,8 @@ class TemplateArns:
 def table_access(fn: FunctionSpec) -> TableAccess:
     if fn.kind == "api":
         return API_ACCESS
+    if fn.queue_key in NOTIFY_QUEUES or fn.schedule_key in NOTIFY_SCHEDULES:
+        return NOTIFY_ACCESS
     # The deletions DLQ's consumer resumes a deletion: it writes the Deletion as the worker does.
     return DELETION_ACCESS if fn.queue_key in (DELETIONS_QUEUE, f"{DELETIONS_QUEUE}_dlq") else PIPELINE_ACCESS
 

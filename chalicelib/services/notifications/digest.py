@@ -44,11 +44,11 @@ def add(message: AccountEvent) -> bool:
         digest.update(actions=[
             WeeklyDigest.due_shard.set(shard_of(message.account_id)),
             WeeklyDigest.due_epoch.set(WeeklyDigest.due_epoch | due),
-            WeeklyDigest.count.add(1), WeeklyDigest.event_keys.add({message.key}),
+            WeeklyDigest.event_count.add(1), WeeklyDigest.event_keys.add({message.key}),
             WeeklyDigest.lines.add({line(message.event, message.data)[:300]}),
             WeeklyDigest.created_at.set(WeeklyDigest.created_at | utcnow()),
         ], condition=~WeeklyDigest.event_keys.contains(message.key) & (
-            WeeklyDigest.count.does_not_exist() | (WeeklyDigest.count < MAX_LINES)))
+            WeeklyDigest.event_count.does_not_exist() | (WeeklyDigest.event_count < MAX_LINES)))
     return write.held
 
 
@@ -65,13 +65,13 @@ def send(digest: WeeklyDigest) -> int:
     for user in User.query(digest.account_id):
         choice = wanted.get(user.user_id)
         if user.is_active and (choice is None or choice.weekly_digest):
-            email.send_digest(user, week=week, count=int(digest.count), lines=sorted(digest.lines or ()))
+            email.send_digest(user, week=week, count=int(digest.event_count), lines=sorted(digest.lines or ()))
             sent += 1
     with conditional():  # something was added meanwhile: the next tick sends it (the e-mails above are keyed)
         digest.update(actions=[WeeklyDigest.due_shard.remove(), WeeklyDigest.due_epoch.remove(),
-                               WeeklyDigest.count.set(0), WeeklyDigest.lines.remove(),
+                               WeeklyDigest.event_count.set(0), WeeklyDigest.lines.remove(),
                                WeeklyDigest.event_keys.remove()],
-                      condition=WeeklyDigest.count == int(digest.count))
+                      condition=WeeklyDigest.event_count == int(digest.event_count))
     return sent
 
 

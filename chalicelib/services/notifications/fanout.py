@@ -87,7 +87,7 @@ def close_group(message: AccountEvent) -> str:
     wanted = prefs.of_account(message.account_id)
     for user in _audience(message.account_id, definition):
         if prefs.channel(wanted.get(user.user_id), group.event) in ("email", "both"):
-            email.send_group(user, event=group.event, group_id=group.group_id, count=int(group.count),
+            email.send_group(user, event=group.event, group_id=group.group_id, count=int(group.event_count),
                              data=group.data or {})
     groups.mark_emailed(group)
     return "emailed"

@@ -46,7 +46,7 @@ def add(message: AccountEvent, window: Window) -> bool:
     queues its e-mail for the window's end."""
     now = utcnow()
     group = NotificationGroup(message.account_id, window.group_id)
-    actions = [NotificationGroup.event.set(message.event), NotificationGroup.count.add(1),
+    actions = [NotificationGroup.event.set(message.event), NotificationGroup.event_count.add(1),
                NotificationGroup.event_keys.add({message.key}), NotificationGroup.data.set(message.data),
                NotificationGroup.window_end.set(window.end),
                NotificationGroup.created_at.set(NotificationGroup.created_at | now),
@@ -55,7 +55,7 @@ def add(message: AccountEvent, window: Window) -> bool:
         actions.append(NotificationGroup.site_id.set(message.site_id))
     with conditional() as write:
         group.update(actions=actions, condition=~NotificationGroup.event_keys.contains(message.key))
-    return write.held and int(group.count) == 1
+    return write.held and int(group.event_count) == 1
 
 
 def queue_email(message: AccountEvent, window: Window) -> None:

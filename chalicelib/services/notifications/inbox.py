@@ -29,7 +29,7 @@ def deliver(account_id: str, user_id: str, notification_id: str, *, event: str, 
     now = utcnow()
     actions = [Notification.account_id.set(account_id), Notification.user_id.set(user_id),
                Notification.event.set(event), Notification.title.set(EVENTS[event].title),
-               Notification.data.set(data), Notification.count.add(1), Notification.event_keys.add({event_key}),
+               Notification.data.set(data), Notification.event_count.add(1), Notification.event_keys.add({event_key}),
                Notification.unread_key.set(ukey), Notification.read_at.remove(),
                Notification.created_at.set(Notification.created_at | now),
                Notification.expires_epoch.set(int((now + RETENTION).timestamp()))]
@@ -43,7 +43,7 @@ def deliver(account_id: str, user_id: str, notification_id: str, *, event: str, 
 
 def view(n: Notification) -> dict[str, Any]:
     return {"notification_id": n.notification_id, "event": n.event, "title": n.title,
-            "message": texts.group_line(n.event, int(n.count), n.data or {}), "count": int(n.count),
+            "message": texts.group_line(n.event, int(n.event_count), n.data or {}), "count": int(n.event_count),
             "site_id": n.site_id, "data": n.data or {}, "read": n.read_at is not None, "read_at": n.read_at,
             "created_at": n.created_at, "updated_at": n.updated_at}
 
