@@ -160,3 +160,28 @@ def audit_retention_days() -> int:
 def api_key_rate_limit_per_minute() -> int:
     """Requests a minute an API key may make unless it was created with its own limit."""
     return max(1, int(os.environ.get("API_KEY_RATE_LIMIT_PER_MINUTE", "600")))
+
+
+# --- e-mail (services.mail) -----------------------------------------------------------------
+
+def mail_provider() -> str:
+    """Who sends the product's e-mail: ``ses`` (Amazon SES, the default) or ``resend`` (its HTTP
+    API, with the key and endpoint of the seeded ``resend`` integration provider)."""
+    return os.environ.get("MAIL_PROVIDER", "ses").strip().lower() or "ses"
+
+
+def mail_from() -> str:
+    """The sender of every e-mail: an address (or ``Name <address>``) the provider has verified."""
+    return os.environ.get("MAIL_FROM", "").strip() or "Content Engine <no-reply@example.com>"
+
+
+def mail_outbox_dir() -> str | None:
+    """A directory that also keeps a readable copy of each sent e-mail (the local stack sets it to
+    ``.local/mail``; tests to a temporary directory); unset, nothing is written."""
+    value = os.environ.get("MAIL_OUTBOX_DIR", "").strip()
+    return value or None
+
+
+def web_app_url() -> str:
+    """The web app's public base URL: the links e-mails carry (accept an invite, reset a password)."""
+    return os.environ.get("WEB_APP_URL", "http://localhost:3000").rstrip("/")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StringConstraints, ValidationError, model_validator
 
@@ -97,6 +97,46 @@ class DeletionTurn(Message):
     account_id: Id
     target: Id
     after: StrictInt = 0
+
+
+class MailMessage(Message):
+    """One e-mail to send (services.mail): a template of the package and its data, sent at most
+    once per ``key`` within the account. ``data`` may carry one-time links: never logged."""
+
+    account_id: Id
+    key: Id
+    to: Annotated[str, StringConstraints(strict=True, min_length=3, max_length=320)]
+    template: Id
+    data: dict[str, str] = {}
+
+
+class AccountEvent(Message):
+    """Something happened in an account (services.account_events): fan it out to people and endpoints;
+    or (``group_due``) a group of one event's burst closed its window: e-mail it once."""
+
+    type: Literal["event", "group_due"] = "event"
+    account_id: Id
+    event: Id
+    key: Id  # the emitter's key: the same event emitted twice is handled once
+    at: Id  # ISO time it was emitted
+    site_id: Id | None = None
+    data: dict[str, Any] = {}
+    group_id: Id | None = None  # group_due
+
+    @model_validator(mode="after")
+    def _group_due_names_its_group(self) -> AccountEvent:
+        if self.type == "group_due" and self.group_id is None:
+            raise ValueError("a group_due event carries group_id")
+        return self
+
+
+class WebhookAttempt(Message):
+    """Attempt ``attempt`` of one delivery to an outbound webhook endpoint (services.webhooks)."""
+
+    account_id: Id
+    endpoint_id: Id
+    delivery_id: Id
+    attempt: StrictInt = 1
 
 
 M = TypeVar("M", bound=Message)

@@ -114,6 +114,7 @@ def aws():
         provision.create_tables(wait=False, assume_empty=True)
         provision.create_queues()
         provision.create_bucket()
+        provision.create_mail_identity()
         yield
     ttl_cache.clear_all()
 

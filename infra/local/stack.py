@@ -288,6 +288,8 @@ class LocalStack:
         clock_file = o.state_dir / "clock_offset"
         clock_file.write_text("0")
         env["LOCAL_CLOCK_FILE"] = str(clock_file)
+        # Each e-mail the workers send is also kept here, one .eml file per message (services.mail.outbox).
+        env.setdefault("MAIL_OUTBOX_DIR", str(o.state_dir / "mail"))
         for name in _SCRUBBED:
             os.environ.pop(name, None)
         os.environ.update(env)
