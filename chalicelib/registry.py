@@ -167,6 +167,7 @@ SCHEDULES: tuple[ScheduleDef, ...] = (
     ScheduleDef("automation", "Start due automation runs; fail runs past their max runtime", 5),
     ScheduleDef("publishing", "Slot approved content and publish what is due", 5),
     ScheduleDef("weekly_digest", "E-mail each account's weekly digest of what was published, when due", 60),
+    ScheduleDef("plan_renewals", "Open the next monthly period of plans no invoice renews (free plans)", 60),
 )
 
 
@@ -262,4 +263,5 @@ SCHEDULE_HANDLERS: dict[str, str] = {
     "publishing": "chalicelib.events.publishing:tick",
     "automation": "chalicelib.events.automation:tick",
     "weekly_digest": "chalicelib.events.notifications:digest_tick",
+    "plan_renewals": "chalicelib.events.plan_renewals:tick",
 }
