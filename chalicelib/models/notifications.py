@@ -19,10 +19,10 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.models.base import TimestampedModel, index_meta, table_meta
-from chalicelib.models.site_scope import NotSiteScoped
+from chalicelib.models.site_scope import Kept, NotSiteScoped
 
-# Notifications outlive the site they mention (they expire by TTL instead).
-ACCOUNT_FEED = NotSiteScoped("an account's event feed: it mentions sites but expires by its own TTL")
+# Notifications outlive the site they mention: what happened stays told; they expire by their TTL.
+ACCOUNT_FEED = Kept("an account's news of what happened (a site's too); it expires by its own TTL")
 
 
 def user_key(account_id: str, user_id: str) -> str:

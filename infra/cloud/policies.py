@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from chalicelib.services.notifications.audience import CONTACT_ATTRIBUTES
 from infra.cloud.functions import (
     CHALICE_CONFIG,
     CHALICE_DIR,
@@ -100,8 +101,11 @@ NOTIFY_SCHEDULES = ("weekly_digest",)
 NOTIFY_ACCESS = TableAccess(
     write_modules=PIPELINE_ACCESS.write_modules | {"notifications", "webhooks"},
     read_modules=PIPELINE_ACCESS.read_modules - {"notifications"},
-    hidden_tables=PIPELINE_ACCESS.hidden_tables - {"users", "webhook_endpoints", "webhook_deliveries"},
+    hidden_tables=PIPELINE_ACCESS.hidden_tables - {"webhook_endpoints", "webhook_deliveries"},
 )
+# ... and of the users table, only whom to tell and where: never a password hash or a session.
+USERS_TABLE = "users"
+CONTACT_READ_ACTIONS = ("dynamodb:Query",)
 # The deletions worker deletes whatever a site owns, the site and its sectors (accounts) included.
 DELETION_ACCESS = TableAccess(
     write_modules=PIPELINE_ACCESS.write_modules | {"accounts", "deletions"},
@@ -259,6 +263,10 @@ def statements(fn: FunctionSpec, stage: str, stage_names: StageNames, arns: Arns
         add("MediaList", MEDIA_LIST_ACTIONS, [arns.media_bucket()])
     if fn.queue_key == MAIL_QUEUE:
         add("SendMail", MAIL_ACTIONS, [arns.mail_identities()])
+    if table_access(fn) is NOTIFY_ACCESS:
+        add("UsersContactOnly", CONTACT_READ_ACTIONS, [arns.table(tables[USERS_TABLE].name)], {
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": sorted(CONTACT_ATTRIBUTES)},
+            "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}})
     add("SecretsKey", API_KMS_ACTIONS if fn.kind == "api" else PIPELINE_KMS_ACTIONS, [arns.kms_key()],
         arns.kms_condition())
     add("OwnLogGroup", LOG_ACTIONS, [arns.log_group(deployed_function_name(stage, fn, cfg))])

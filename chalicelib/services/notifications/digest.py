@@ -13,10 +13,9 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.messages import AccountEvent
-from chalicelib.models.accounts import User
 from chalicelib.models.conditions import conditional
 from chalicelib.models.notifications import WeeklyDigest
-from chalicelib.services.notifications import email, prefs
+from chalicelib.services.notifications import audience, email, prefs
 from chalicelib.services.notifications.texts import line
 from chalicelib.timeutil import utcnow
 
@@ -62,9 +61,9 @@ def send(digest: WeeklyDigest) -> int:
     week = datetime.fromtimestamp(int(digest.due_epoch), tz=UTC).date().isoformat()
     wanted = prefs.of_account(digest.account_id)
     sent = 0
-    for user in User.query(digest.account_id):
+    for user in audience.members(digest.account_id):
         choice = wanted.get(user.user_id)
-        if user.is_active and (choice is None or choice.weekly_digest):
+        if choice is None or choice.weekly_digest:
             email.send_digest(user, week=week, count=int(digest.event_count), lines=sorted(digest.lines or ()))
             sent += 1
     with conditional():  # something was added meanwhile: the next tick sends it (the e-mails above are keyed)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib.auth.roles import Role
 from chalicelib.ids import derived_id
 from chalicelib.messages import AccountEvent
 from chalicelib.models.accounts import User
@@ -19,7 +18,7 @@ from chalicelib.models.notifications import AccountEventRecord
 from chalicelib.observability import logger
 from chalicelib.services.account_events import time_id
 from chalicelib.services.event_names import CONTENT_PUBLISHED, EVENTS, EventDef
-from chalicelib.services.notifications import digest, email, groups, inbox, prefs
+from chalicelib.services.notifications import audience, digest, email, groups, inbox, prefs
 from chalicelib.services.webhooks import delivery
 from chalicelib.timeutil import utcnow
 
@@ -58,7 +57,7 @@ def _take(message: AccountEvent) -> AccountEventRecord:
 
 
 def _audience(account_id: str, definition: EventDef) -> list[User]:
-    return [u for u in User.query(account_id) if u.is_active and Role(u.role).at_least(definition.min_role)]
+    return audience.members(account_id, definition.min_role)
 
 
 def _notify(message: AccountEvent, definition: EventDef, at: datetime) -> None:

@@ -15,6 +15,7 @@ from chalicelib.errors import Conflict, NotFound, UnprocessableEntity
 from chalicelib.ids import new_id
 from chalicelib.integrations.http_guard import BlockedTarget, ResolutionFailed, check_url, resolve_checked
 from chalicelib.models.conditions import conditional
+from chalicelib.models.pages import Page, paginate
 from chalicelib.models.webhooks import WebhookEndpoint
 from chalicelib.services import secrets
 from chalicelib.services.event_names import WEBHOOK_EVENTS
@@ -73,6 +74,12 @@ def get(account_id: str, endpoint_id: str, *, consistent: bool = False) -> Webho
 
 def of_account(account_id: str) -> list[WebhookEndpoint]:
     return list(WebhookEndpoint.query(account_id))
+
+
+def page(account_id: str, *, limit: int, cursor: str | None) -> Page:
+    found = paginate(lambda **kw: WebhookEndpoint.query(account_id, **kw), scope=f"webhook_endpoints:{account_id}",
+                     limit=limit, cursor=cursor)
+    return Page([view(e) for e in found.items], found.next_cursor)
 
 
 def create(tenant: Tenant, *, url: str, events: list[str], description: str) -> dict[str, Any]:
