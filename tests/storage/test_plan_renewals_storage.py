@@ -16,7 +16,9 @@ def due(now) -> set[str]:
             for item in CreditBalance.renewals_due.query(key, CreditBalance.period_end <= now)}
 
 
-def test_a_free_account_is_due_at_its_period_end_and_renewed_once(ddb):
+def test_a_free_account_is_due_at_its_period_end_and_renewed_once(ddb, monkeypatch):
+    emitted: list[str] = []  # no queues here: the event's key is what matters (tests/workers send it)
+    monkeypatch.setattr(plan_renewals.account_events, "emit", lambda account_id, event, data, key: emitted.append(key))
     account, _, _ = identity.register(account_name="Free", email="free@example.com", password="x" * 12)
     bal = get_balance(account.account_id)
     assert bal.renewal_shard == shard(account.account_id, RENEWAL_SHARD)
@@ -27,3 +29,4 @@ def test_a_free_account_is_due_at_its_period_end_and_renewed_once(ddb):
     assert plan_renewals.renew(account.account_id, later) == "not_due"  # a duplicate tick
     assert due(later) == set()
     assert get_balance(account.account_id).period_start == bal.period_end
+    assert len(emitted) == 1
