@@ -21,11 +21,11 @@ from chalicelib.models.automation import AutomationConfig, AutomationRun
 from chalicelib.services import account_events
 from chalicelib.services import event_names as ev
 from chalicelib.services.automation.runs import finish_run
-from chalicelib.services.notifications import digest, groups
+from chalicelib.services.notifications import digest
 from infra.local.clock import Clock
 from tests.api.fake_wordpress import PASSWORD, URL, USER, FakeWordPress
 from tests.api.planner_env import make_site
-from tests.workers.notify_support import SqsClock, drain, mails
+from tests.workers.notify_support import close_groups, drain, mails
 from tests.workers.test_webhooks import Receiver
 
 
@@ -65,9 +65,7 @@ def _work() -> None:
     WorkerLoop(app_module, backoff=lambda n: 0).drain(until_empty=False, max_seconds=60)
 
 
-def test_wordpress_stripping_the_authorization_header_tells_people_the_reason(api, register, wp, outbox,
-                                                                               monkeypatch):
-    clock = SqsClock(monkeypatch)
+def test_wordpress_stripping_the_authorization_header_tells_people_the_reason(api, register, wp, outbox):
     owner = register()
     env = make_site(api, owner)
     r = api.post(f"/v1/sites/{env.site_id}/integrations", {"url": URL, "username": USER, "app_password": PASSWORD},
@@ -81,9 +79,7 @@ def test_wordpress_stripping_the_authorization_header_tells_people_the_reason(ap
               if n["event"] == ev.INTEGRATION_BROKEN]
     assert told["data"]["content_id"] == content_id and told["site_id"] == env.site_id
     assert "Authorization header" in told["message"] and "CGIPassAuth" in told["data"]["reason"]
-    clock.advance(groups.WINDOW.total_seconds() + groups.GRACE_SECONDS + 1)
-    drain()
-    drain()
+    close_groups()
     [(to, _, text)] = [m for m in mails(outbox) if "WordPress connection broken" in m[1]]
     assert to == owner.email and HEADER_STRIPPED_HELP[:60] in " ".join(text.split())
 
