@@ -111,23 +111,14 @@ class MailMessage(Message):
 
 
 class AccountEvent(Message):
-    """Something happened in an account (services.account_events): fan it out to people and endpoints;
-    or (``group_due``) a group of one event's burst closed its window: e-mail it once."""
+    """Something happened in an account (services.account_events): fan it out to people and endpoints."""
 
-    type: Literal["event", "group_due"] = "event"
     account_id: Id
     event: Id
     key: Id  # the emitter's key: the same event emitted twice is handled once
     at: Id  # ISO time it was emitted
     site_id: Id | None = None
     data: dict[str, Any] = {}
-    group_id: Id | None = None  # group_due
-
-    @model_validator(mode="after")
-    def _group_due_names_its_group(self) -> AccountEvent:
-        if self.type == "group_due" and self.group_id is None:
-            raise ValueError("a group_due event carries group_id")
-        return self
 
 
 class WebhookAttempt(Message):

@@ -166,6 +166,7 @@ DEAD_LETTER_QUEUES: tuple[QueueDef, ...] = tuple(
 SCHEDULES: tuple[ScheduleDef, ...] = (
     ScheduleDef("automation", "Start due automation runs; fail runs past their max runtime", 5),
     ScheduleDef("publishing", "Slot approved content and publish what is due", 5),
+    ScheduleDef("notification_groups", "E-mail the groups of notifications whose window has closed", 5),
     ScheduleDef("weekly_digest", "E-mail each account's weekly digest of what was published, when due", 60),
     ScheduleDef("plan_renewals", "Open the next monthly period of plans no invoice renews (free plans)", 60),
 )
@@ -262,6 +263,7 @@ QUEUE_HANDLERS: dict[str, str] = {
 SCHEDULE_HANDLERS: dict[str, str] = {
     "publishing": "chalicelib.events.publishing:tick",
     "automation": "chalicelib.events.automation:tick",
+    "notification_groups": "chalicelib.events.notifications:groups_tick",
     "weekly_digest": "chalicelib.events.notifications:digest_tick",
     "plan_renewals": "chalicelib.events.plan_renewals:tick",
 }

@@ -1,4 +1,5 @@
-"""The Lambda handlers of account events: the fan-out worker, webhook deliveries, the weekly digest's tick.
+"""The Lambda handlers of account events: the fan-out worker, webhook deliveries, the groups' and the weekly
+digest's ticks.
 
 Their dead-letter consumers are in events.dead_letters, beside the others."""
 
@@ -39,4 +40,13 @@ def digest_tick(event: Any = None) -> dict[str, Any]:
 
     result = digest.tick()
     logger.info("weekly digest tick", extra={"result": result})
+    return result
+
+
+def groups_tick(event: Any = None) -> dict[str, Any]:
+    """EventBridge, every 5 minutes: e-mail the notification groups whose window closed (no Scan)."""
+    from chalicelib.services.notifications import fanout
+
+    result = fanout.close_due_groups()
+    logger.info("notification groups tick", extra={"result": result})
     return result

@@ -73,8 +73,15 @@ class Notification(TimestampedModel):
     unread = UnreadIndex()
 
 
+class GroupDueIndex(GlobalSecondaryIndex):
+    Meta = index_meta("by_due", AllProjection())
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_epoch = NumberAttribute(range_key=True)
+
+
 class NotificationGroup(TimestampedModel):
-    """A burst of one event in one window, account-wide: counted once per event; e-mailed once, at its end."""
+    """A burst of one event in one window, account-wide: counted once per event; e-mailed once, at its end
+    (in the sharded due index until then)."""
 
     Meta = table_meta("notification_groups", ttl_attribute="expires_epoch")
     site_scope = ACCOUNT_FEED
@@ -87,7 +94,11 @@ class NotificationGroup(TimestampedModel):
     data = JSONAttribute(default=dict)  # the latest event's data, for the e-mail
     window_end = UTCDateTimeAttribute()
     emailed = BooleanAttribute(default=False)
+    due_shard = UnicodeAttribute(null=True)  # set until its e-mail is sent: the sparse due index
+    due_epoch = NumberAttribute(null=True)
     expires_epoch = NumberAttribute()
+
+    due = GroupDueIndex()
 
 
 class NotificationPrefs(TimestampedModel):

@@ -97,7 +97,7 @@ PIPELINE_ACCESS = TableAccess(
 # The account-event fan-out, webhook deliveries and the weekly digest: they also read the account's
 # users (whom to tell, at which address) and write notifications and webhook deliveries.
 NOTIFY_QUEUES = ("account_events", "account_events_dlq", "webhook_deliveries", "webhook_deliveries_dlq")
-NOTIFY_SCHEDULES = ("weekly_digest",)
+NOTIFY_SCHEDULES = ("notification_groups", "weekly_digest")
 NOTIFY_ACCESS = TableAccess(
     write_modules=PIPELINE_ACCESS.write_modules | {"notifications", "webhooks"},
     read_modules=PIPELINE_ACCESS.read_modules - {"notifications"},

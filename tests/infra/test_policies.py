@@ -178,4 +178,4 @@ def test_only_the_notification_functions_read_users_and_only_their_contact_field
         assert set(allowed) == {"account_id", "user_id", "email", "role", "is_active"}
         assert statement["Condition"]["StringEqualsIfExists"] == {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}
     assert readers == {"account_events", "account_events_dlq", "webhook_deliveries", "webhook_deliveries_dlq",
-                       "weekly_digest"}
+                       "notification_groups", "weekly_digest"}

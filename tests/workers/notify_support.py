@@ -46,3 +46,16 @@ def mails(outbox: Path) -> list[tuple[str, str, str]]:
         kept = email.message_from_bytes(path.read_bytes(), policy=default)
         found.append((str(kept["To"]), str(kept["Subject"]), kept.get_body(("plain",)).get_content()))
     return found
+
+
+def close_groups() -> dict:
+    """The groups' windows close (the product's clock moves past them) and their schedule fires, as
+    EventBridge would; then their e-mails go out."""
+    from chalicelib import timeutil
+    from chalicelib.services.notifications import groups
+    from infra.local.clock import Clock
+
+    timeutil.advance((groups.WINDOW + groups.GRACE).total_seconds() + 1)
+    result = Clock(app_module).fire("notification_groups")
+    drain()
+    return result

@@ -14,7 +14,7 @@ from chalicelib.ids import derived_id
 from chalicelib.messages import AccountEvent
 from chalicelib.models.accounts import User
 from chalicelib.models.conditions import conditional
-from chalicelib.models.notifications import AccountEventRecord
+from chalicelib.models.notifications import AccountEventRecord, NotificationGroup
 from chalicelib.observability import logger
 from chalicelib.services.account_events import time_id
 from chalicelib.services.event_names import CONTENT_PUBLISHED, EVENTS, EventDef
@@ -27,8 +27,6 @@ DONE = "done"
 
 
 def handle(message: AccountEvent) -> str:
-    if message.type == "group_due":
-        return close_group(message)
     record = _take(message)
     if record.status == DONE:
         return "duplicate"
@@ -63,8 +61,8 @@ def _audience(account_id: str, definition: EventDef) -> list[User]:
 def _notify(message: AccountEvent, definition: EventDef, at: datetime) -> None:
     wanted = prefs.of_account(message.account_id)
     window = groups.window_of(message.event, at, message.data, message.site_id) if definition.grouped else None
-    if window is not None and groups.add(message, window):
-        groups.queue_email(message, window)
+    if window is not None:
+        groups.add(message, window)
     for user in _audience(message.account_id, definition):
         channel = prefs.channel(wanted.get(user.user_id), message.event)
         if channel in ("in_app", "both"):
@@ -75,27 +73,30 @@ def _notify(message: AccountEvent, definition: EventDef, at: datetime) -> None:
             email.send_event(user, event=message.event, event_key=message.key, data=message.data)
 
 
-def close_group(message: AccountEvent) -> str:
-    """A group's window closed: one e-mail of it to each user who wants e-mail for its event."""
-    group = groups.get(message.account_id, str(message.group_id))
-    if group is None:
-        return "missing"
-    if group.emailed:
-        return "duplicate"
-    definition = EVENTS[group.event]
-    wanted = prefs.of_account(message.account_id)
-    for user in _audience(message.account_id, definition):
+def close_due_groups(now: datetime | None = None) -> dict[str, int]:
+    """The groups whose window closed: one e-mail of each to every user who wants e-mail for its event."""
+    closed = emails = 0
+    for group in groups.due(now):
+        if not group.emailed:
+            emails += _email_group(group)
+        groups.mark_emailed(group)
+        closed += 1
+    return {"closed": closed, "emails": emails}
+
+
+def _email_group(group: NotificationGroup) -> int:
+    wanted = prefs.of_account(group.account_id)
+    sent = 0
+    for user in _audience(group.account_id, EVENTS[group.event]):
         if prefs.channel(wanted.get(user.user_id), group.event) in ("email", "both"):
             email.send_group(user, event=group.event, group_id=group.group_id, count=int(group.event_count),
                              data=group.data or {})
-    groups.mark_emailed(group)
-    return "emailed"
+            sent += 1
+    return sent
 
 
 def fail_dead_letter(message: AccountEvent) -> str:
     """An event whose worker died on every delivery: its record says so (``worker_died``), written if missing."""
-    if message.type == "group_due":
-        return "dropped"  # the group's in-app notifications stand; only its e-mail is lost
     with conditional() as write:
         AccountEventRecord(message.account_id, message.key).update(actions=[
             AccountEventRecord.event.set(message.event), AccountEventRecord.at.set(datetime.fromisoformat(message.at)),
