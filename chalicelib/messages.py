@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StringConstraints, ValidationError, model_validator
 
@@ -108,6 +108,26 @@ class MailMessage(Message):
     to: Annotated[str, StringConstraints(strict=True, min_length=3, max_length=320)]
     template: Id
     data: dict[str, str] = {}
+
+
+class AccountEvent(Message):
+    """Something happened in an account (services.account_events): fan it out to people and endpoints."""
+
+    account_id: Id
+    event: Id
+    key: Id  # the emitter's key: the same event emitted twice is handled once
+    at: Id  # ISO time it was emitted
+    site_id: Id | None = None
+    data: dict[str, Any] = {}
+
+
+class WebhookAttempt(Message):
+    """Attempt ``attempt`` of one delivery to an outbound webhook endpoint (services.webhooks)."""
+
+    account_id: Id
+    endpoint_id: Id
+    delivery_id: Id
+    attempt: StrictInt = 1
 
 
 M = TypeVar("M", bound=Message)

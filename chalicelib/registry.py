@@ -12,7 +12,16 @@ from importlib import import_module
 from pynamodb.models import Model
 
 from chalicelib import config
-from chalicelib.messages import AutomationEvent, DeletionTurn, MailMessage, Message, PublishItem, StageItem
+from chalicelib.messages import (
+    AccountEvent,
+    AutomationEvent,
+    DeletionTurn,
+    MailMessage,
+    Message,
+    PublishItem,
+    StageItem,
+    WebhookAttempt,
+)
 
 # Modules holding PynamoDB models. Every Model subclass defined in them is a table.
 MODEL_MODULES = (
@@ -31,6 +40,8 @@ MODEL_MODULES = (
     "chalicelib.models.audit",
     "chalicelib.models.limits",
     "chalicelib.models.api_keys",
+    "chalicelib.models.notifications",
+    "chalicelib.models.webhooks",
 )
 
 
@@ -133,6 +144,11 @@ QUEUES: tuple[QueueDef, ...] = (
              function_timeout=300, reserved_concurrency=2),
     QueueDef("mail", "Send one e-mail, at most once per event key", MailMessage, batch_size=10,
              function_timeout=60, memory_mb=256),
+    QueueDef("account_events", "Fan an account's events out to notifications and webhook endpoints", AccountEvent,
+             batch_size=10, function_timeout=60),
+    # A failed attempt is not retried by SQS: the worker sends the next attempt with a delay (backoff).
+    QueueDef("webhook_deliveries", "Deliver one signed event to a customer's webhook endpoint", WebhookAttempt,
+             batch_size=5, function_timeout=60, reserved_concurrency=4),
 )
 
 # The consumers of dead letters: a message lands in a work queue's DLQ when its worker died (timed
@@ -150,6 +166,9 @@ DEAD_LETTER_QUEUES: tuple[QueueDef, ...] = tuple(
 SCHEDULES: tuple[ScheduleDef, ...] = (
     ScheduleDef("automation", "Start due automation runs; fail runs past their max runtime", 5),
     ScheduleDef("publishing", "Slot approved content and publish what is due", 5),
+    ScheduleDef("notification_groups", "E-mail the groups of notifications whose window has closed", 5),
+    ScheduleDef("weekly_digest", "E-mail each account's weekly digest of what was published, when due", 60),
+    ScheduleDef("plan_renewals", "Open the next monthly period of plans no invoice renews (free plans)", 60),
 )
 
 
@@ -213,6 +232,8 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.audit",
     "chalicelib.api.api_keys",
     "chalicelib.api.admin.account_credits",
+    "chalicelib.api.notifications",
+    "chalicelib.api.webhooks",
 )
 
 # Message model -> "module:factory" of the workers of its queues, and of their dead-letter queues;
@@ -223,12 +244,16 @@ WORKERS: dict[type[Message], str] = {
     AutomationEvent: "chalicelib.events.automation:automation_worker",
     DeletionTurn: "chalicelib.events.deletion:deletion_worker",
     MailMessage: "chalicelib.events.mail:mail_worker",
+    AccountEvent: "chalicelib.events.notifications:account_event_worker",
+    WebhookAttempt: "chalicelib.events.notifications:webhook_worker",
 }
 DEAD_LETTER_WORKERS: dict[type[Message], str] = {
     StageItem: "chalicelib.events.dead_letters:stage_dead_letter_worker",
     PublishItem: "chalicelib.events.dead_letters:publish_dead_letter_worker",
     DeletionTurn: "chalicelib.events.dead_letters:deletion_dead_letter_worker",
     MailMessage: "chalicelib.events.mail:mail_dead_letter_worker",
+    AccountEvent: "chalicelib.events.dead_letters:account_event_dead_letter_worker",
+    WebhookAttempt: "chalicelib.events.dead_letters:webhook_dead_letter_worker",
 }
 
 # Queue key -> "module:factory". The function is ``QueueDef.handler_name`` (worker_<key>), batch
@@ -240,4 +265,7 @@ QUEUE_HANDLERS: dict[str, str] = {
 SCHEDULE_HANDLERS: dict[str, str] = {
     "publishing": "chalicelib.events.publishing:tick",
     "automation": "chalicelib.events.automation:tick",
+    "notification_groups": "chalicelib.events.notifications:groups_tick",
+    "weekly_digest": "chalicelib.events.notifications:digest_tick",
+    "plan_renewals": "chalicelib.events.plan_renewals:tick",
 }

@@ -61,9 +61,10 @@ _path_param = re.compile(PATH_PARAM_PATTERN)
 # What an API key may call (auth.api_keys scopes), derived from each route once: a GET needs
 # "read"; a write needs "jobs" on job and automation routes, "publish" on publishing routes,
 # "write" elsewhere. Routes of these tags (and every staff route) never take a key: signing in,
-# users, keys, billing and the audit log are managed by people.
+# users, keys, billing, the audit log and outbound webhook endpoints are managed by people, and
+# notifications are a person's own inbox.
 KEY_SCOPE_OF_WRITES = {"jobs": "jobs", "automation": "jobs", "publisher": "publish"}
-KEYLESS_TAGS = frozenset({"auth", "users", "api keys", "billing", "audit"})
+KEYLESS_TAGS = frozenset({"auth", "users", "api keys", "billing", "audit", "webhooks", "notifications"})
 
 MAX_JSON_BODY = 1 * 1024 * 1024
 MAX_RAW_BODY = 6 * 1024 * 1024  # API Gateway/Lambda's own payload ceiling

@@ -15,7 +15,14 @@ from typing import Any
 
 from chalicelib import registry
 from chalicelib.events.sqs import queue_worker
-from chalicelib.messages import DeletionTurn, PublishItem, StageItem, UnsupportedMessage
+from chalicelib.messages import (
+    AccountEvent,
+    DeletionTurn,
+    PublishItem,
+    StageItem,
+    UnsupportedMessage,
+    WebhookAttempt,
+)
 from chalicelib.observability import log_context, logger, metric
 from chalicelib.registry import QueueDef
 
@@ -63,5 +70,27 @@ def deletion_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
     def handle(message: DeletionTurn, receive_count: int) -> str:
         with log_context(account_id=message.account_id, target=message.target):
             return deletion.resume_dead_letter(message)
+
+    return queue_worker(queue, handle, unreadable=_unreadable(queue))
+
+
+def account_event_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
+    """An account event whose fan-out died on every delivery: its record ends failed (worker_died)."""
+    from chalicelib.services.notifications import fanout
+
+    def handle(message: AccountEvent, receive_count: int) -> str:
+        with log_context(account_id=message.account_id, event=message.event):
+            return fanout.fail_dead_letter(message)
+
+    return queue_worker(queue, handle, unreadable=_unreadable(queue))
+
+
+def webhook_dead_letter_worker(queue: QueueDef) -> Callable[[Any], dict]:
+    """A webhook attempt whose worker died on every delivery: the delivery ends failed (worker_died)."""
+    from chalicelib.services.webhooks import delivery
+
+    def handle(message: WebhookAttempt, receive_count: int) -> str:
+        with log_context(account_id=message.account_id, endpoint_id=message.endpoint_id):
+            return delivery.fail_dead_letter(message)
 
     return queue_worker(queue, handle, unreadable=_unreadable(queue))

@@ -13,12 +13,14 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAtt
 
 from chalicelib.models.base import TimestampedModel, table_meta
 from chalicelib.models.connection import SharedClientModel
-from chalicelib.models.site_scope import ACCOUNT
+from chalicelib.models.site_scope import ACCOUNT, Kept
 
 
 class ApiKey(TimestampedModel):
     Meta = table_meta("api_keys")
-    site_scope = ACCOUNT
+    # A key limited to a site that is deleted opens nothing (the site's routes answer 404); it stays
+    # listed, with its site, until an admin revokes it, as the audit log expects.
+    site_scope = Kept("an account's key limited to a deleted site opens nothing and stays listed to be revoked")
     account_id = UnicodeAttribute(hash_key=True)
     key_id = UnicodeAttribute(range_key=True)  # UUIDv7: the list is in creation order
     name = UnicodeAttribute()

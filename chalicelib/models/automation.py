@@ -15,8 +15,6 @@ Keys:
 
 from __future__ import annotations
 
-import hashlib
-
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -34,12 +32,6 @@ from chalicelib.models.site_scope import Item, Partition
 RUN_STATUSES = ("running", "paused", "completed", "failed", "cancelled")
 ACTIVE_STATUSES = ("running", "paused")
 FREQUENCIES = ("daily", "weekly", "monthly")
-SHARDS = 4
-
-
-def shard(value: str, prefix: str) -> str:
-    """A stable shard of a global index: the tick reads ``SHARDS`` partitions, not one hot one."""
-    return f"{prefix}#{hashlib.sha256(value.encode()).digest()[0] % SHARDS}"
 
 
 class DueConfigs(GlobalSecondaryIndex):

@@ -21,13 +21,23 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import TimestampedModel, index_meta, table_meta
 from chalicelib.models.site_scope import ACCOUNT, Kept
 
 CREDIT_TYPES = ("idea", "content", "image", "optimization")
 BALANCE_KEY = "balance"
+RENEWAL_SHARD = "renew"  # the prefix of RenewalsDue's shards (models.shards)
+
+
+class RenewalsDue(GlobalSecondaryIndex):
+    """Balances whose period renews without an invoice, by its end (sparse, sharded): the
+    plan-renewal schedule finds what is due with one Query per shard."""
+
+    Meta = index_meta("renewals_due", KeysOnlyProjection())
+    renewal_shard = UnicodeAttribute(hash_key=True)
+    period_end = UTCDateTimeAttribute(range_key=True)
 
 
 class CreditBalance(TimestampedModel):
@@ -51,6 +61,11 @@ class CreditBalance(TimestampedModel):
     # generation is refused (credits.require_credits reads this item anyway: no extra read).
     # One set per invoice, so a late "paid" of one invoice cannot clear another's failure.
     past_due_invoices = UnicodeSetAttribute(null=True)
+    # Set while the current period renews without an invoice (no subscription: a free or a
+    # staff-given plan); services.plan_renewals opens the next one when period_end passes.
+    renewal_shard = UnicodeAttribute(null=True)
+
+    renewals_due = RenewalsDue()
 
     def available(self, credit_type: str) -> int:
         return int(getattr(self, f"{credit_type}_plan") or 0) + int(getattr(self, f"{credit_type}_pack") or 0)

@@ -30,6 +30,7 @@ from chalicelib.timeutil import utcnow
 SIGN_IN = "auth.sign_in"
 SIGN_IN_FAILED = "auth.sign_in_failed"
 ROLE_CHANGED = "user.role_changed"
+USER_DEACTIVATED = "user.deactivated"
 API_KEY_CREATED = "api_key.created"
 API_KEY_REVOKED = "api_key.revoked"
 INTEGRATION_CONNECTED = "integration.connected"

@@ -321,7 +321,7 @@ def invoice_paid(account_id: str, inv: InvoiceInfo) -> str:
     plan = plans.get_plan(inv.plan_id)
     if inv.billing_reason in PERIOD_REASONS and inv.period_start and inv.period_end:
         result = credit_periods.open_period(account_id, plan, start=inv.period_start, end=inv.period_end,
-                                            source="invoice", source_id=inv.invoice_id)
+                                            source="invoice", source_id=inv.invoice_id, renews_itself=False)
         return f"period_{result.outcome}"
     if inv.billing_reason == "subscription_update":
         return f"upgrade_{credit_periods.top_up(account_id, plan, key=inv.invoice_id).outcome}"

@@ -6,7 +6,10 @@ a record (``CreditPeriod``) and moves the balance's plan buckets:
 - the closing period's unused plan credits expire (an ``expire`` ledger entry per type) or
   roll over (they stay in the plan bucket), as the closing period's plan says (``rollover``);
 - the new plan's credits are granted (a ``grant`` entry per type, keyed by the period);
-- pack credits are never touched.
+- pack credits are never touched;
+- a period that renews itself (no invoice pays for it: signup, a subscription's end, a renewal)
+  puts the balance in the ``renewals_due`` index until its end; a period an invoice opened takes
+  it out (the next invoice renews it). services.plan_renewals reads that index.
 
 The balance update is conditional on the balance still being what was read (the same
 current period and the same plan credits), so a charge racing the change makes it retry
@@ -22,7 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.models.billing import BALANCE_KEY, CREDIT_TYPES, CreditBalance, CreditPeriod, amounts
+from chalicelib.models.billing import BALANCE_KEY, CREDIT_TYPES, RENEWAL_SHARD, CreditBalance, CreditPeriod, amounts
+from chalicelib.models.shards import shard
 from chalicelib.models.transactions import ConditionsFailed, Transaction, TransactionConflict, optimistic
 from chalicelib.services.ledger import entry, existing_entry, get_balance, new_entry_only
 from chalicelib.services.plans import get_plan
@@ -71,13 +75,15 @@ def _unchanged(bal: CreditBalance) -> Any:
 
 def open_period(account_id: str, plan: Any, *, start: datetime, end: datetime, source: str, source_id: str,
                 extra: Extra | None = None, still_wanted: StillWanted | None = None,
-                balance_actions: Callable[[], list[Any]] | None = None, expire_all: bool = False) -> PeriodResult:
+                balance_actions: Callable[[], list[Any]] | None = None, expire_all: bool = False,
+                renews_itself: bool = True) -> PeriodResult:
     """Open the period [start, end) of ``plan`` (idempotent per start and source).
 
     A period that starts before the current one (a late invoice) does not reopen the past:
     its credits are granted into the current period and it is recorded as ``superseded``.
     ``expire_all``: the closing period's plan credits expire even if its plan rolls over
     (a subscription that ended: rolling over is a benefit of staying subscribed).
+    ``renews_itself``: False for a period an invoice pays for (its next invoice renews it).
     """
     key = period_key_for(start, source_id)
     grants = plan_grants(plan)
@@ -90,7 +96,8 @@ def open_period(account_id: str, plan: Any, *, start: datetime, end: datetime, s
         if late:
             tx = _late(account_id, plan, bal, key, grants, start, end, source, source_id, balance_actions)
         else:
-            tx = _open(account_id, plan, bal, key, grants, start, end, source, source_id, balance_actions, expire_all)
+            tx = _open(account_id, plan, bal, key, grants, start, end, source, source_id, balance_actions, expire_all,
+                       renews_itself)
         if extra is not None:
             extra(tx)
         try:
@@ -109,7 +116,7 @@ def open_period(account_id: str, plan: Any, *, start: datetime, end: datetime, s
 
 def _open(account_id: str, plan: Any, bal: CreditBalance, key: str, grants: dict[str, int], start: datetime,
           end: datetime, source: str, source_id: str, balance_actions: Callable[[], list[Any]] | None,
-          expire_all: bool) -> Transaction:
+          expire_all: bool, renews_itself: bool) -> Transaction:
     prev = get_period(account_id, bal.period_key) if bal.period_key else None
     if expire_all:
         rollover = False
@@ -136,7 +143,9 @@ def _open(account_id: str, plan: Any, bal: CreditBalance, key: str, grants: dict
     actions = [_plan_attr(t).add(grants[t] - expire[t]) for t in CREDIT_TYPES if grants[t] - expire[t]]
     actions += [CreditBalance.plan_id.set(plan.plan_id), CreditBalance.period_start.set(start),
                 CreditBalance.period_end.set(end), CreditBalance.period_key.set(key),
-                CreditBalance.created_at.set(CreditBalance.created_at | now)]
+                CreditBalance.created_at.set(CreditBalance.created_at | now),
+                CreditBalance.renewal_shard.set(shard(account_id, RENEWAL_SHARD)) if renews_itself
+                else CreditBalance.renewal_shard.remove()]
     actions += balance_actions() if balance_actions else []
     tx.update(CreditBalance(account_id, BALANCE_KEY), actions, condition=_unchanged(bal), label="balance")
     if prev is not None:

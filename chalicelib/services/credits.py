@@ -32,9 +32,11 @@ from chalicelib.models.billing import BALANCE_KEY, CREDIT_TYPES, CreditBalance, 
 from chalicelib.models.system import AIModelConfig, CreditCostConfig
 from chalicelib.models.transactions import ConditionsFailed, Transaction, optimistic
 from chalicelib.observability import metric
+from chalicelib.services import account_events, event_names
 from chalicelib.services.credit_periods import open_period
 from chalicelib.services.ledger import entry as ledger_entry
 from chalicelib.services.ledger import existing_entry, get_balance, new_entry_only
+from chalicelib.services.notifications import prefs as notification_prefs
 from chalicelib.timeutil import utcnow
 
 OPERATION_CREDIT_TYPE = {
@@ -239,9 +241,20 @@ def charge(account_id: str, *, operation: str, amount: int, key: str, site_id: s
                 raise NotFound(gone[0].what) from None
             raise  # the entry exists (a retry: the next attempt returns it), or the balance moved: read again
         metric("CreditsSpent", amount, "Count", credit_type=credit_type)
+        _tell_if_low(account_id, credit_type, before=plan_left + pack_left, after=plan_left + pack_left - amount,
+                     entry_key=entry.entry_key)
         return LedgerResult(applied=True, entry=entry, amount=amount)
 
     return optimistic(attempt, what="credit balance")
+
+
+def _tell_if_low(account_id: str, credit_type: str, *, before: int, after: int, entry_key: str) -> None:
+    """The debit that takes the balance below the account's threshold says so, once (keyed by the debit)."""
+    threshold = notification_prefs.credits_low_threshold(account_id)
+    if before >= threshold > after:
+        account_events.emit(account_id, event_names.CREDITS_LOW,
+                            {"credit_type": credit_type, "available": after, "threshold": threshold},
+                            key=f"{credit_type}:{entry_key}")
 
 
 def grant(account_id: str, *, credit_type: str, amount: int, key: str, bucket: str = "plan",

@@ -291,8 +291,10 @@ def deactivate_user(tenant: Tenant, user_id: str) -> User:
     tx.update(user, [User.is_active.set(False)],
               condition=User.is_active == True, label="user")  # noqa: E712 - a DynamoDB condition, not a test
     tx.update(Account(tenant.account_id), [Account.user_count.add(-1)], label="account")
-    with conditional():  # deactivated meanwhile by another request: counted once
+    with conditional() as write:  # deactivated meanwhile by another request: counted once
         tx.commit()
+    if write.held:
+        audit.record(tenant.account_id, audit.USER_DEACTIVATED, tenant, target=f"user:{user_id}")
     user.refresh()
     return user
 

@@ -33,8 +33,8 @@ from chalicelib.models.billing import CREDIT_TYPES
 from chalicelib.models.conditions import conditional
 from chalicelib.models.payments import StripeEvent
 from chalicelib.observability import logger
-from chalicelib.services import billing, plans, providers
-from chalicelib.timeutil import utcnow
+from chalicelib.services import account_events, billing, event_names, plans, providers
+from chalicelib.timeutil import iso, utcnow
 
 EVENT_RETENTION = timedelta(days=45)
 LEASE_SECONDS = 120
@@ -321,6 +321,24 @@ def _on_invoice(apply: Callable[[str, billing.InvoiceInfo], str]) -> AccountHand
     return handler
 
 
+def invoice_paid(account_id: str, inv: billing.InvoiceInfo) -> str:
+    outcome = billing.invoice_paid(account_id, inv)
+    if inv.billing_reason == "subscription_cycle":  # a renewal (a first invoice is the sign-up)
+        account_events.emit(account_id, event_names.PLAN_RENEWED,
+                            {"plan_id": inv.plan_id, "invoice_id": inv.invoice_id,
+                             "period_end": iso(inv.period_end)}, key=inv.invoice_id)
+    return outcome
+
+
+def invoice_payment_failed(account_id: str, inv: billing.InvoiceInfo) -> str:
+    outcome = billing.invoice_payment_failed(account_id, inv)
+    if outcome == "past_due":
+        # Told once per invoice: Stripe's own retries of it fail again without news.
+        account_events.emit(account_id, event_names.PAYMENT_FAILED, {"invoice_id": inv.invoice_id},
+                            key=inv.invoice_id)
+    return outcome
+
+
 def on_charge_refunded(event: dict[str, Any], charge: dict[str, Any], account_id: str) -> str:
     payment_intent = _id(charge.get("payment_intent"))
     kind = _get(charge, "metadata", "kind")
@@ -339,8 +357,8 @@ HANDLERS: dict[str, Handler] = {
     "customer.subscription.created": _for_account(on_subscription),
     "customer.subscription.updated": _for_account(on_subscription),
     "customer.subscription.deleted": _for_account(on_subscription),
-    "invoice.paid": _for_account(_on_invoice(billing.invoice_paid)),
-    "invoice.payment_failed": _for_account(_on_invoice(billing.invoice_payment_failed)),
+    "invoice.paid": _for_account(_on_invoice(invoice_paid)),
+    "invoice.payment_failed": _for_account(_on_invoice(invoice_payment_failed)),
     "invoice.voided": _for_account(_on_invoice(billing.invoice_voided)),
     "charge.refunded": _for_account(on_charge_refunded),
 }

@@ -20,7 +20,7 @@ from chalicelib.models.pages import Page
 from chalicelib.models.site_records import join_key
 from chalicelib.models.transactions import Transaction
 from chalicelib.models.writer import READY, Content, ContentBody, ContentImage, Task
-from chalicelib.services import html, records, sites, txn
+from chalicelib.services import account_events, event_names, html, records, sites, txn
 from chalicelib.services.planner import IDEAS
 from chalicelib.services.publishing import auto, reservations
 from chalicelib.services.records import Kind, Records
@@ -202,6 +202,9 @@ def set_content_status(content: Content, new: str) -> Content:
                        code="content_scheduled", details={"site_status": content.site_status})
     transition(content, "status", new)
     if new == "approved":
+        account_events.emit(content.account_id, event_names.CONTENT_APPROVED,
+                            {"content_id": content.content_id, "title": content.title}, key=content.content_id,
+                            site_id=content.site_id)
         auto.on_content_approved(content)  # auto publish: a slot right away (best effort)
     return content
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from chalicelib.services.notifications.audience import CONTACT_ATTRIBUTES
 from infra.cloud.functions import (
     CHALICE_CONFIG,
     CHALICE_DIR,
@@ -83,18 +84,32 @@ API_ACCESS = TableAccess(frozenset(), frozenset(), all_tables=True)
 # listed so that adding their models needs no change here.
 PIPELINE_ACCESS = TableAccess(
     write_modules=frozenset({"planner", "writer", "billing", "jobs", "publisher", "automation", "audit", "mail"}),
-    read_modules=frozenset({"accounts", "system", "modules", "deletions"}),
+    read_modules=frozenset({"accounts", "system", "modules", "deletions", "notifications"}),
     hidden_tables=frozenset({"users", "logins", "sessions", "api_keys", "api_key_prefixes", "invites", "user_tokens",
                              # payments (Stripe's records): only the API's webhook and billing routes
                              "stripe_events", "stripe_customers", "subscriptions", "invoices", "pack_purchases",
                              "credit_packs",
                              # per-account request counters: only the API's limited routes count
-                             "rate_limits"}),
+                             "rate_limits",
+                             # outbound webhooks: their API routes and their own workers (NOTIFY_ACCESS)
+                             "webhook_endpoints", "webhook_deliveries"}),
 )
+# The account-event fan-out, webhook deliveries and the weekly digest: they also read the account's
+# users (whom to tell, at which address) and write notifications and webhook deliveries.
+NOTIFY_QUEUES = ("account_events", "account_events_dlq", "webhook_deliveries", "webhook_deliveries_dlq")
+NOTIFY_SCHEDULES = ("notification_groups", "weekly_digest")
+NOTIFY_ACCESS = TableAccess(
+    write_modules=PIPELINE_ACCESS.write_modules | {"notifications", "webhooks"},
+    read_modules=PIPELINE_ACCESS.read_modules - {"notifications"},
+    hidden_tables=PIPELINE_ACCESS.hidden_tables - {"webhook_endpoints", "webhook_deliveries"},
+)
+# ... and of the users table, only whom to tell and where: never a password hash or a session.
+USERS_TABLE = "users"
+CONTACT_READ_ACTIONS = ("dynamodb:Query",)
 # The deletions worker deletes whatever a site owns, the site and its sectors (accounts) included.
 DELETION_ACCESS = TableAccess(
     write_modules=PIPELINE_ACCESS.write_modules | {"accounts", "deletions"},
-    read_modules=frozenset({"system", "modules"}),
+    read_modules=frozenset({"system", "modules", "notifications"}),
     hidden_tables=PIPELINE_ACCESS.hidden_tables,
 )
 API_KMS_ACTIONS = ("kms:Decrypt", "kms:Encrypt")
@@ -193,6 +208,8 @@ class TemplateArns:
 def table_access(fn: FunctionSpec) -> TableAccess:
     if fn.kind == "api":
         return API_ACCESS
+    if fn.queue_key in NOTIFY_QUEUES or fn.schedule_key in NOTIFY_SCHEDULES:
+        return NOTIFY_ACCESS
     # The deletions DLQ's consumer resumes a deletion: it writes the Deletion as the worker does.
     return DELETION_ACCESS if fn.queue_key in (DELETIONS_QUEUE, f"{DELETIONS_QUEUE}_dlq") else PIPELINE_ACCESS
 
@@ -246,6 +263,10 @@ def statements(fn: FunctionSpec, stage: str, stage_names: StageNames, arns: Arns
         add("MediaList", MEDIA_LIST_ACTIONS, [arns.media_bucket()])
     if fn.queue_key == MAIL_QUEUE:
         add("SendMail", MAIL_ACTIONS, [arns.mail_identities()])
+    if table_access(fn) is NOTIFY_ACCESS:
+        add("UsersContactOnly", CONTACT_READ_ACTIONS, [arns.table(tables[USERS_TABLE].name)], {
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": sorted(CONTACT_ATTRIBUTES)},
+            "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}})
     add("SecretsKey", API_KMS_ACTIONS if fn.kind == "api" else PIPELINE_KMS_ACTIONS, [arns.kms_key()],
         arns.kms_condition())
     add("OwnLogGroup", LOG_ACTIONS, [arns.log_group(deployed_function_name(stage, fn, cfg))])

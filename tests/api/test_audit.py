@@ -60,6 +60,10 @@ def test_role_changes_are_recorded_with_who_did_them(api, register, add_member):
     [entry] = entries(api, owner, action="user.role_changed")
     assert entry["actor"] == f"user:{owner.user_id}" and entry["target"] == f"user:{editor.user_id}"
     assert entry["details"] == {"from": "editor", "to": "viewer"}
+    assert api.post(f"/v1/users/{editor.user_id}/deactivate", token=owner.token).status == 200
+    assert api.post(f"/v1/users/{editor.user_id}/deactivate", token=owner.token).status == 200  # again: no entry
+    [gone] = entries(api, owner, action="user.deactivated")
+    assert gone["target"] == f"user:{editor.user_id}" and gone["actor"] == f"user:{owner.user_id}"
 
 
 def test_only_owners_and_admins_read_it_and_only_their_own_account(api, register, add_member):

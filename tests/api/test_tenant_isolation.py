@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from chalicelib.api.routing import ROUTES, RouteSpec
+from chalicelib.ids import new_id
 
 pytestmark = pytest.mark.security  # make test-security
 
@@ -24,6 +25,11 @@ GLOBAL_PARAMS = {"industry_id",  # platform-wide records: reading them is not a 
                  "prompt_type", "key",  # names, not ids: each account has its own record of that name
                  "seed_id",  # the staff-managed seed keyword library
                  "plan_id", "pack_id"}  # staff-managed plans and credit packs (public catalogue)
+
+
+# Writes of the caller's own records, which every member makes: their notifications and preferences.
+CALLERS_OWN = frozenset({"/v1/notifications/read-all", "/v1/notifications/{notification_id}/read",
+                         "/v1/notifications/preferences"})
 
 
 def example_body(model: Any) -> dict[str, Any]:
@@ -86,9 +92,22 @@ def new_key(api, owner, **body) -> dict:
 
 
 @pytest.fixture
-def world(api, register, add_member, make_staff):
+def world(api, register, add_member, make_staff, monkeypatch):
     """Account A with one record of every kind; B with a member of every role."""
     a = register("alpha")
+    import boto3
+
+    key = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["KeyId"]
+    monkeypatch.setenv("SECRETS_KMS_KEY_ID", key)
+    endpoint = api.post("/v1/webhooks", {"url": "http://127.0.0.1:9/alpha-secret-hook", "events": ["run.failed"]},
+                        token=a.token).json
+    from chalicelib.services.notifications import inbox
+    from chalicelib.services.webhooks import delivery
+
+    sent = delivery.send_test(a.account_id, endpoint["endpoint_id"])
+    notification_id = new_id()
+    inbox.deliver(a.account_id, a.user_id, notification_id, event="run.failed", event_key="run.failed:alpha",
+                  site_id=None, data={"error": "Alpha secret failure"})
     staff = make_staff(register("staff"))
     industry = api.post("/v1/industries", {"name": "Alpha industry"}, token=staff.token).json
     site = api.post("/v1/sites", {"name": "Alpha secret site", "domain": "alpha.example.com",
@@ -109,7 +128,6 @@ def world(api, register, add_member, make_staff):
                                            "body_html": "<p>Alpha body</p>"}, token=a.token).json
     image = api.post(f"{base}/images", {"content_id": content["content_id"], "alt_text": "Alpha image"},
                      token=a.token).json
-    from chalicelib.ids import new_id
     from chalicelib.models.jobs import Job
 
     job = Job(f"{a.account_id}#{site['site_id']}", new_id(), account_id=a.account_id, site_id=site["site_id"],
@@ -142,6 +160,7 @@ def world(api, register, add_member, make_staff):
         "industry_id": industry["industry_id"],
         "account_id": a.account_id,
         "key_id": a_key["key_id"],
+        "endpoint_id": endpoint["endpoint_id"], "delivery_id": sent.delivery_id, "notification_id": notification_id,
     }
     b_owner = register("bravo")
     b_members = {"owner": b_owner, **{role: add_member(b_owner, role) for role in ("admin", "editor", "viewer")}}
@@ -153,6 +172,7 @@ def world(api, register, add_member, make_staff):
                "Alpha idea", "Alpha task", "Alpha article", "Alpha body", "Alpha image", "cus_AlphaSecretCustomer1",
                "alpha-secret-invitee@example.com", "Alpha invitee", invite["invite_id"],
                a_key["key_id"], a_key["prefix"], a_key["key"],
+               "alpha-secret-hook", "Alpha secret failure", endpoint["endpoint_id"], notification_id,
                *(ids[name] for name in ("keyword_id", "cluster_id", "idea_id", "task_id", "content_id", "image_id"))}
     return {"a": a, "ids": ids, "b": b_members, "secrets": secrets}
 
@@ -237,7 +257,7 @@ def test_viewers_cannot_write_anywhere(api, world):
     sector = api.post(f"/v1/sites/{site['site_id']}/sectors", {"name": "b"}, token=owner.token).json
     ids.update(site_id=site["site_id"], sector_id=sector["sector_id"], user_id=world["b"]["editor"].user_id)
     for spec in ROUTES:
-        if not spec.writes or spec.auth == "none" or spec.path in OWN_USER_ROUTES:
+        if not spec.writes or spec.auth == "none" or spec.path in OWN_USER_ROUTES | CALLERS_OWN:
             continue
         content_type = spec.content_types[0]
         raw = "keyword\nalpha\n" if content_type == "text/csv" else None

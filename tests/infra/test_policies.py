@@ -87,7 +87,8 @@ def test_workers_consume_only_their_queue_and_never_see_users_or_sessions() -> N
         if fn.kind == "api":
             continue
         document = policies.policy_document(fn, "prod")
-        text = json.dumps(document)
+        # The notification functions' one read of users is checked below (its attributes only).
+        text = json.dumps([s for s in document["Statement"] if s["Sid"] != "UsersContactOnly"])
         for hidden in ("users", "logins", "sessions"):
             assert f"table/seo-prod-{hidden}\"" not in text, (fn.name, hidden)
         assert _actions(_statement(document, "SecretsKey")) == ["kms:Decrypt"]
@@ -114,7 +115,7 @@ def test_every_stage_the_publish_and_the_deletions_queue_have_a_dead_letter_cons
     consumed = {c.dead_letters_of: c for c in stage_names.dead_letter_consumers}
     assert set(consumed) == {"cluster_keywords", "generate_ideas", "create_tasks", "generate_content",
                              "generate_image_prompts", "generate_images", "publish_content", "deletions",
-                             "mail"}
+                             "mail", "account_events", "webhook_deliveries"}
     for key, consumer in consumed.items():
         assert consumer.name == stage_names.queue(key).dlq_name
         fn = next(f for f in all_functions() if f.queue_key == consumer.key)
@@ -160,3 +161,21 @@ def test_write_then_check_round_trip(tmp_path: Path) -> None:
     changed = policies.write(tmp_path, tmp_path / "config.json")
     assert "policy-prod-gone.json" in changed and not (tmp_path / "policy-prod-gone.json").exists()
     assert policies.stale(tmp_path, tmp_path / "config.json") == []
+
+
+def test_only_the_notification_functions_read_users_and_only_their_contact_fields() -> None:
+    readers = set()
+    for fn in all_functions():
+        if fn.kind == "api":
+            continue
+        statement = _statement(policies.policy_document(fn, "prod"), "UsersContactOnly")
+        if statement is None:
+            continue
+        readers.add(fn.queue_key or fn.schedule_key)
+        assert _actions(statement) == ["dynamodb:Query"]
+        assert _resources(statement) == ["arn:aws:dynamodb:*:*:table/seo-prod-users"]
+        allowed = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+        assert set(allowed) == {"account_id", "user_id", "email", "role", "is_active"}
+        assert statement["Condition"]["StringEqualsIfExists"] == {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}
+    assert readers == {"account_events", "account_events_dlq", "webhook_deliveries", "webhook_deliveries_dlq",
+                       "notification_groups", "weekly_digest"}

@@ -45,6 +45,14 @@ class ModuleAws:
         provision.create_queues()
         provision.create_bucket()
         provision.create_mail_identity()
+        # As the local stack and the cloud have: a KMS key for secrets (webhook endpoints' signing secrets).
+        import os
+
+        import boto3
+
+        self._kms_before = os.environ.get("SECRETS_KMS_KEY_ID")
+        os.environ["SECRETS_KMS_KEY_ID"] = boto3.client("kms", region_name="us-east-1").create_key()[
+            "KeyMetadata"]["KeyId"]
         self._client = Client(app)
         self._client.__enter__()
         return self._client
@@ -53,6 +61,12 @@ class ModuleAws:
         from chalicelib.services import ttl_cache
 
         self._client.__exit__(*exc)
+        import os
+
+        if self._kms_before is None:
+            os.environ.pop("SECRETS_KMS_KEY_ID", None)
+        else:
+            os.environ["SECRETS_KMS_KEY_ID"] = self._kms_before
         self._mock.stop()
         ttl_cache.clear_all()
 

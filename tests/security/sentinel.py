@@ -41,9 +41,10 @@ JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 REFRESH_TOKEN = re.compile(rf"{_UUID}\.{_UUID}\.[A-Za-z0-9_-]{{43}}")
 PASSWORD_HASH = re.compile(r"scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]{8,}")
+WEBHOOK_SECRET = re.compile(r"whsec_[A-Za-z0-9+/]{32}")
 API_KEY = re.compile(r"sk_[a-z0-9]{12}_[A-Za-z0-9_-]{43}")
 SHAPES = {"access token (JWT)": JWT, "refresh token": REFRESH_TOKEN, "password hash": PASSWORD_HASH,
-          "API key": API_KEY}
+          "webhook signing secret": WEBHOOK_SECRET, "API key": API_KEY}
 TOKEN_KINDS = frozenset({"access token (JWT)", "refresh token", "API key"})
 
 # Request body fields whose values are secrets (whole name parts, like the app's log mask).
@@ -51,6 +52,8 @@ SECRET_FIELD = re.compile(r"(?:^|_)(?:pass(?:word)?|passwd|secrets?|token|api_?k
                           r"private_key|credentials?)(?:$|_)", re.I)
 SECRET_ENV = re.compile(r"(?:API_?KEY|SECRET|PASSWORD|PASSWD|TOKEN)", re.I)
 ENV_IGNORED = frozenset({"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PYTEST_CURRENT_TEST"})
+# The answers that exist to hand out a webhook endpoint's signing secret (once): creation, rotation.
+WEBHOOK_SECRET_ROUTES = re.compile(r"^/v1/webhooks(?:/[^/]+/rotate-secret)?$")
 # The answers that exist to hand out tokens.
 APP_LOGGER = "seo-content-engine"
 TOKEN_ROUTES = frozenset({("POST", "/v1/auth/register"), ("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh"),
@@ -139,6 +142,8 @@ class SecretSentinel:
         head = "\n".join(f"{k}: {v}" for k, v in headers.items() if not (tokens_allowed and k.lower() == "set-cookie"))
         kinds = (self.find(text, tokens_allowed=tokens_allowed) + self.find(head)
                  + [kind for kind in self.find(cookie) if kind != "refresh token"])
+        if route[0] == "POST" and WEBHOOK_SECRET_ROUTES.match(route[1]) and 200 <= status < 300:
+            kinds = [kind for kind in kinds if kind != "webhook signing secret"]
         if kinds:
             self._record(kinds, f"the response to {method.upper()} {route[1]} ({status})")
 

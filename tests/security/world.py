@@ -162,6 +162,11 @@ def build_tenant(api: Client, backend: Backend, name: str, industry_id: str,
             if job_id:
                 r["job_id"] = job_id
     _ok(api.request("PUT", "/v1/account/settings/ai.temperature", json_body={"value": 0.321}, token=t))
+    for r in records:  # an outbound webhook endpoint (loopback: nothing listens) and a delivery to it
+        r["endpoint_id"] = post("/v1/webhooks", {"url": f"http://127.0.0.1:9/{tag}-hook", "events": ["run.failed"],
+                                                 "description": f"{tag} endpoint"})["endpoint_id"]
+        r["delivery_id"] = _ok(api.request("POST", f"/v1/webhooks/{r['endpoint_id']}/test", token=t),
+                               202)["delivery_id"]
     ids = {**records[0], "site_id": site_id, "user_id": members["editor"].user_id}
     second = {**records[1], "user_id": members["viewer"].user_id}
     markers = {tag, owner.account_id, *(m.user_id for m in members.values()), *(m.email for m in members.values()),

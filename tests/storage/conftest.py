@@ -104,3 +104,14 @@ def ddb(request):
         _connections.switch("dynamodb_local", "moto")
         os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
         ttl_cache.clear_all()
+
+
+@pytest.fixture(autouse=True)
+def account_events_recorded(monkeypatch):
+    """No SQS in this tier: an account event (services.account_events.emit) is recorded here, not sent."""
+    from chalicelib.services import account_events
+
+    emitted: list[tuple[str, str, str]] = []
+    monkeypatch.setattr(account_events, "emit", lambda account_id, event, data, key, site_id=None:
+                        emitted.append((account_id, event, key)))
+    return emitted

@@ -17,7 +17,7 @@ from chalicelib.models.jobs import Job, JobItem, job_key
 from chalicelib.models.planner import ContentIdea
 from chalicelib.models.site_records import join_key
 from chalicelib.observability import metric
-from chalicelib.services import planner, writer
+from chalicelib.services import account_events, event_names, planner, writer
 from chalicelib.services.automation.runs import (
     RUN_STAGES,
     finish_run,
@@ -156,6 +156,10 @@ def _review(run: AutomationRun, content_ids: list[str]) -> dict[str, Any]:
             content = writer.get_content(run.account_id, run.site_id, content_id)
             if content.status == "draft":
                 writer.set_content_status(content, "review")
+                if target == "review":
+                    account_events.emit(run.account_id, event_names.CONTENT_REVIEW,
+                                        {"content_id": content_id, "title": content.title, "run_id": run.run_id},
+                                        key=content_id, site_id=run.site_id)
             if target == "approved" and content.status == "review":
                 writer.set_content_status(content, "approved")
             if content.status in ("review", "approved"):

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.errors import UnprocessableEntity
-from chalicelib.models.automation import AutomationConfig, shard
+from chalicelib.models.automation import AutomationConfig
 from chalicelib.models.conditions import conditional
+from chalicelib.models.shards import shard
 from chalicelib.services.automation import schedule
 from chalicelib.services.automation.runs import RUN_STAGES
 from chalicelib.services.pipeline.stages import get_stage

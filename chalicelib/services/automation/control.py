@@ -7,7 +7,8 @@ from datetime import timedelta
 from chalicelib.errors import Conflict
 from chalicelib.ids import new_id
 from chalicelib.models.accounts import site_key
-from chalicelib.models.automation import ACTIVE_STATUSES, AutomationConfig, AutomationRun, shard
+from chalicelib.models.automation import ACTIVE_STATUSES, AutomationConfig, AutomationRun
+from chalicelib.models.shards import shard
 from chalicelib.models.transactions import ConditionsFailed, Transaction
 from chalicelib.services import credits
 from chalicelib.services.automation.advance import stage_job_finished

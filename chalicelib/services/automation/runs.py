@@ -17,6 +17,7 @@ from chalicelib.models.accounts import site_key
 from chalicelib.models.automation import ACTIVE_STATUSES, AutomationConfig, AutomationRun
 from chalicelib.models.jobs import Job
 from chalicelib.models.transactions import ConditionsFailed, Transaction, optimistic
+from chalicelib.services import account_events, event_names
 from chalicelib.services.pipeline import jobs
 from chalicelib.timeutil import utcnow
 
@@ -138,7 +139,18 @@ def finish_run(run: AutomationRun, status: str, *, error: str | None = None, err
             raise  # the run changed meanwhile: decide again on what it is now
         return True
 
-    return optimistic(attempt, what="automation run")
+    ended = optimistic(attempt, what="automation run")
+    if run.status == status and status in _RUN_EVENTS:
+        # Also when this call found the run ended already (a retried worker): the event's key
+        # makes a second emission a no-op, and a first one lost to a crash is sent now.
+        account_events.emit(run.account_id, _RUN_EVENTS[status],
+                            {"run_id": run.run_id, "error": run.error, "error_code": run.error_code,
+                             "credits_spent": int(run.credits_spent or 0), "trigger": run.trigger},
+                            key=run.run_id, site_id=run.site_id)
+    return ended
+
+
+_RUN_EVENTS = {"completed": event_names.RUN_COMPLETED, "failed": event_names.RUN_FAILED}
 
 
 def send_start_stage(run: AutomationRun, index: int, *, delay: int = 0) -> None:

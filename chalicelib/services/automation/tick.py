@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.errors import ApiError, Conflict
-from chalicelib.models.automation import ACTIVE_STATUSES, SHARDS, AutomationConfig, AutomationRun
+from chalicelib.models.automation import ACTIVE_STATUSES, AutomationConfig, AutomationRun
 from chalicelib.models.conditions import conditional
+from chalicelib.models.shards import SHARDS
 from chalicelib.observability import logger
 from chalicelib.services.activity import site_gate
 from chalicelib.services.automation.advance import create_stage_job, stage_job_finished, start_stage

@@ -20,6 +20,7 @@ from chalicelib.models.conditions import conditional
 from chalicelib.models.jobs import Job, JobItem, job_key
 from chalicelib.models.transactions import Transaction
 from chalicelib.observability import log_context, logger, metric
+from chalicelib.services import account_events, event_names
 from chalicelib.services.activity import Gates
 from chalicelib.services.pipeline import claims, job_events
 from chalicelib.services.pipeline.stage import (
@@ -176,6 +177,11 @@ def _finish(item: JobItem, job: Job, status: str, *, result: dict | None = None,
     _release_records(job, item)
     if status == "failed" and job.run_id:
         job_events.item_failed(job, item.item_id, error or "failed", error_code or "error")
+    if status == "failed" and job.stage == "generate_content":
+        account_events.emit(job.account_id, event_names.CONTENT_FAILED,
+                            {"task_id": item.item_id, "job_id": job.job_id, "run_id": job.run_id,
+                             "reason": (error or "failed")[:500], "error_code": error_code or "error"},
+                            key=f"{job.job_id}:{item.item_id}", site_id=job.site_id)
     maybe_complete(job.site_key, job.job_id)
     return True
 

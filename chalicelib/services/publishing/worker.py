@@ -25,6 +25,7 @@ from chalicelib.models.site_records import join_key
 from chalicelib.models.transactions import ConditionsFailed, Transaction
 from chalicelib.models.writer import DUE_SHARDS, Content
 from chalicelib.observability import logger, metric
+from chalicelib.services import account_events, event_names
 from chalicelib.services.activity import Gates
 from chalicelib.services.publishing import post
 from chalicelib.services.publishing.reservations import set_claim_state
@@ -86,7 +87,13 @@ def process_publish(message: PublishItem, *, receive_count: int, max_receives: i
     Anything unexpected propagates and leaves the lease: like a crash, the retry that comes
     after the lease expired takes over and finds the post if there is one.
     """
-    from chalicelib.integrations.wordpress.errors import WPError
+    from chalicelib.integrations.wordpress.errors import (
+        WPAuthError,
+        WPError,
+        WPNotFound,
+        WPNotWordPress,
+        WPRestDisabled,
+    )
 
     account_id, site_id, content_id = message.account_id, message.site_id, message.content_id
     content = find_content(account_id, site_id, content_id, with_body=True)
@@ -128,10 +135,21 @@ def process_publish(message: PublishItem, *, receive_count: int, max_receives: i
         if not _fail(content, attempt_id, reason, record):
             return "superseded"
         _outcome("failed")
+        # The site's WordPress refuses us (credentials, a stripped Authorization header, no REST API):
+        # every publish will fail until someone mends the connection, so that is what people hear.
+        broken = isinstance(exc, WPAuthError | WPRestDisabled | WPNotWordPress | WPNotFound)
+        account_events.emit(account_id, event_names.INTEGRATION_BROKEN if broken else event_names.PUBLISH_FAILED,
+                            {"content_id": content_id, "title": content.title, "reason": reason,
+                             "error_code": getattr(exc, "code", None)}, key=f"{content_id}:{attempt_id}",
+                            site_id=site_id)
         return "failed"
     if not _succeed(content, attempt_id, published, action, record):
         return "superseded"
     _outcome("published")
+    account_events.emit(account_id, event_names.CONTENT_PUBLISHED,
+                        {"content_id": content_id, "title": content.title, "url": published.link,
+                         "post_id": str(published.id), "action": action}, key=f"{content_id}:{attempt_id}",
+                        site_id=site_id)
     return action
 
 

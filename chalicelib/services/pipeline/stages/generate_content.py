@@ -9,7 +9,7 @@ from chalicelib.ids import derived_id
 from chalicelib.models.accounts import site_key
 from chalicelib.models.site_records import join_key
 from chalicelib.models.writer import Content, Task
-from chalicelib.services import author_profiles, credits, planner, state_machines, writer
+from chalicelib.services import account_events, author_profiles, credits, event_names, planner, state_machines, writer
 from chalicelib.services.pipeline.stage import ItemContext, ItemOutcome, ItemSkipped, ItemSpec, StageDef
 from chalicelib.services.pipeline.stages import shared
 
@@ -74,6 +74,9 @@ def run(ctx: ItemContext) -> ItemOutcome:
                      "output_tokens": usage["output_tokens"], "cached_tokens": usage["cached_tokens"],
                      "images": 0, "provider": usage["provider"], "model": usage["model"]},
         }, record_id=content_id)
+    account_events.emit(ctx.account_id, event_names.CONTENT_GENERATED,
+                        {"content_id": content_id, "task_id": task.task_id, "title": plan["title"],
+                         "job_id": ctx.job.job_id, "run_id": ctx.job.run_id}, key=content_id, site_id=ctx.site_id)
     task.refresh()
     if task.status == "pending":
         state_machines.transition(task, "status", "in_progress")

@@ -1,0 +1,1 @@
+"""Outbound webhooks: the account's endpoints, and signed deliveries to them (Standard Webhooks)."""
