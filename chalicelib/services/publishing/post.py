@@ -117,7 +117,8 @@ def _upload_image(wp: Any, content: Content, image: ContentImage) -> None:
         uploaded = wp.upload_media(data, f"{content.content_id}-{int(image.position)}.{extension}", mime,
                                    alt_text=image.alt_text or None, caption=image.caption or None, media_key=key)
     image.update(actions=[ContentImage.external_media_id.set(str(uploaded.id)),
-                          ContentImage.external_media_url.set(uploaded.url)])
+                          ContentImage.external_media_url.set(uploaded.url),
+                          ContentImage.thumbnail_url.set(uploaded.thumbnail_url or uploaded.url)])
 
 
 def _body_with_images(body: str, inline: list[tuple[int, str, str]]) -> str:
