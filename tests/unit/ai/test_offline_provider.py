@@ -9,11 +9,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from chalicelib.services import content_types, html
-
 from chalicelib.ai.providers.offline_provider import OFFLINE_NOTE, OfflineProvider, embed_text
 from chalicelib.ai.stages import STAGES
 from chalicelib.ai.types import ChatRequest
+from chalicelib.services import content_types, html
 from chalicelib.services.ai_engine import get_engine
 from chalicelib.services.system_defaults import seed_system_defaults
 
