@@ -202,6 +202,7 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.billing",
     "chalicelib.api.stripe_webhooks",
     "chalicelib.api.admin.accounts",
+    "chalicelib.api.generation",
 )
 
 # Message model -> "module:factory" of the workers of its queues, and of their dead-letter queues;

@@ -7,8 +7,10 @@ import re
 from chalicelib.errors import UnprocessableEntity
 
 # language[-script][-region](-variant)*(-extension)*[-privateuse], or a private-use tag alone.
+# The primary language is an ISO 639 code (2-3 letters): the 4-8 letter form RFC 5646 reserves
+# is registered for no language, and accepting it would let "english" through.
 _BCP47 = re.compile(
-    r"^(?:(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"
+    r"^(?:(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3})"
     r"(?:-[A-Za-z]{4})?"
     r"(?:-(?:[A-Za-z]{2}|\d{3}))?"
     r"(?:-(?:[A-Za-z\d]{5,8}|\d[A-Za-z\d]{3}))*"
