@@ -82,7 +82,7 @@ def list_keys(req: Req) -> KeysOut:
 
 @route(bp, "/v1/account/ai-keys/{provider_id}", "PUT", summary="Bring your own OpenAI or Runware key (checked with "
        "a real call; 422 with the provider's reason when refused)", tags=KEY_TAGS, body=KeyPut, response=KeyOut,
-       role=Role.admin, extra_responses={502: "provider_unreachable: the key could not be checked"})
+       role=Role.admin)
 def put_key(req: Req, provider_id: str) -> KeyOut:
     body: KeyPut = req.body
     record = own_keys.put(req.account_id, provider_id, api_key=body.api_key,

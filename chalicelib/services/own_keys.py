@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.ai.errors import AIAuthError, AIError
-from chalicelib.errors import ApiError, NotFound, UnprocessableEntity
+from chalicelib.errors import NotFound, UnprocessableEntity
 from chalicelib.models.system import AIModelConfig, IntegrationProvider
 from chalicelib.services import ai_models, providers, secrets, system_store
 from chalicelib.services.ttl_cache import TTLCache
@@ -26,10 +26,6 @@ PROVIDERS: dict[str, tuple[str, ...]] = {"openai": ("text", "image", "embedding"
 WHAT = "AI key"
 
 _plain = TTLCache("own-ai-keys")
-
-
-class ProviderUnreachable(ApiError):
-    status, code = 502, "provider_unreachable"
 
 
 @dataclass(frozen=True)
@@ -76,7 +72,8 @@ def _probe_model(provider_id: str, models: dict[str, str]) -> AIModelConfig | No
 
 def verify(provider_id: str, api_key: str, models: dict[str, str]) -> None:
     """One real call on the key (a one-token chat; for Runware one small image): 422 with the
-    provider's reason when it is refused, 502 when the provider cannot be reached."""
+    provider's reason when it is refused, or when the provider cannot be reached (as a WordPress
+    connection is checked: nothing is stored, the client may try again)."""
     from chalicelib.ai.engine import build_provider
     from chalicelib.ai.retry import RetryPolicy
     from chalicelib.ai.types import ChatRequest, ImageRequest
@@ -97,7 +94,8 @@ def verify(provider_id: str, api_key: str, models: dict[str, str]) -> None:
                                   details=[{"field": "api_key", "message": str(exc)}]) from None
     except AIError as exc:
         if exc.retryable:
-            raise ProviderUnreachable(f"{provider_id} could not be reached to check the key: {exc}") from None
+            raise UnprocessableEntity(f"{provider_id} could not be reached to check the key: {exc}",
+                                      code="provider_unreachable") from None
         raise UnprocessableEntity(f"{provider_id} refused the call made with the key: {exc}",
                                   code="invalid_api_key", details=[{"field": "api_key", "message": str(exc)}]) from None
 
