@@ -76,6 +76,14 @@ def check_profile(account_id: str, profile_id: str | None, field: str = "author_
     return profile_id
 
 
+def task_author(account_id: str, profile_id: str) -> dict[str, Any]:
+    """The ``effective_author`` of a task naming its own profile (checked: 422 if unknown)."""
+    profile = _profile(account_id, profile_id)
+    if profile is None:
+        check_profile(account_id, profile_id)
+    return Author(profile, "task").view()
+
+
 def check_strategy(strategy_id: str | None, field: str = "strategy_id") -> str | None:
     if strategy_id is None:
         return None

@@ -61,8 +61,11 @@ def _generation_fields(account_id: str, fields: dict[str, Any]) -> dict[str, Any
     """A task's generation choices, each checked (422 naming the field)."""
     if fields.get("content_type") is not None:
         fields["content_type"] = content_types.validate(fields["content_type"])
-    if fields.get("author_profile_id") is not None:
-        generation.check_profile(account_id, fields["author_profile_id"])
+    if "author_profile_id" in fields:
+        # A task's own profile shows at once; without one it is resolved (sector, site, account,
+        # platform) and shown when its article is written, so a create costs no extra reads.
+        profile_id = fields["author_profile_id"]
+        fields["effective_author"] = generation.task_author(account_id, profile_id) if profile_id else None
     if fields.get("prompt_override"):
         prompts.check_override(fields["prompt_override"])
     return fields
@@ -83,7 +86,6 @@ def create_task(account_id: str, site_id: str, data: dict[str, Any], *, created_
         fields.setdefault("cluster_id", idea.cluster_id)
         fields.setdefault("primary_keyword", idea.primary_keyword)
         fields.setdefault("secondary_keywords", list(idea.secondary_keywords or []))
-    fields["effective_author"] = _author_view(account_id, site_id, sector_id, fields.get("author_profile_id"))
     task = Task(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                 sector_id=sector_id, created_by=created_by, **fields)
     task.sync_index_keys()
@@ -93,18 +95,9 @@ def create_task(account_id: str, site_id: str, data: dict[str, Any], *, created_
     return task
 
 
-def _author_view(account_id: str, site_id: str, sector_id: str, profile_id: str | None) -> dict[str, Any]:
-    site = sites.get_site(account_id, site_id)
-    sector = sites.get_sector(account_id, site_id, sector_id)
-    return generation.effective_author(account_id, site, sector, Task(author_profile_id=profile_id)).view()
-
-
 def update_task(account_id: str, site_id: str, task_id: str, changes: dict[str, Any]) -> Task:
-    task = get_task(account_id, site_id, task_id)
-    changes = _generation_fields(account_id, _iso_dates(changes))
-    if "author_profile_id" in changes:
-        changes["effective_author"] = _author_view(account_id, site_id, task.sector_id, changes["author_profile_id"])
-    return records.change(task, changes, TASKS, set_status)
+    return records.change(get_task(account_id, site_id, task_id), _generation_fields(account_id, _iso_dates(changes)),
+                          TASKS, set_status)
 
 
 def set_status(item: Task | ContentImage, new: str) -> None:
