@@ -99,7 +99,7 @@ STAGES: dict[str, Stage] = {
         Stage("content_generation", Article,
               ("author", "language", "strategy", "industry", "content_type", "structure", "word_count", "title",
                "description", "primary_keyword", "secondary_keywords", "outline"), "generate_content"),
-        Stage("image_prompts", ImagePrompts, ("image_style", "max_images", "language", "title", "content"),
+        Stage("image_prompts", ImagePrompts, ("author", "image_style", "max_images", "language", "title", "content"),
               "generate_image_prompts"),
     )
 }

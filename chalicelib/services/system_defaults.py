@@ -164,6 +164,8 @@ maximum number of images in total. For each image:
 - position: 0 for the featured image, otherwise the number of the <h2> section it follows (1, 2, ...);
 - is_featured: true for the featured image only.
 
+Alt texts and captions are written as this author would:
+{{ author }}
 Image style: {{ image_style }}
 Maximum number of images: {{ max_images }}
 Language: {{ language }}

@@ -152,7 +152,8 @@ def test_two_sites_get_articles_in_their_own_voice_language_type_and_strategy(ap
     # Images: prompts in the article's language, every image with alt text and a caption.
     article = articles_a[0]
     run(api, site_a, loop, "generate_image_prompts", item_ids=[article["content_id"]])
-    assert "Language: de" in prompt_text(openai_server.chats("image_prompts")[-1])
+    image_prompt = prompt_text(openai_server.chats("image_prompts")[-1])
+    assert "Language: de" in image_prompt and "playful, first person" in image_prompt
     run(api, site_a, loop, "generate_images", item_ids=[article["content_id"]])
     images = ok(api.get(f"{site_a['base']}/images?content_id={article['content_id']}", token=owner.token))["items"]
     assert images and all(i["alt_text"].startswith("[de] ") and i["caption"].startswith("[de] ") for i in images)

@@ -162,7 +162,7 @@ def test_the_whole_chain_runs_offline_through_the_engine(system_db):
         "primary_keyword": idea.primary_keyword, "secondary_keywords": idea.secondary_keywords,
         "outline": [s.model_dump() for s in idea.outline]})
     assert [s.heading for s in idea.outline] == re.findall(r"<h2>(.*?)</h2>", article.data.html)[:len(idea.outline)]
-    plan = engine.run_stage("image_prompts", {"image_style": engine.settings.image_style,
+    plan = engine.run_stage("image_prompts", {"author": "a", "image_style": engine.settings.image_style,
                                               "max_images": engine.settings.max_images, "language": "en",
                                               "title": article.data.title,
                                               "content": article.data.html})

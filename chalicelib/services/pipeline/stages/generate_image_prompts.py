@@ -25,7 +25,7 @@ def _plan(ctx: ItemContext, content: Any) -> dict[str, Any]:
     shared.require_balance(ctx, OPERATION, engine.text_route.model, own_key=engine.text_route.own_key)
     settings = engine.settings
     answer = shared.ai_call(lambda: engine.run_stage("image_prompts", {
-        "image_style": settings.image_style, "max_images": settings.max_images,
+        "author": chosen.author.prompt_text(), "image_style": settings.image_style, "max_images": settings.max_images,
         # The article's language, as written (its author's, even if the site's changed since).
         "language": content.language or chosen.language, "title": content.title,
         # The article's HTML, headings kept: the prompts illustrate its sections.
