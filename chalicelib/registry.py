@@ -234,6 +234,7 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.admin.account_credits",
     "chalicelib.api.notifications",
     "chalicelib.api.webhooks",
+    "chalicelib.api.generation",
 )
 
 # Message model -> "module:factory" of the workers of its queues, and of their dead-letter queues;
