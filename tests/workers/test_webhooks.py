@@ -210,3 +210,25 @@ def test_endpoints_are_for_admins_and_their_events_are_checked(api, register, ad
     assert not verify_standard_webhook(endpoint["secret"], request["headers"], request["body"])
     assert api.delete(f"/v1/webhooks/{endpoint['endpoint_id']}", token=owner.token).status == 200
     assert api.get(f"/v1/webhooks/{endpoint['endpoint_id']}", token=owner.token).status == 404
+
+
+def test_an_attempt_whose_worker_died_on_every_delivery_ends_the_delivery_failed(api, register, receiver):
+    from tests.workers.notify_support import loop
+
+    owner = register()
+    endpoint = _create(api, owner, receiver.url, [ev.RUN_FAILED])
+    sent = api.post(f"/v1/webhooks/{endpoint['endpoint_id']}/test", token=owner.token).json
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    work = loop("webhook_deliveries")
+    [binding] = work.bindings
+    for message in work.receive(binding):  # the attempt is taken off the work queue: its worker "died"
+        sqs.delete_message(QueueUrl=binding.url, ReceiptHandle=message["ReceiptHandle"])
+    dead = WebhookAttempt(account_id=owner.account_id, endpoint_id=endpoint["endpoint_id"],
+                          delivery_id=sent["delivery_id"], attempt=1)
+    url = sqs.get_queue_url(QueueName=registry.queue("webhook_deliveries").dlq_name)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=messages.body(dead))
+    sqs.send_message(QueueUrl=url, MessageBody=messages.body(dead))  # and again: nothing more changes
+    loop("webhook_deliveries_dlq").drain()
+    log = api.get(f"/v1/webhooks/{endpoint['endpoint_id']}/deliveries/{sent['delivery_id']}", token=owner.token).json
+    assert (log["status"], log["attempts_made"]) == ("failed", 0) and log["error"].startswith("worker_died")
+    assert receiver.requests == []
