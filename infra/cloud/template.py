@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.services import rate_limits
-from infra.cloud import policies
+from infra.cloud import policies, shared_statements
 from infra.cloud.functions import (
     API_FUNCTION,
     FunctionSpec,
@@ -540,6 +540,7 @@ def build(stage: str, *, registered: dict[str, str] | None = None,
     if clash:
         raise TemplateError(f"logical ids used twice: {sorted(clash)}")
     resources.update(function_patches(stage, stage_names, functions, cfg))
+    shared_statements.share(resources)
 
     parameters: dict[str, Any] = {
         SIGNING_SECRET_PARAMETER: {
