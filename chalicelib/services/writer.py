@@ -21,6 +21,7 @@ from chalicelib.models.site_records import join_key
 from chalicelib.models.transactions import Transaction
 from chalicelib.models.writer import READY, Content, ContentBody, ContentImage, Task
 from chalicelib.services import html, records, sites, txn
+from chalicelib.services.optimizer import scoring
 from chalicelib.services.planner import IDEAS
 from chalicelib.services.publishing import auto, reservations
 from chalicelib.services.records import Kind, Records
@@ -113,6 +114,7 @@ def get_content(account_id: str, site_id: str, content_id: str, *, with_body: bo
         raise NotFound(CONTENT.title)
     sites.check_writable([content])
     content.body_html = found[body].body_html if found[body] is not None else ""
+    content.score_breakdown = found[body].score_breakdown if found[body] is not None else None
     return content
 
 
@@ -147,16 +149,22 @@ def create_content(account_id: str, site_id: str, data: dict[str, Any], *, creat
     task = records.parent(TASKS, account_id, site_id, data.get("task_id"))
     sector_id = _parent_sector(data.get("sector_id"), task.sector_id if task else None)
     fields = {k: v for k, v in data.items() if k not in ("sector_id", "body_html") and v is not None}
+    if task is not None and not fields.get("keywords"):  # the task's keywords are what the article is scored for
+        fields["keywords"] = [k for k in [task.primary_keyword, *(task.secondary_keywords or [])] if k][:20]
     body = _body_fields(data.get("body_html") or "")
     content = Content(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                       sector_id=sector_id, created_by=created_by, word_count=body["word_count"], **fields)
+    rating = scoring.score_of(content, body["body_html"], with_images=False)  # a new article has no images yet
+    for name, value in scoring.summary_fields(rating).items():
+        setattr(content, name, value)
     content.sync_index_keys()
-    stored = ContentBody(content.site_key, content.content_id, body_html=body["body_html"])
+    stored = ContentBody(content.site_key, content.content_id, body_html=body["body_html"], score_breakdown=rating)
     tx = records.check_sector(Transaction("create content"), account_id, site_id, sector_id)
     tx.put(content, condition=Content.content_id.does_not_exist(), label="content")
     tx.put(stored, condition=ContentBody.content_id.does_not_exist(), label="body")
     records.commit_create(tx, account_id, site_id, sector_id)
     content.body_html = body["body_html"]
+    content.score_breakdown = rating
     return content
 
 
@@ -167,9 +175,12 @@ def update_content(account_id: str, site_id: str, content_id: str, changes: dict
     status = changes.pop("status", None)
     site_status = changes.pop("site_status", None)
     scheduled_at = changes.pop("scheduled_publish_at", None)
+    rescore = bool(set(changes) & scoring.INPUTS)
     if "body_html" in changes:
         _replace_body(content, changes.pop("body_html") or "")
     records.set_fields(content, changes, CONTENT)
+    if rescore:
+        score_content(content)
     if status is not None:
         set_content_status(content, status)
         if site_status is not None:
@@ -180,6 +191,12 @@ def update_content(account_id: str, site_id: str, content_id: str, changes: dict
         raise UnprocessableEntity("scheduled_publish_at goes with site_status 'scheduled'.",
                                   code="schedule_requires_status")
     return get_content(account_id, site_id, content_id, with_body=True) if with_body else content
+
+
+def score_content(content: Content) -> dict[str, Any]:
+    """Score the article as stored now (after an edit, or when its images changed) and store the score."""
+    body = ContentBody.get(content.site_key, content.content_id, consistent_read=True)
+    return scoring.rescore(content, body.body_html)
 
 
 def _replace_body(content: Content, body_html: str) -> None:
@@ -272,11 +289,15 @@ def create_image(account_id: str, site_id: str, data: dict[str, Any], *, created
     tx = records.check_sector(Transaction("create image"), account_id, site_id, content.sector_id)
     records.commit_create(tx.put(image, condition=ContentImage.image_id.does_not_exist(), label="image"),
                           account_id, site_id, content.sector_id)
+    score_content(content)  # its alt text counts in the article's score
     return image
 
 
 def update_image(account_id: str, site_id: str, image_id: str, changes: dict[str, Any]) -> ContentImage:
-    return records.change(get_image(account_id, site_id, image_id), changes, IMAGES, set_status)
+    image = records.change(get_image(account_id, site_id, image_id), changes, IMAGES, set_status)
+    if "alt_text" in changes:
+        score_content(records.read(CONTENT, account_id, site_id, image.content_id))
+    return image
 
 
 def delete_image(account_id: str, site_id: str, image_id: str) -> None:
