@@ -27,6 +27,8 @@ MODEL_MODULES = (
     "chalicelib.models.automation",
     "chalicelib.models.payments",
     "chalicelib.models.deletions",
+    "chalicelib.models.linker",
+    "chalicelib.models.optimizer",
 )
 
 
@@ -202,6 +204,7 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.billing",
     "chalicelib.api.stripe_webhooks",
     "chalicelib.api.admin.accounts",
+    "chalicelib.api.linker",
 )
 
 # Message model -> "module:factory" of the workers of its queues, and of their dead-letter queues;

@@ -21,9 +21,11 @@ from chalicelib.models.site_records import join_key
 from chalicelib.models.transactions import Transaction
 from chalicelib.models.writer import READY, Content, ContentBody, ContentImage, Task
 from chalicelib.services import html, records, sites, txn
+from chalicelib.services.linker import index as link_index
+from chalicelib.services.linker import maintenance as link_maintenance
 from chalicelib.services.optimizer import scoring
 from chalicelib.services.planner import IDEAS
-from chalicelib.services.publishing import auto, reservations
+from chalicelib.services.publishing import auto, republish, reservations
 from chalicelib.services.records import Kind, Records
 from chalicelib.services.state_machines import state_condition, transition, transition_ops
 from chalicelib.timeutil import utcnow
@@ -165,6 +167,7 @@ def create_content(account_id: str, site_id: str, data: dict[str, Any], *, creat
     records.commit_create(tx, account_id, site_id, sector_id)
     content.body_html = body["body_html"]
     content.score_breakdown = rating
+    link_index.refresh(content, body["body_html"], cluster_id=task.cluster_id if task else None, new=True)
     return content
 
 
@@ -180,7 +183,7 @@ def update_content(account_id: str, site_id: str, content_id: str, changes: dict
         _replace_body(content, changes.pop("body_html") or "")
     records.set_fields(content, changes, CONTENT)
     if rescore:
-        score_content(content)
+        reindex_content(content)
     if status is not None:
         set_content_status(content, status)
         if site_status is not None:
@@ -196,6 +199,13 @@ def update_content(account_id: str, site_id: str, content_id: str, changes: dict
 def score_content(content: Content) -> dict[str, Any]:
     """Score the article as stored now (after an edit, or when its images changed) and store the score."""
     body = ContentBody.get(content.site_key, content.content_id, consistent_read=True)
+    return scoring.rescore(content, body.body_html)
+
+
+def reindex_content(content: Content) -> dict[str, Any]:
+    """After an edit: the score and the link index's view of the article, from the body as stored."""
+    body = ContentBody.get(content.site_key, content.content_id, consistent_read=True)
+    link_index.refresh(content, body.body_html)
     return scoring.rescore(content, body.body_html)
 
 
@@ -265,6 +275,8 @@ def delete_content(account_id: str, site_id: str, content_id: str) -> None:
     with conditional(otherwise=Conflict("The content changed while deleting it; try again.",
                                         code="concurrent_change")):
         tx.commit()
+    # Links into it are unwrapped (their text stays); articles already on WordPress are updated there.
+    republish.republish(link_maintenance.target_gone(content.site_key, content_id, "deleted", forget=True))
 
 
 # --- images -----------------------------------------------------------------------------

@@ -78,7 +78,7 @@ API_ACCESS = TableAccess(frozenset(), frozenset(), all_tables=True)
 # sites and the platform configuration. Modules not built yet (publisher, automation) are
 # listed so that adding their models needs no change here.
 PIPELINE_ACCESS = TableAccess(
-    write_modules=frozenset({"planner", "writer", "billing", "jobs", "publisher", "automation"}),
+    write_modules=frozenset({"planner", "writer", "billing", "jobs", "publisher", "automation", "linker", "optimizer"}),
     read_modules=frozenset({"accounts", "system", "modules", "deletions"}),
     hidden_tables=frozenset({"users", "logins", "sessions",
                              # payments (Stripe's records): only the API's webhook and billing routes

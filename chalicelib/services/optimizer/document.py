@@ -15,14 +15,21 @@ HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _PROSE_BLOCKS = {"p", "li", "td", "th", "blockquote", "dd", "figcaption"}
 _WORD = re.compile(r"\w+(?:['’-]\w+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+LINKED = " \u2063 "  # stands for an existing link's text in free_blocks: no phrase spans it
+
+
+INTERNAL_CLASS = "internal-link"  # the class of the links the linker inserts
 
 
 @dataclass
 class Link:
     href: str
     text: str
+    classes: tuple[str, ...] = ()
 
     def is_internal(self, site_host: str | None) -> bool:
+        if INTERNAL_CLASS in self.classes:
+            return True
         parsed = urlparse(self.href)
         if not parsed.netloc:
             return not parsed.scheme or parsed.scheme in ("http", "https")
@@ -33,6 +40,8 @@ class Link:
 class Document:
     headings: list[tuple[int, str]] = field(default_factory=list)  # (level, text) in order
     blocks: list[str] = field(default_factory=list)  # prose blocks (paragraphs, list items), links' text kept
+    # The same blocks with each link's text replaced by LINKED: where a new link may go
+    free_blocks: list[str] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     images: list[str | None] = field(default_factory=list)  # alt text of each <img> (None: no alt attribute)
     text: str = ""  # all visible text, headings included
@@ -60,7 +69,8 @@ class _Reader(HTMLParser):
         self.heading: list[str] | None = None
         self.heading_level = 0
         self.block: list[str] | None = None
-        self.link: tuple[str, list[str]] | None = None
+        self.free: list[str] = []
+        self.link: tuple[str, list[str], tuple[str, ...]] | None = None
         self.all: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -70,9 +80,11 @@ class _Reader(HTMLParser):
             self.heading, self.heading_level = [], int(tag[1])
         elif tag in _PROSE_BLOCKS and self.heading is None:
             self._end_block()
-            self.block = []
+            self.block, self.free = [], []
         elif tag == "a":
-            self.link = (values.get("href") or "", [])
+            self.link = (values.get("href") or "", [], tuple((values.get("class") or "").split()))
+            if self.block is not None:
+                self.free.append(LINKED)
         elif tag == "img":
             self.doc.images.append(values.get("alt") if "alt" in values else None)
         elif tag == "br":
@@ -85,7 +97,7 @@ class _Reader(HTMLParser):
         elif tag in _PROSE_BLOCKS:
             self._end_block()
         elif tag == "a" and self.link is not None:
-            self.doc.links.append(Link(self.link[0], _squash("".join(self.link[1]))))
+            self.doc.links.append(Link(self.link[0], _squash("".join(self.link[1])), self.link[2]))
             self.link = None
         self.all.append(" ")
 
@@ -95,6 +107,8 @@ class _Reader(HTMLParser):
             self.heading.append(data)
         elif self.block is not None:
             self.block.append(data)
+            if self.link is None:
+                self.free.append(data)
         if self.link is not None:
             self.link[1].append(data)
 
@@ -103,7 +117,9 @@ class _Reader(HTMLParser):
             text = _squash("".join(self.block))
             if text:
                 self.doc.blocks.append(text)
+                self.doc.free_blocks.append(_squash("".join(self.free)))
         self.block = None
+        self.free = []
 
 
 def _squash(text: str) -> str:

@@ -26,7 +26,9 @@ from chalicelib.models.transactions import ConditionsFailed, Transaction
 from chalicelib.models.writer import DUE_SHARDS, Content
 from chalicelib.observability import logger, metric
 from chalicelib.services.activity import Gates
+from chalicelib.services.linker import maintenance as link_maintenance
 from chalicelib.services.publishing import post
+from chalicelib.services.publishing.republish import republish
 from chalicelib.services.publishing.reservations import set_claim_state
 from chalicelib.services.state_machines import state_condition, transition_ops
 from chalicelib.services.writer import find_content, get_content
@@ -99,6 +101,7 @@ def process_publish(message: PublishItem, *, receive_count: int, max_receives: i
         return "site_gone" if gate.gone else "held"
     now = utcnow()
     if content.site_status == "published":
+        _relink(content)  # a delivery after a crash past the publish: the links into it may wait for it
         return "duplicate"
     if content.site_status not in ("scheduled", "publishing"):
         return "not_scheduled"
@@ -132,7 +135,14 @@ def process_publish(message: PublishItem, *, receive_count: int, max_receives: i
     if not _succeed(content, attempt_id, published, action, record):
         return "superseded"
     _outcome("published")
+    _relink(content)
     return action
+
+
+def _relink(content: Content) -> None:
+    """Links into the article now point to its permalink; the articles on WordPress holding them are updated
+    there (once: a link already pointing to it changes nothing)."""
+    republish(link_maintenance.target_published(content))
 
 
 def _reason(exc: Exception) -> str:
