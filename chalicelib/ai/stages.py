@@ -51,6 +51,13 @@ class Article(_Answer):
     excerpt: str = Field(max_length=2000)
 
 
+class OptimizedArticle(_Answer):
+    title: str = Field(min_length=1, max_length=255)
+    html: str = Field(min_length=1)
+    meta_title: str = Field(min_length=1, max_length=255)
+    meta_description: str = Field(min_length=1, max_length=500)
+
+
 class ImagePrompt(_Answer):
     prompt: str = Field(min_length=1, max_length=2000)
     alt_text: str = Field(max_length=255)
@@ -92,6 +99,9 @@ STAGES: dict[str, Stage] = {
                "outline"), "generate_content"),
         Stage("image_prompts", ImagePrompts, ("image_style", "max_images", "title", "content"),
               "generate_image_prompts"),
+        Stage("content_optimization", OptimizedArticle,
+              ("content_type", "primary_keyword", "secondary_keywords", "advice", "title", "meta_title",
+               "meta_description", "html"), "optimize_content"),
     )
 }
 

@@ -84,6 +84,9 @@ def world(api, register, add_member, make_staff):
                                            "body_html": "<p>Alpha body</p>"}, token=a.token).json
     image = api.post(f"{base}/images", {"content_id": content["content_id"], "alt_text": "Alpha image"},
                      token=a.token).json
+    target = api.post(f"{base}/content", {"title": "Alpha target", "sector_id": sector["sector_id"],
+                                          "body_html": "<p>Alpha body</p>"}, token=a.token).json
+    api.patch("/v1/account/modules", {"optimizer": True, "linker": True}, token=a.token)
     from chalicelib.ids import new_id
     from chalicelib.models.jobs import Job
 
@@ -112,8 +115,10 @@ def world(api, register, add_member, make_staff):
         "user_id": a_editor.user_id,
         "industry_id": industry["industry_id"],
         "account_id": a.account_id,
+        "target_id": target["content_id"], "revision_id": "no-such-revision",
     }
     b_owner = register("bravo")
+    api.patch("/v1/account/modules", {"optimizer": True, "linker": True}, token=b_owner.token)  # reach the 404s
     b_members = {"owner": b_owner, **{role: add_member(b_owner, role) for role in ("admin", "editor", "viewer")}}
     secrets = {a.account_id, a.user_id, a_editor.user_id, site["site_id"], sector["sector_id"],
                "Alpha secret site", "alpha.example.com", "Alpha sector", a.email, a_editor.email,
