@@ -40,6 +40,23 @@ def _candidate(content: Content, answer: dict[str, str]) -> Content:
                    meta_title=answer["meta_title"], meta_description=answer["meta_description"])
 
 
+def request(content: Content, weak: list[dict[str, Any]]) -> dict[str, Any]:
+    """The variables of the ``content_optimization`` call for the article and its weakest factors."""
+    keywords = list(content.keywords or [])
+    return {"content_type": getattr(content, "content_type", None) or "blog_article",
+            "primary_keyword": keywords[0] if keywords else "", "secondary_keywords": keywords[1:],
+            "advice": "\n".join(f"- {f['factor']}: {f['advice']}" for f in weak), "title": content.title,
+            "meta_title": content.meta_title or "", "meta_description": content.meta_description or "",
+            "html": content.body_html}
+
+
+def judge(content: Content, data: Any, *, with_images: bool = True) -> tuple[dict[str, str], int]:
+    """The article the answer proposes (sanitised) and its score."""
+    result = {"title": data.title[:255], "meta_title": data.meta_title[:255],
+              "meta_description": data.meta_description[:1000], "body_html": html.sanitize(data.html)}
+    return result, scoring.score_of(_candidate(content, result), result["body_html"], with_images=with_images)["score"]
+
+
 def _plan(ctx: ItemContext, content: Content) -> dict[str, Any]:
     before = scoring.score_of(content, content.body_html)
     weak = weakest(before)
@@ -47,18 +64,9 @@ def _plan(ctx: ItemContext, content: Content) -> dict[str, Any]:
         raise ItemSkipped("every factor of the score is at full marks")
     engine = shared.engine(ctx.account_id)
     shared.require_balance(ctx, OPERATION, engine.text_route.model)
-    keywords = list(content.keywords or [])
-    answer = shared.ai_call(lambda: engine.run_stage("content_optimization", {
-        "content_type": getattr(content, "content_type", None) or "blog_article",
-        "primary_keyword": keywords[0] if keywords else "", "secondary_keywords": keywords[1:],
-        "advice": "\n".join(f"- {f['factor']}: {f['advice']}" for f in weak), "title": content.title,
-        "meta_title": content.meta_title or "", "meta_description": content.meta_description or "",
-        "html": content.body_html}))
-    data = answer.data
-    result = {"title": data.title[:255], "meta_title": data.meta_title[:255],
-              "meta_description": data.meta_description[:1000], "body_html": html.sanitize(data.html)}
-    after = scoring.score_of(_candidate(content, result), result["body_html"])
-    return {"before": before["score"], "after": after["score"], "weak": [f["factor"] for f in weak],
+    answer = shared.ai_call(lambda: engine.run_stage("content_optimization", request(content, weak)))
+    result, after = judge(content, answer.data)
+    return {"before": before["score"], "after": after, "weak": [f["factor"] for f in weak],
             "article": result, "usage": shared.usage_dict(answer.usage)}
 
 
