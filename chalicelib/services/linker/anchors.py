@@ -33,7 +33,7 @@ def _segments(free_block: str) -> list[str]:
     """The stretches of a block outside existing links, cut at sentence ends too."""
     out = []
     for part in free_block.split(LINKED.strip()):
-        out += [s.strip() for s in re.split(r"(?<=[.!?;:])\s+", part) if s.strip()]
+        out += [s.strip() for s in re.split(r"(?<=[.!?;:,])\s+", part) if s.strip()]
     return out
 
 

@@ -2,8 +2,9 @@
 
 A suggestion reads a fixed number of items however large the site (``candidate_reads``): the source's
 profile, its keyword cluster (whose nearest clusters by centroid the clustering stage stored), then at
-most PER_CLUSTER articles of the cluster and of each neighbour. An article without a cluster (written by
-hand) takes the newest articles of its sector instead, as many.
+most PER_CLUSTER articles of the cluster and of each neighbour. When those are fewer than PER_CLUSTER (a
+young site, an article written by hand without a cluster), the newest PER_CLUSTER articles of its sector
+are read as well.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ if TYPE_CHECKING:
 PER_CLUSTER = 25
 
 
-def candidate_reads(own_cluster_size: int, neighbour_sizes: list[int]) -> int:
-    """Items one suggestion reads: the profile, the cluster, then each cluster's articles up to PER_CLUSTER."""
-    return 2 + sum(min(PER_CLUSTER, size) for size in [own_cluster_size, *neighbour_sizes[:graph.NEIGHBOURS]])
+def candidate_reads(own_cluster_size: int, neighbour_sizes: list[int], sector_size: int | None = None) -> int:
+    """Items one suggestion reads: the profile, the cluster, each cluster's articles up to PER_CLUSTER, and
+    (when those are fewer than PER_CLUSTER) the sector's newest, up to PER_CLUSTER."""
+    clustered = sum(min(PER_CLUSTER, size) for size in [own_cluster_size, *neighbour_sizes[:graph.NEIGHBOURS]])
+    sector = min(PER_CLUSTER, sector_size if sector_size is not None else PER_CLUSTER)
+    return 2 + clustered + (sector if clustered < PER_CLUSTER else 0)
 
 
 def profile_fields(content: Content, body_html: str) -> dict:
@@ -80,16 +84,20 @@ def as_rank_profile(p: LinkProfile) -> rank.Profile:
 def candidates(source: LinkProfile) -> list[LinkProfile]:
     """The articles a suggestion for ``source`` weighs: its cluster's and its nearest clusters' (bounded)."""
     skey = source.site_key
-    if not source.cluster_id:
-        return [p for p in LinkProfile.by_sector.query(join_key(skey, source.sector_id), limit=PER_CLUSTER * 2)
-                if p.content_id != source.content_id]
-    try:
-        cluster = Cluster.get(skey, source.cluster_id)
-        near = list(cluster.neighbours or [])[:graph.NEIGHBOURS]
-    except Cluster.DoesNotExist:
-        near = []
-    found: list[LinkProfile] = []
-    for cluster_id in [source.cluster_id, *near]:
-        found += [p for p in LinkProfile.by_cluster.query(join_key(skey, cluster_id), limit=PER_CLUSTER)
-                  if p.content_id != source.content_id]
-    return found
+    found: dict[str, LinkProfile] = {}
+    read = 0
+    if source.cluster_id:
+        try:
+            cluster = Cluster.get(skey, source.cluster_id)
+            near = list(cluster.neighbours or [])[:graph.NEIGHBOURS]
+        except Cluster.DoesNotExist:
+            near = []
+        for cluster_id in [source.cluster_id, *near]:
+            for p in LinkProfile.by_cluster.query(join_key(skey, cluster_id), limit=PER_CLUSTER):
+                read += 1
+                found[p.content_id] = p
+    if read < PER_CLUSTER:
+        for p in LinkProfile.by_sector.query(join_key(skey, source.sector_id), limit=PER_CLUSTER):
+            found.setdefault(p.content_id, p)
+    found.pop(source.content_id, None)
+    return list(found.values())

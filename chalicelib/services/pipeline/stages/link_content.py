@@ -11,6 +11,7 @@ from chalicelib.services.pipeline.stages import shared
 
 
 def run(ctx: ItemContext) -> ItemOutcome:
+    shared.require_module(ctx, "linker")
     content = shared.item_record(ctx, writer.get_content, "content")
     made = service.suggest(ctx.account_id, ctx.site_id, content.content_id)
     return ItemOutcome({"suggested": sum(1 for s in made if s.status == "suggested"),

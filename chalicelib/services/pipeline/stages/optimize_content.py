@@ -71,6 +71,8 @@ def _plan(ctx: ItemContext, content: Content) -> dict[str, Any]:
 
 
 def run(ctx: ItemContext) -> ItemOutcome:
+    if shared.stored_plan(ctx) is None:  # once planned (and charged), an item finishes what it paid for
+        shared.require_module(ctx, "optimizer")
     content = shared.item_record(ctx, writer.get_content, "content", with_body=True)
     plan = shared.planned(ctx, lambda: _plan(ctx, content))
     usage = plan["usage"]
