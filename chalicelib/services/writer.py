@@ -164,10 +164,11 @@ def create_content(account_id: str, site_id: str, data: dict[str, Any], *, creat
     tx = records.check_sector(Transaction("create content"), account_id, site_id, sector_id)
     tx.put(content, condition=Content.content_id.does_not_exist(), label="content")
     tx.put(stored, condition=ContentBody.content_id.does_not_exist(), label="body")
+    tx.put(link_index.new_profile(content, body["body_html"], cluster_id=task.cluster_id if task else None),
+           label="link profile")  # what the linker knows of it, written with it
     records.commit_create(tx, account_id, site_id, sector_id)
     content.body_html = body["body_html"]
     content.score_breakdown = rating
-    link_index.refresh(content, body["body_html"], cluster_id=task.cluster_id if task else None, new=True)
     return content
 
 

@@ -40,6 +40,15 @@ def profile_fields(content: Content, body_html: str) -> dict:
             "vector": rank.vector_of(content.title, keywords, doc.text), "url": content.external_url}
 
 
+def new_profile(content: Content, body_html: str, *, cluster_id: str | None = None) -> LinkProfile:
+    """A new article's profile, for its create's transaction."""
+    profile = LinkProfile(content.site_key, content.content_id, account_id=content.account_id,
+                          site_id=content.site_id, sector_id=content.sector_id, cluster_id=cluster_id,
+                          **profile_fields(content, body_html))
+    profile.sync_index_keys()
+    return profile
+
+
 def refresh(content: Content, body_html: str, *, cluster_id: str | None = None, new: bool = False) -> LinkProfile:
     """Write the article's profile: whole when ``new`` (or missing), else its text-derived fields only."""
     fields = profile_fields(content, body_html)
