@@ -87,7 +87,7 @@ class Task(SiteRecord):
 # Approved and not yet scheduled: what the publisher slots next (oldest first).
 READY = Sparse("ready", lambda state: state["status"] == "approved" and state["site_status"] == "not_published")
 # Every scored article, weakest first: what the optimizer should look at next.
-SCORED = Sparse("sort_by_score", lambda state: state.get("score") is not None)
+SCORED = Sparse("sort_by_score", lambda state: True)
 
 
 class Content(SiteRecord):
@@ -149,11 +149,13 @@ class Content(SiteRecord):
     ready_any_site = gsi("ready_any_site", "ready_shard_key", "content_id")
     due = gsi("due", "due_key", "scheduled_publish_at", range_type=UTCDateTimeAttribute)
     by_intent = gsi("by_intent", "intent_key", "content_id", projection=KeysOnlyProjection())
+    # Written by services.optimizer.scoring only (derived=False): see gsi.
     by_score_band = gsi("by_score_band", "score_band_key", "score", by=("score_band",), forward=True,
-                        range_type=NumberAttribute)
-    by_score = gsi("by_score", "scored_key", "score", by=(), only=SCORED, forward=True, range_type=NumberAttribute)
+                        range_type=NumberAttribute, derived=False)
+    by_score = gsi("by_score", "scored_key", "score", by=(), only=SCORED, forward=True, range_type=NumberAttribute,
+                   derived=False)
 
-    STATE_ATTRS = ("status", "site_status", "sector_id", "task_id", "scheduled_publish_at", "score", "score_band")
+    STATE_ATTRS = ("status", "site_status", "sector_id", "task_id", "scheduled_publish_at")
     KEY_INPUTS = ("keywords",)  # plain attributes index_keys also reads (intent_key)
 
     def other_keys(self, state: dict[str, Any]) -> dict[str, str | None]:

@@ -157,9 +157,9 @@ def create_content(account_id: str, site_id: str, data: dict[str, Any], *, creat
     content = Content(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                       sector_id=sector_id, created_by=created_by, word_count=body["word_count"], **fields)
     rating = scoring.score_of(content, body["body_html"], with_images=False)  # a new article has no images yet
-    for name, value in scoring.summary_fields(rating).items():
-        setattr(content, name, value)
     content.sync_index_keys()
+    for name, value in scoring.summary_fields(rating, content.site_key).items():
+        setattr(content, name, value)
     stored = ContentBody(content.site_key, content.content_id, body_html=body["body_html"], score_breakdown=rating)
     tx = records.check_sector(Transaction("create content"), account_id, site_id, sector_id)
     tx.put(content, condition=Content.content_id.does_not_exist(), label="content")

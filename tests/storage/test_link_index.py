@@ -8,6 +8,8 @@ from chalicelib.models.planner import Cluster
 from chalicelib.models.site_records import join_key
 from chalicelib.models.writer import Content
 from chalicelib.services.linker import index
+from chalicelib.services.optimizer import scoring
+from chalicelib.services.optimizer.score import band
 
 SKEY = "acct#site"
 
@@ -75,9 +77,8 @@ def test_an_article_without_a_cluster_reads_a_bounded_page_of_its_sector(ddb):
 
 def test_the_score_index_lists_every_scored_article_lowest_first(ddb):
     for n, score in enumerate((71, 12, 55, 90)):
-        c = Content(SKEY, f"c{n}", account_id="acct", site_id="site", sector_id="s1", title="t", score=score,
-                    score_band="high" if score >= 80 else "medium" if score >= 50 else "low")
-        c.sync_index_keys()
+        c = Content(SKEY, f"c{n}", account_id="acct", site_id="site", sector_id="s1", title="t",
+                    **scoring.summary_fields({"score": score, "band": band(score)}, SKEY))
         c.save()
     c = Content(SKEY, "unscored", account_id="acct", site_id="site", sector_id="s1", title="t")
     c.sync_index_keys()

@@ -15,7 +15,6 @@ from chalicelib.models.transactions import Transaction
 from chalicelib.models.writer import Content, ContentBody, ContentImage
 from chalicelib.services.optimizer.score import ScoreInput, score
 
-SCORE_KEYS = ("score_band_key", "scored_key")
 # What a change to the content must touch for its score to be computed again.
 INPUTS = frozenset({"title", "body_html", "meta_title", "meta_description", "keywords", "content_type", "language"})
 
@@ -37,9 +36,10 @@ def score_of(content: Content, body_html: str, *, with_images: bool = True) -> d
     return score(input_of(content, body_html, image_alts(content) if with_images else []))
 
 
-def summary_fields(result: dict[str, Any]) -> dict[str, Any]:
-    """The Content attributes a score sets (a new Content takes them as they are)."""
-    return {"score": result["score"], "score_band": result["band"]}
+def summary_fields(result: dict[str, Any], site_key_value: str) -> dict[str, Any]:
+    """The Content attributes a score sets, its index keys included (a new Content takes them as they are)."""
+    return {"score": result["score"], "score_band": result["band"],
+            "score_band_key": join_key(site_key_value, result["band"]), "scored_key": join_key(site_key_value)}
 
 
 def store(content: Content, body_html: str, result: dict[str, Any]) -> None:
@@ -48,13 +48,10 @@ def store(content: Content, body_html: str, result: dict[str, Any]) -> None:
     Conditional on the body still being the one scored: a concurrent edit's own score wins.
     """
     tx = Transaction("score content")
-    for name, value in summary_fields(result).items():
+    fields = summary_fields(result, content.site_key)
+    for name, value in fields.items():
         setattr(content, name, value)
-    # Only the score's own index keys: the rest of the state may have moved since it was read.
-    keys = {name: value for name, value in content.index_keys().items() if name in SCORE_KEYS}
-    actions = [Content.score.set(result["score"]), Content.score_band.set(result["band"]),
-               *(getattr(Content, k).set(v) if v is not None else getattr(Content, k).remove()
-                 for k, v in keys.items())]
+    actions = [getattr(Content, name).set(value) for name, value in fields.items()]
     tx.update(content, actions, condition=Content.content_id.exists(), label="content")
     tx.update(ContentBody(content.site_key, content.content_id), [ContentBody.score_breakdown.set(result)],
               condition=ContentBody.body_html == body_html, label="body")
