@@ -42,6 +42,8 @@ MODEL_MODULES = (
     "chalicelib.models.api_keys",
     "chalicelib.models.notifications",
     "chalicelib.models.webhooks",
+    "chalicelib.models.linker",
+    "chalicelib.models.optimizer",
 )
 
 
@@ -131,6 +133,9 @@ STAGE_QUEUES: tuple[QueueDef, ...] = (
     QueueDef("generate_image_prompts", "Write image prompts for an article", StageItem),
     QueueDef("generate_images", "Render the images of an article", StageItem, function_timeout=300,
              batch_size=1),
+    QueueDef("optimize_content", "Improve an article's weakest score factors (kept only if it scores higher)",
+             StageItem, function_timeout=300, batch_size=1),
+    QueueDef("link_content", "Suggest internal links for articles and accept the best (no AI)", StageItem),
 )
 STAGE_NAMES: tuple[str, ...] = tuple(q.key for q in STAGE_QUEUES)
 
@@ -235,6 +240,8 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.notifications",
     "chalicelib.api.webhooks",
     "chalicelib.api.generation",
+    "chalicelib.api.linker",
+    "chalicelib.api.optimizer",
 )
 
 # Message model -> "module:factory" of the workers of its queues, and of their dead-letter queues;

@@ -35,6 +35,7 @@ import requests
 
 from infra.demo_automation import step_automation
 from infra.demo_data import step_import_keywords
+from infra.demo_links import step_links_and_scores
 from infra.demo_people import step_invite_teammate
 from infra.demo_publish import step_publish
 from infra.local.processes import ROOT, BackgroundStack
@@ -428,6 +429,7 @@ STEPS: list[Callable[[Demo], str]] = [
     step_write_articles,
     step_image_prompts,
     step_render_images,
+    step_links_and_scores,
     step_publish,
     step_credits,
     step_automation,

@@ -59,6 +59,13 @@ class Article(_Answer):
     faq: list[Question] = Field(default_factory=list, max_length=20)
 
 
+class OptimizedArticle(_Answer):
+    title: str = Field(min_length=1, max_length=255)
+    html: str = Field(min_length=1)
+    meta_title: str = Field(min_length=1, max_length=255)
+    meta_description: str = Field(min_length=1, max_length=500)
+
+
 class ImagePrompt(_Answer):
     prompt: str = Field(min_length=1, max_length=2000)
     alt_text: str = Field(max_length=255)
@@ -101,6 +108,9 @@ STAGES: dict[str, Stage] = {
                "description", "primary_keyword", "secondary_keywords", "outline"), "generate_content"),
         Stage("image_prompts", ImagePrompts, ("author", "image_style", "max_images", "language", "title", "content"),
               "generate_image_prompts"),
+        Stage("content_optimization", OptimizedArticle,
+              ("content_type", "primary_keyword", "secondary_keywords", "advice", "title", "meta_title",
+               "meta_description", "html"), "optimize_content"),
     )
 }
 

@@ -27,6 +27,10 @@ class ConfigUpdate(Body):
     content_limit: int | None = Field(None, ge=0, le=100, description="Tasks and articles per run")
     image_limit: int | None = Field(None, ge=0, le=100, description="Articles illustrated per run")
     publish_limit: int | None = Field(None, ge=0, le=100, description="Approved articles slotted per run")
+    optimize_limit: int | None = Field(None, ge=0, le=100, description="Articles the run optimizes (optimizer "
+                                                                        "module; 0: no optimize stage)")
+    link_limit: int | None = Field(None, ge=0, le=100, description="Articles the run links (linker module; 0: no "
+                                                                    "link stage)")
     delay_between_operations: int | None = Field(None, ge=0, le=900, description="Seconds between stages")
     max_runtime: int | None = Field(None, ge=60, le=86400, description="Seconds; a longer run is failed")
     auto_approve: bool | None = None
@@ -52,6 +56,8 @@ class ConfigOut(Out):
     content_limit: int
     image_limit: int
     publish_limit: int
+    optimize_limit: int = 0
+    link_limit: int = 0
     delay_between_operations: int
     max_runtime: int
     auto_approve: bool

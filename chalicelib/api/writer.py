@@ -158,6 +158,8 @@ class ContentSummaryOut(Out):
     language: str | None = None
     quality_warnings: list[str] = Field(default_factory=list,
                                         description="What the length and structure check found against its type")
+    score: int | None = Field(None, description="Content score 0-100 (docs/optimizer.md); the breakdown is on GET")
+    score_band: Literal["low", "medium", "high"] | None = None
     created_by: str | None
     created_at: datetime
     updated_at: datetime
@@ -168,10 +170,28 @@ class ContentSummaryOut(Out):
         return [MetaWarning(**w) for w in html.meta_warnings(self.meta_title, self.meta_description)]
 
 
+class ScoreFactorOut(BaseModel):
+    factor: str
+    label: str
+    weight: int
+    value: float
+    points: float
+    applicable: bool
+    advice: str
+
+
+class ScoreBreakdownOut(BaseModel):
+    score: int
+    band: str
+    version: int
+    factors: list[ScoreFactorOut]
+
+
 class ContentOut(ContentSummaryOut):
     body_html: str
     faq: list[dict[str, str]] | None = None
     json_ld: list[dict[str, Any]] | None = Field(None, description="Article (and FAQPage) structured data")
+    score_breakdown: ScoreBreakdownOut | None = None
 
 
 class ContentListQuery(ListQuery):
@@ -179,13 +199,16 @@ class ContentListQuery(ListQuery):
     status: ContentStatus | None = None
     site_status: SiteStatus | None = None
     task_id: Id | None = None
+    score_band: Literal["low", "medium", "high"] | None = Field(None, description="By score band, lowest first")
+    sort_by_score: bool | None = Field(None, description="true: every scored article, lowest score first")
 
 
 site_resource(site_route, Resource(
     "content", writer.CONTENT_RECORDS, out=ContentOut, list_out=ContentSummaryOut, create=ContentCreate,
     update=ContentUpdate, query=ContentListQuery, statuses=ContentStatus, summaries={
-        "list": "List content summaries (newest first; by sector, status, site_status, task; "
-                "status=approved&site_status=not_published: ready to schedule, oldest first)",
+        "list": "List content summaries (newest first; by sector, status, site_status, task, score band; "
+                "status=approved&site_status=not_published: ready to schedule, oldest first; "
+                "sort_by_score=true: lowest score first)",
         "create": "Create an article (HTML sanitised, words counted)",
         "get": "Get an article with its body",
         "update": "Change an article (fields, status, schedule)",

@@ -51,6 +51,8 @@ class AutomationConfig(TimestampedModel):
     content_limit = NumberAttribute(default=5)  # tasks and articles
     image_limit = NumberAttribute(default=5)  # articles to illustrate
     publish_limit = NumberAttribute(default=5)  # approved articles handed to the publishing slots
+    optimize_limit = NumberAttribute(default=0)  # articles optimized (optional stage: 0 leaves it out)
+    link_limit = NumberAttribute(default=0)  # articles linked (optional stage: 0 leaves it out)
     delay_between_operations = NumberAttribute(default=5)  # seconds between stages
     max_runtime = NumberAttribute(default=3600)  # seconds; the tick fails a run past it
     auto_approve = BooleanAttribute(default=False)

@@ -90,6 +90,7 @@ class Cluster(SiteRecord):
     # are matched to existing clusters by it, only when embedded by the same model.
     centroid = JSONAttribute(null=True)
     centroid_model = UnicodeAttribute(null=True)
+    neighbours = ListAttribute(of=UnicodeAttribute, null=True)  # nearest clusters by centroid (linker.graph)
 
     sector_key = UnicodeAttribute(null=True)
     no_ideas_key = UnicodeAttribute(null=True)  # sparse: set while idea_count == 0

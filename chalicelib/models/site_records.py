@@ -35,7 +35,7 @@ class Sparse:
 
 def gsi(name: str, hash_attr: str, range_attr: str, *, by: tuple[str, ...] | None = None,
         only: Sparse | None = None, forward: bool = False, range_type: type[Attribute] = UnicodeAttribute,
-        projection: Projection | None = None) -> GlobalSecondaryIndex:
+        projection: Projection | None = None, derived: bool = True) -> GlobalSecondaryIndex:
     """A GSI on (hash_attr: string, range_attr) named ``name``; attributes must exist on the model.
 
     ``by``: the hash key is the site key followed by these state attributes
@@ -44,6 +44,9 @@ def gsi(name: str, hash_attr: str, range_attr: str, *, by: tuple[str, ...] | Non
     it. A record with one of them unset is not in the index. ``by=None``: a key not under one
     site (global shards, the intent guard), computed by the model's ``other_keys``.
     ``forward``: the list reads the range key ascending (else newest first).
+    ``derived=False``: a list like the others, but its key is written by the one service that owns its
+    attributes (the content score), not by every save and transition: a transition never conditions on
+    them nor rewrites their key from a stale read.
     """
     attrs = {
         "Meta": index_meta(name, projection or AllProjection()),
@@ -53,6 +56,7 @@ def gsi(name: str, hash_attr: str, range_attr: str, *, by: tuple[str, ...] | Non
     cls = type(f"{name.title().replace('_', '')}Index", (GlobalSecondaryIndex,), attrs)
     index = cls()
     index.hash_attr, index.by, index.only, index.forward = hash_attr, by, only, forward
+    index.derived = derived
     return index
 
 
@@ -87,6 +91,8 @@ class SiteRecord(TimestampedModel):
         s = self.state(**overrides)
         keys: dict[str, str | None] = {}
         for index in self.site_indexes():
+            if not getattr(index, "derived", True):
+                continue
             values = [s[name] for name in index.by]
             inside = all(v is not None and v != "" for v in values) and (index.only is None or index.only.test(s))
             keys[index.hash_attr] = join_key(self.site_key_value, *values) if inside else None

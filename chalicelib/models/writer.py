@@ -94,6 +94,8 @@ class Task(SiteRecord):
 
 # Approved and not yet scheduled: what the publisher slots next (oldest first).
 READY = Sparse("ready", lambda state: state["status"] == "approved" and state["site_status"] == "not_published")
+# Every scored article, weakest first: what the optimizer should look at next.
+SCORED = Sparse("sort_by_score", lambda state: True)
 
 
 class Content(SiteRecord):
@@ -144,6 +146,11 @@ class Content(SiteRecord):
     # the tick finds it here again). Global, sharded.
     due_key = UnicodeAttribute(null=True)
     intent_key = UnicodeAttribute(null=True)  # sparse: sector + normalised primary keyword (see ContentIdea)
+    # The content score (services.optimizer.score), rewritten on every save; its breakdown is on the body.
+    score = NumberAttribute(null=True)
+    score_band = UnicodeAttribute(null=True)  # low, medium, high
+    score_band_key = UnicodeAttribute(null=True)
+    scored_key = UnicodeAttribute(null=True)  # sparse: every scored article
 
     # The plain list reads by_site, never the table: bodies and publishing leases stay out of lists.
     by_site = gsi("by_site", "list_key", "content_id", by=())
@@ -156,6 +163,11 @@ class Content(SiteRecord):
     ready_any_site = gsi("ready_any_site", "ready_shard_key", "content_id")
     due = gsi("due", "due_key", "scheduled_publish_at", range_type=UTCDateTimeAttribute)
     by_intent = gsi("by_intent", "intent_key", "content_id", projection=KeysOnlyProjection())
+    # Written by services.optimizer.scoring only (derived=False): see gsi.
+    by_score_band = gsi("by_score_band", "score_band_key", "score", by=("score_band",), forward=True,
+                        range_type=NumberAttribute, derived=False)
+    by_score = gsi("by_score", "scored_key", "score", by=(), only=SCORED, forward=True, range_type=NumberAttribute,
+                   derived=False)
 
     STATE_ATTRS = ("status", "site_status", "sector_id", "task_id", "scheduled_publish_at")
     KEY_INPUTS = ("keywords",)  # plain attributes index_keys also reads (intent_key)
@@ -179,6 +191,7 @@ class ContentBody(TimestampedModel):
     site_key = UnicodeAttribute(hash_key=True)
     content_id = UnicodeAttribute(range_key=True)
     body_html = UnicodeAttribute(default="")
+    score_breakdown = JSONAttribute(null=True)  # services.optimizer.score: the factors behind Content.score
 
 
 class ContentImage(SiteRecord):

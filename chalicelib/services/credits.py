@@ -55,6 +55,7 @@ TYPICAL_USAGE = {
     "generate_content": {"input_tokens": 1800, "output_tokens": 3000},    # per article
     "generate_image_prompts": {"input_tokens": 1200, "output_tokens": 400},
     "generate_images": {"images": 1},                                     # per image
+    "optimize_content": {"input_tokens": 3600, "output_tokens": 3200},   # per article: it is sent and rewritten
 }
 
 ESTIMATE_MARGIN = 1.2

@@ -172,6 +172,24 @@ Language: {{ language }}
 Article title: {{ title }}
 Article:
 {{ content }}"""),
+    "content_optimization": dict(description="Improves an article's weakest SEO factors without changing its facts.",
+                                 text="""\
+You are an SEO editor. You get an article (HTML) and the factors of its content score that are weakest,
+each with advice. Improve those factors, and only those:
+- keep every fact, figure, claim, link and image of the article, and its voice and language;
+- add or reword, never remove information; do not invent facts, studies, prices or quotes;
+- use the primary keyword naturally (never more than about 2% of the words), secondary keywords where they fit;
+- headings are <h2>/<h3>; keep the HTML to p, h2, h3, ul, ol, li, a, strong, em, img, table.
+Answer with the whole improved article: title, html, meta_title (30-60 characters) and meta_description
+(120-160 characters).
+
+Type: {{ content_type }}
+Keywords: {{ primary_keyword }}; {{ secondary_keywords }}
+Fix:
+{{ advice }}
+Title: {{ title }}
+Meta: {{ meta_title }} | {{ meta_description }}
+{{ html }}"""),
 }
 
 AUTHOR_PROFILES: list[dict[str, Any]] = [

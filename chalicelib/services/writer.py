@@ -31,8 +31,11 @@ from chalicelib.services import (
     sites,
     txn,
 )
+from chalicelib.services.linker import index as link_index
+from chalicelib.services.linker import maintenance as link_maintenance
+from chalicelib.services.optimizer import scoring
 from chalicelib.services.planner import IDEAS
-from chalicelib.services.publishing import auto, reservations
+from chalicelib.services.publishing import auto, republish, reservations
 from chalicelib.services.records import Kind, Records
 from chalicelib.services.state_machines import state_condition, transition, transition_ops
 from chalicelib.timeutil import utcnow
@@ -140,6 +143,7 @@ def get_content(account_id: str, site_id: str, content_id: str, *, with_body: bo
         raise NotFound(CONTENT.title)
     sites.check_writable([content])
     content.body_html = found[body].body_html if found[body] is not None else ""
+    content.score_breakdown = found[body].score_breakdown if found[body] is not None else None
     return content
 
 
@@ -176,16 +180,24 @@ def create_content(account_id: str, site_id: str, data: dict[str, Any], *, creat
     fields = {k: v for k, v in data.items() if k not in ("sector_id", "body_html") and v is not None}
     fields["content_type"] = content_types.validate(fields.get("content_type") or getattr(task, "content_type", None)
                                                     or content_types.DEFAULT)
+    if task is not None and not fields.get("keywords"):  # the task's keywords are what the article is scored for
+        fields["keywords"] = [k for k in [task.primary_keyword, *(task.secondary_keywords or [])] if k][:20]
     body = _body_fields(data.get("body_html") or "")
     content = Content(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                       sector_id=sector_id, created_by=created_by, word_count=body["word_count"], **fields)
+    rating = scoring.score_of(content, body["body_html"], with_images=False)  # a new article has no images yet
     content.sync_index_keys()
-    stored = ContentBody(content.site_key, content.content_id, body_html=body["body_html"])
+    for name, value in scoring.summary_fields(rating, content.site_key).items():
+        setattr(content, name, value)
+    stored = ContentBody(content.site_key, content.content_id, body_html=body["body_html"], score_breakdown=rating)
     tx = records.check_sector(Transaction("create content"), account_id, site_id, sector_id)
     tx.put(content, condition=Content.content_id.does_not_exist(), label="content")
     tx.put(stored, condition=ContentBody.content_id.does_not_exist(), label="body")
+    tx.put(link_index.new_profile(content, body["body_html"], cluster_id=task.cluster_id if task else None),
+           label="link profile")  # what the linker knows of it, written with it
     records.commit_create(tx, account_id, site_id, sector_id)
     content.body_html = body["body_html"]
+    content.score_breakdown = rating
     return content
 
 
@@ -196,11 +208,14 @@ def update_content(account_id: str, site_id: str, content_id: str, changes: dict
     status = changes.pop("status", None)
     site_status = changes.pop("site_status", None)
     scheduled_at = changes.pop("scheduled_publish_at", None)
+    rescore = bool(set(changes) & scoring.INPUTS)
     if "body_html" in changes:
         _replace_body(content, changes.pop("body_html") or "")
     if changes.get("content_type") is not None:
         changes["content_type"] = content_types.validate(changes["content_type"])
     records.set_fields(content, changes, CONTENT)
+    if rescore:
+        reindex_content(content)
     if status is not None:
         set_content_status(content, status)
         if site_status is not None:
@@ -211,6 +226,19 @@ def update_content(account_id: str, site_id: str, content_id: str, changes: dict
         raise UnprocessableEntity("scheduled_publish_at goes with site_status 'scheduled'.",
                                   code="schedule_requires_status")
     return get_content(account_id, site_id, content_id, with_body=True) if with_body else content
+
+
+def score_content(content: Content) -> dict[str, Any]:
+    """Score the article as stored now (after an edit, or when its images changed) and store the score."""
+    body = ContentBody.get(content.site_key, content.content_id, consistent_read=True)
+    return scoring.rescore(content, body.body_html)
+
+
+def reindex_content(content: Content) -> dict[str, Any]:
+    """After an edit: the score and the link index's view of the article, from the body as stored."""
+    body = ContentBody.get(content.site_key, content.content_id, consistent_read=True)
+    link_index.refresh(content, body.body_html)
+    return scoring.rescore(content, body.body_html)
 
 
 def _replace_body(content: Content, body_html: str) -> None:
@@ -282,6 +310,8 @@ def delete_content(account_id: str, site_id: str, content_id: str) -> None:
     with conditional(otherwise=Conflict("The content changed while deleting it; try again.",
                                         code="concurrent_change")):
         tx.commit()
+    # Links into it are unwrapped (their text stays); articles already on WordPress are updated there.
+    republish.republish(link_maintenance.target_gone(content.site_key, content_id, "deleted", forget=True))
 
 
 # --- images -----------------------------------------------------------------------------
@@ -306,11 +336,15 @@ def create_image(account_id: str, site_id: str, data: dict[str, Any], *, created
     tx = records.check_sector(Transaction("create image"), account_id, site_id, content.sector_id)
     records.commit_create(tx.put(image, condition=ContentImage.image_id.does_not_exist(), label="image"),
                           account_id, site_id, content.sector_id)
+    score_content(content)  # its alt text counts in the article's score
     return image
 
 
 def update_image(account_id: str, site_id: str, image_id: str, changes: dict[str, Any]) -> ContentImage:
-    return records.change(get_image(account_id, site_id, image_id), changes, IMAGES, set_status)
+    image = records.change(get_image(account_id, site_id, image_id), changes, IMAGES, set_status)
+    if "alt_text" in changes:
+        score_content(records.read(CONTENT, account_id, site_id, image.content_id))
+    return image
 
 
 def delete_image(account_id: str, site_id: str, image_id: str) -> None:

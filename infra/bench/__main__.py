@@ -33,6 +33,9 @@ BENCHES: list[str] = [
     "infra.bench.routes",
     "infra.bench.memory",
     "infra.bench.generation",
+    "infra.bench.linking",
+    "infra.bench.linking_reads",
+    "infra.bench.optimize",
 ]
 PIPELINE_SIZES = "100,1000,10000"  # every size: --full (make bench-full)
 DEFAULT_PIPELINE_SIZES = "100,1000"  # the default run, in minutes

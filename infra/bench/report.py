@@ -126,6 +126,22 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         elif _num(timing) is not None:
             out[f"package.first_event.{label}.app_ms"] = round(timing * 1000)
 
+    linking = results.get("infra.bench.linking") or {}
+    for row in linking.get("rows", []):
+        name = "linker" if row["method"] == "linker" else "baseline"
+        out[f"linking.{name}.precision"] = row.get("precision")
+        out[f"linking.{name}.coverage_at_3"] = row.get("coverage@3")
+    reads = results.get("infra.bench.linking_reads") or {}
+    for row in reads.get("rows", []):
+        out[f"linking.reads.{row['articles']}.items_per_article"] = row.get("items read per linked article")
+        if row.get("ratio 10k/1k") is not None:
+            out["linking.reads.ratio_10k_1k"] = row["ratio 10k/1k"]
+    optimized = results.get("infra.bench.optimize") or {}
+    for row in optimized.get("rows", []):
+        out[f"optimize.{row['when'].split()[0]}.mean_score"] = row.get("mean")
+    if "lower" in optimized:
+        out["optimize.articles_lower_after"] = optimized["lower"]
+
     memory = results.get("infra.bench.memory") or {}
     for row in memory.get("rows", []):
         key = f"memory.{row['class']}"

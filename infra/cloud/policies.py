@@ -83,7 +83,8 @@ API_ACCESS = TableAccess(frozenset(), frozenset(), all_tables=True)
 # sites and the platform configuration. Modules not built yet (publisher, automation) are
 # listed so that adding their models needs no change here.
 PIPELINE_ACCESS = TableAccess(
-    write_modules=frozenset({"planner", "writer", "billing", "jobs", "publisher", "automation", "audit", "mail"}),
+    write_modules=frozenset({"planner", "writer", "billing", "jobs", "publisher", "automation", "audit", "mail",
+                             "linker", "optimizer"}),
     read_modules=frozenset({"accounts", "system", "modules", "deletions", "notifications"}),
     hidden_tables=frozenset({"users", "logins", "sessions", "api_keys", "api_key_prefixes", "invites", "user_tokens",
                              # payments (Stripe's records): only the API's webhook and billing routes

@@ -40,6 +40,7 @@ def call(api, spec, ids: dict[str, str], token: str):
 @pytest.fixture
 def env(api, register):
     owner = register()
+    api.patch("/v1/account/modules", {"optimizer": True, "linker": True}, token=owner.token)  # reach the guard
     site = make_site(api, owner)
     return site
 

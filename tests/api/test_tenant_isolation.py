@@ -128,6 +128,9 @@ def world(api, register, add_member, make_staff, monkeypatch):
                                            "body_html": "<p>Alpha body</p>"}, token=a.token).json
     image = api.post(f"{base}/images", {"content_id": content["content_id"], "alt_text": "Alpha image"},
                      token=a.token).json
+    target = api.post(f"{base}/content", {"title": "Alpha target", "sector_id": sector["sector_id"],
+                                          "body_html": "<p>Alpha body</p>"}, token=a.token).json
+    api.patch("/v1/account/modules", {"optimizer": True, "linker": True}, token=a.token)
     from chalicelib.models.jobs import Job
 
     job = Job(f"{a.account_id}#{site['site_id']}", new_id(), account_id=a.account_id, site_id=site["site_id"],
@@ -161,8 +164,10 @@ def world(api, register, add_member, make_staff, monkeypatch):
         "account_id": a.account_id,
         "key_id": a_key["key_id"],
         "endpoint_id": endpoint["endpoint_id"], "delivery_id": sent.delivery_id, "notification_id": notification_id,
+        "target_id": target["content_id"], "revision_id": "no-such-revision",
     }
     b_owner = register("bravo")
+    api.patch("/v1/account/modules", {"optimizer": True, "linker": True}, token=b_owner.token)  # reach the 404s
     b_members = {"owner": b_owner, **{role: add_member(b_owner, role) for role in ("admin", "editor", "viewer")}}
     b_key = new_key(api, b_owner)["key"]
     b_members.update({"API key (Bearer)": KeyCaller(b_key), "API key (X-Api-Key)": KeyCaller(b_key, in_header=True)})

@@ -115,7 +115,7 @@ def test_every_stage_the_publish_and_the_deletions_queue_have_a_dead_letter_cons
     consumed = {c.dead_letters_of: c for c in stage_names.dead_letter_consumers}
     assert set(consumed) == {"cluster_keywords", "generate_ideas", "create_tasks", "generate_content",
                              "generate_image_prompts", "generate_images", "publish_content", "deletions",
-                             "mail", "account_events", "webhook_deliveries"}
+                             "mail", "account_events", "webhook_deliveries", "optimize_content", "link_content"}
     for key, consumer in consumed.items():
         assert consumer.name == stage_names.queue(key).dlq_name
         fn = next(f for f in all_functions() if f.queue_key == consumer.key)

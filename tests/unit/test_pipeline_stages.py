@@ -15,7 +15,7 @@ def test_every_stage_queue_has_its_stage_and_every_stage_its_queue():
     assert tuple(stages) == registry.STAGE_NAMES
     for name, stage in stages.items():
         assert stage.name == name and stage.work_queue is registry.queue(name)
-        assert stage.module in ("planner", "writer") and stage.ids_field.endswith("_ids")
+        assert stage.module in ("planner", "writer", "optimizer", "linker") and stage.ids_field.endswith("_ids")
 
 
 def test_an_unknown_stage_is_a_422_naming_the_known_ones():

@@ -100,7 +100,8 @@ def test_a_run_goes_from_keywords_to_scheduled_articles(api, site, loop):
     run = get_run(api, site, run["run_id"])
     assert run["status"] == "completed", run
     assert run["current_stage"] is None and run["finished_at"]
-    assert [s["status"] for s in run["stages"]] == ["done"] * 8
+    # the optional optimize and link stages are left out at limit 0 (the default)
+    assert [s["status"] for s in run["stages"]] == ["done"] * 6 + ["skipped"] * 2 + ["done"] * 2
     assert stage(run, "generate_content")["done"] == 3 and stage(run, "generate_images")["done"] == 1
     assert run["credits_spent"] == sum(s["credits"] for s in run["stages"]) > 0
     made = articles(site)
@@ -368,3 +369,33 @@ def test_a_stage_with_limit_zero_or_nothing_to_do_is_skipped_with_the_reason(api
     assert second["status"] == "completed"
     assert stage(second, "cluster_keywords")["status"] == "skipped"
     assert "nothing to cluster keywords" in stage(second, "cluster_keywords")["note"]
+
+
+def test_the_optional_optimize_and_link_stages_run_when_their_modules_and_limits_say_so(api, site, loop):
+    t = site["owner"].token
+    credits.grant(site["owner"].account_id, credit_type="optimization", amount=100, key="test-optimization",
+                  bucket="pack", operation="pack_purchase")
+    config = api.patch(f"{site['base']}/automation/config", {"optimize_limit": 3, "link_limit": 3}, token=t).json
+    assert "optimization" not in config["estimate"]  # the optimizer is switched off: its stage costs nothing
+    run = start(api, site)
+    loop.drain(max_seconds=180)
+    run = get_run(api, site, run["run_id"])
+    assert run["status"] == "completed", run
+    assert stage(run, "optimize_content")["note"] == "the optimizer module is switched off"
+    assert stage(run, "link_content")["note"] == "the linker module is switched off"
+
+    assert api.patch("/v1/account/modules", {"optimizer": True, "linker": True}, token=t).status == 200
+    config = api.patch(f"{site['base']}/automation/config", {"clustering_limit": 0, "ideas_limit": 0},
+                       token=t).json
+    assert config["estimate"]["optimization"] > 0  # the credit estimate includes the optimize stage
+    api.post(f"{site['base']}/tasks", {"title": "Espresso tamping", "sector_id": site["sector_id"],
+                                       "primary_keyword": "espresso tamping"}, token=t)
+    run = start(api, site)
+    loop.drain(max_seconds=180)
+    run = get_run(api, site, run["run_id"])
+    assert run["status"] == "completed", run
+    optimized, linked = stage(run, "optimize_content"), stage(run, "link_content")
+    assert optimized["status"] == "done" and optimized["done"] == 1, optimized
+    assert linked["status"] == "done" and linked["done"] == 1, linked
+    debits = [e for e in CreditLedgerEntry.query(site["owner"].account_id) if e.operation == "optimize_content"]
+    assert len(debits) == 1

@@ -31,6 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from chalicelib.ai.providers import offline_optimizer
 from chalicelib.ai.stages import STAGES
 from chalicelib.ai.types import (
     EMBEDDINGS,
@@ -508,6 +509,7 @@ _STAGE_BUILDERS = {
     "ideas": _ideas,
     "content_generation": _content,
     "image_prompts": _image_prompts,
+    "content_optimization": offline_optimizer.optimize,
 }
 
 

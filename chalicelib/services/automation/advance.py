@@ -17,7 +17,7 @@ from chalicelib.models.jobs import Job, JobItem, job_key
 from chalicelib.models.planner import ContentIdea
 from chalicelib.models.site_records import join_key
 from chalicelib.observability import metric
-from chalicelib.services import account_events, event_names, planner, writer
+from chalicelib.services import account_events, event_names, modules, planner, writer
 from chalicelib.services.automation.runs import (
     RUN_STAGES,
     finish_run,
@@ -27,6 +27,7 @@ from chalicelib.services.automation.runs import (
     stop_job,
 )
 from chalicelib.services.pipeline import jobs
+from chalicelib.services.pipeline.stages import get_stage
 from chalicelib.services.publishing import scheduling
 from chalicelib.timeutil import iso, utcnow
 
@@ -42,6 +43,10 @@ def start_stage(run: AutomationRun, index: int) -> str:
     stage = RUN_STAGES[index]
     if _limit(run, index) <= 0 and not run.stage_job_id:
         advance(run, index, None, {"status": "skipped", "note": f"{stage.limit_field} is 0"})
+        return "skipped"
+    module = get_stage(stage.name).module if stage.is_job else None
+    if module and not run.stage_job_id and not modules.enabled_modules(run.account_id)[module]:
+        advance(run, index, None, {"status": "skipped", "note": f"the {module} module is switched off"})
         return "skipped"
     if not stage.is_job:
         return _run_inline(run, index)
@@ -120,7 +125,7 @@ def _selection(run: AutomationRun, index: int) -> dict[str, Any]:
     if name == "generate_content":
         task_ids = _produced(run, "create_tasks", "task_id")[:limit]
         return {"task_ids": task_ids} if task_ids else {"limit": limit}
-    if name in ("generate_image_prompts", "generate_images"):
+    if name in ("generate_image_prompts", "generate_images", "optimize_content", "link_content"):
         content_ids = _produced(run, "generate_content", "content_id")[:limit]
         return {"content_ids": content_ids} if content_ids else {"limit": limit}
     raise ValueError(name)

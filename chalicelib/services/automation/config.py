@@ -9,6 +9,7 @@ from chalicelib.errors import UnprocessableEntity
 from chalicelib.models.automation import AutomationConfig
 from chalicelib.models.conditions import conditional
 from chalicelib.models.shards import shard
+from chalicelib.services import modules
 from chalicelib.services.automation import schedule
 from chalicelib.services.automation.runs import RUN_STAGES
 from chalicelib.services.pipeline.stages import get_stage
@@ -16,6 +17,7 @@ from chalicelib.services.sites import get_site
 from chalicelib.timeutil import utcnow
 
 CONFIG_FIELDS = ("clustering_limit", "ideas_limit", "content_limit", "image_limit", "publish_limit",
+                 "optimize_limit", "link_limit",
                  "delay_between_operations", "max_runtime", "auto_approve", "auto_publish", "stop_on_error",
                  "is_active", "frequency", "days_of_week", "day_of_month", "run_time")
 SCHEDULE_FIELDS = ("is_active", "frequency", "days_of_week", "day_of_month", "run_time")
@@ -72,14 +74,15 @@ def snapshot(config: AutomationConfig) -> dict[str, Any]:
 def estimate(account_id: str, site_id: str, config: AutomationConfig | dict[str, Any]) -> dict[str, int]:
     """Credits per type the run's stages cost at their limits, from the model prices."""
     limits = config if isinstance(config, dict) else snapshot(config)
+    switches = modules.enabled_modules(account_id)
     total: dict[str, int] = {}
     for run_stage in RUN_STAGES:
         if not run_stage.is_job:
             continue
-        count = int(limits[run_stage.limit_field])
-        if count <= 0:
-            continue
+        count = int(limits.get(run_stage.limit_field, 0))
         stage = get_stage(run_stage.name)
+        if count <= 0 or not switches.get(stage.module, True):  # a switched-off module's stage is skipped
+            continue
         for credit_type, amount in stage.estimate(account_id, site_id, stage.sample(count)).items():
             total[credit_type] = total.get(credit_type, 0) + int(amount)
     return total

@@ -39,6 +39,8 @@ RUN_STAGES: tuple[RunStage, ...] = (
     RunStage("generate_content", "content_limit", True, "tasks -> articles"),
     RunStage("generate_image_prompts", "image_limit", True, "articles -> image prompts"),
     RunStage("generate_images", "image_limit", True, "image prompts -> images"),
+    RunStage("optimize_content", "optimize_limit", True, "articles -> optimized (optimizer module)"),
+    RunStage("link_content", "link_limit", True, "articles -> internal links (linker module)"),
     RunStage("review", "content_limit", False, "articles -> review (approved with auto approve)"),
     RunStage("publish", "publish_limit", False, "approved articles -> publishing slots (with auto publish)"),
 )

@@ -16,7 +16,9 @@ from chalicelib.models.writer import Content
 from chalicelib.observability import logger
 from chalicelib.services import secrets
 from chalicelib.services.activity import Gates
+from chalicelib.services.linker import maintenance as link_maintenance
 from chalicelib.services.publishing.integration import secret_context
+from chalicelib.services.publishing.republish import republish
 from chalicelib.services.state_machines import transition_ops
 from chalicelib.services.writer import find_content
 from chalicelib.timeutil import utcnow
@@ -89,4 +91,9 @@ def handle_wordpress_webhook(site_id: str, raw_body: bytes, headers: dict[str, s
         content.update(actions=actions, condition=condition)
     if not write.held:
         return {**result, "handled": False, "reason": "content changed meanwhile"}
+    # Links into it follow: to its permalink when it is published, unwrapped when it is not.
+    if changes["site_status"] == "published":
+        republish(link_maintenance.target_published(content))
+    else:
+        republish(link_maintenance.target_gone(content.site_key, content.content_id, "unpublished", forget=False))
     return {**result, "handled": True, "site_status": changes["site_status"]}

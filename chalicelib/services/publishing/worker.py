@@ -27,7 +27,9 @@ from chalicelib.models.writer import DUE_SHARDS, Content
 from chalicelib.observability import logger, metric
 from chalicelib.services import account_events, event_names
 from chalicelib.services.activity import Gates
+from chalicelib.services.linker import maintenance as link_maintenance
 from chalicelib.services.publishing import post
+from chalicelib.services.publishing.republish import republish
 from chalicelib.services.publishing.reservations import set_claim_state
 from chalicelib.services.state_machines import state_condition, transition_ops
 from chalicelib.services.writer import find_content, get_content
@@ -106,6 +108,7 @@ def process_publish(message: PublishItem, *, receive_count: int, max_receives: i
         return "site_gone" if gate.gone else "held"
     now = utcnow()
     if content.site_status == "published":
+        _relink(content)  # a delivery after a crash past the publish: the links into it may wait for it
         return "duplicate"
     if content.site_status not in ("scheduled", "publishing"):
         return "not_scheduled"
@@ -150,7 +153,14 @@ def process_publish(message: PublishItem, *, receive_count: int, max_receives: i
                         {"content_id": content_id, "title": content.title, "url": published.link,
                          "post_id": str(published.id), "action": action}, key=f"{content_id}:{attempt_id}",
                         site_id=site_id)
+    _relink(content)
     return action
+
+
+def _relink(content: Content) -> None:
+    """Links into the article now point to its permalink; the articles on WordPress holding them are updated
+    there (once: a link already pointing to it changes nothing)."""
+    republish(link_maintenance.target_published(content))
 
 
 def _reason(exc: Exception) -> str:

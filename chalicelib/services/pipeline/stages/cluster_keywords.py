@@ -13,9 +13,11 @@ from typing import Any
 from chalicelib.errors import NotFound
 from chalicelib.ids import derived_id
 from chalicelib.models.accounts import site_key
+from chalicelib.models.conditions import conditional
 from chalicelib.models.planner import Cluster, Keyword
 from chalicelib.models.site_records import join_key
 from chalicelib.services import clustering, credits, planner, sites
+from chalicelib.services.linker import graph
 from chalicelib.services.pipeline.stage import ItemContext, ItemOutcome, ItemSkipped, ItemSpec, StageDef
 from chalicelib.services.pipeline.stages import shared
 
@@ -92,7 +94,11 @@ def _plan(ctx: ItemContext, sector_id: str) -> dict[str, Any]:
     for index, label in enumerate(groups.labels):
         if label is None or label < 0:
             outliers.append(keywords[rest[index]].keyword_id)
-    return {"assign": dict(assign), "new": new_clusters, "outliers": outliers,
+    # The cluster graph, while every centroid of the sector is in hand: the linker reads it instead.
+    centroids = {c.cluster_id: c.centroid for c in existing} | {c["cluster_id"]: c["centroid"] for c in new_clusters}
+    before = {c.cluster_id: list(c.neighbours or []) for c in existing}
+    neighbours = {cid: near for cid, near in graph.neighbours(centroids).items() if before.get(cid) != near}
+    return {"assign": dict(assign), "new": new_clusters, "outliers": outliers, "neighbours": neighbours,
             "usage": [u for u in (embed_usage, naming_usage) if u], "model": model_tag}
 
 
@@ -114,6 +120,10 @@ def run(ctx: ItemContext) -> ItemOutcome:
         Cluster(skey, spec["cluster_id"]).update(actions=[Cluster.centroid.set(spec["centroid"]),
                                                           Cluster.centroid_model.set(plan["model"])])
         planner.assign_keywords(ctx.account_id, ctx.site_id, spec["cluster_id"], spec["keyword_ids"])
+    for cluster_id, near in plan.get("neighbours", {}).items():
+        with conditional():  # a cluster deleted since the plan has no neighbours to keep
+            Cluster(skey, cluster_id).update(actions=[Cluster.neighbours.set(near)],
+                                             condition=Cluster.cluster_id.exists())
     joined = 0
     for cluster_id, ids in plan["assign"].items():
         joined += len(planner.assign_keywords(ctx.account_id, ctx.site_id, cluster_id, ids).succeeded)

@@ -15,7 +15,7 @@ from chalicelib.models.conditions import conditional
 from chalicelib.models.jobs import Job, JobItem
 from chalicelib.models.site_records import join_key
 from chalicelib.models.writer import Content, ContentImage
-from chalicelib.services import accounts, ai_models, credits, plans
+from chalicelib.services import accounts, ai_models, credits, modules, plans
 from chalicelib.services.pipeline.stage import ItemContext, ItemFailed, ItemSkipped, ItemSpec
 
 # --- picking the items of a job ----------------------------------------------------------------
@@ -98,6 +98,12 @@ def exists(getter: Callable[..., Any], *args: str) -> bool:
     except NotFound:
         return False
     return True
+
+
+def require_module(ctx: ItemContext, module: str) -> None:
+    """A job of a module switched off after it started: its items are skipped, with the reason."""
+    if not modules.enabled_modules(ctx.account_id).get(module, True):
+        raise ItemSkipped(f"the {module} module is switched off")
 
 
 def item_record(ctx: ItemContext, getter: Callable[..., Any], what: str, **options: Any) -> Any:
