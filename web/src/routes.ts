@@ -23,6 +23,7 @@ export const ROUTES: RouteDef[] = [
   { pattern: "/credits", title: "Credits", load: () => import("./screens/credits") },
   { pattern: "/billing", title: "Plans and billing", load: () => import("./screens/billing") },
   { pattern: "/users", title: "Users and roles", load: () => import("./screens/users") },
+  { pattern: "/settings", title: "Account settings", load: () => import("./screens/settings") },
 ];
 
 /** The site's sections, in the order of the work: keywords in, articles out. */
@@ -43,4 +44,5 @@ export const ACCOUNT_SECTIONS: [path: string, label: string][] = [
   ["/credits", "Credits"],
   ["/billing", "Plans and billing"],
   ["/users", "Users and roles"],
+  ["/settings", "Account settings"],
 ];
