@@ -12,6 +12,10 @@ API Gateway, so the browser sees one origin (the refresh cookie, ``SameSite=Stri
   ``Cache-Control``: a year for hashed assets, revalidated for ``index.html``), and ``/v1/*``
   to the API's stage, uncached, every method, every viewer header but ``Host`` (API Gateway
   answers only to its own host name), cookies and query strings passed on.
+- ``ConsoleAddresses``: a CloudFront Function on the viewer's request: an address of the app
+  (no file extension: ``/accept-invite?token=…``, the pages e-mailed links open) is answered
+  with ``index.html`` (the app then moves to its hash address); a missing asset stays a miss,
+  as locally.
 - ``ConsoleHeadersPolicy``: the console's headers, the same as locally
   (``infra.console_headers``): its Content-Security-Policy (API calls to its own origin and the
   media bucket), ``nosniff``, ``Referrer-Policy``, no framing, and HSTS.
@@ -31,6 +35,7 @@ BUCKET_POLICY = "ConsoleBucketPolicy"
 ORIGIN_ACCESS = "ConsoleOriginAccessControl"
 HEADERS_POLICY = "ConsoleHeadersPolicy"
 DISTRIBUTION = "ConsoleDistribution"
+ADDRESSES_FUNCTION = "ConsoleAddresses"
 FILES_ORIGIN = "console-files"
 API_ORIGIN = "api"
 API_PATH = "/v1/*"
@@ -41,6 +46,18 @@ CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # for API Gateway and function URL origins
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
 HSTS_SECONDS = 2 * 365 * 24 * 3600
+# An address of the app (no extension in its last segment) -> the app's page; files pass as they are.
+# CloudFront Functions' runtime (cloudfront-js-2.0): plain ES5 is safe.
+ADDRESSES_CODE = """function handler(event) {
+  var request = event.request;
+  var uri = request.uri;
+  var last = uri.substring(uri.lastIndexOf('/') + 1);
+  if (uri !== '/' && last.indexOf('.') === -1) {
+    request.uri = '/index.html';
+  }
+  return request;
+}
+"""
 # A presigned link names the bucket on S3's global or regional host, depending on the region.
 MEDIA_HOSTS = ("https://{bucket}.s3.amazonaws.com", "https://{bucket}.s3.${{AWS::Region}}.amazonaws.com")
 
@@ -120,6 +137,16 @@ def resources(*, prefix: str, media_bucket: str, api_stage: str, tags: list[dict
                 "SecurityHeadersConfig": _security_headers({"Fn::Sub": csp}),
             }},
         },
+        ADDRESSES_FUNCTION: {
+            "Type": "AWS::CloudFront::Function",
+            "Properties": {
+                "Name": {"Fn::Sub": f"{prefix}-console-addresses-${{AWS::Region}}"},
+                "AutoPublish": True,
+                "FunctionConfig": {"Comment": "an address of the web console is its index.html",
+                                   "Runtime": "cloudfront-js-2.0"},
+                "FunctionCode": ADDRESSES_CODE,
+            },
+        },
         DISTRIBUTION: {
             "Type": "AWS::CloudFront::Distribution",
             "Properties": {
@@ -144,6 +171,9 @@ def resources(*, prefix: str, media_bucket: str, api_stage: str, tags: list[dict
                         "TargetOriginId": FILES_ORIGIN, "ViewerProtocolPolicy": "redirect-to-https",
                         "AllowedMethods": ["GET", "HEAD"], "CachedMethods": ["GET", "HEAD"], "Compress": True,
                         "CachePolicyId": CACHING_OPTIMIZED, "ResponseHeadersPolicyId": {"Ref": HEADERS_POLICY},
+                        "FunctionAssociations": [{
+                            "EventType": "viewer-request",
+                            "FunctionARN": {"Fn::GetAtt": [ADDRESSES_FUNCTION, "FunctionMetadata.FunctionARN"]}}],
                     },
                     "CacheBehaviors": [{
                         "PathPattern": API_PATH, "TargetOriginId": API_ORIGIN, "ViewerProtocolPolicy": "https-only",

@@ -511,6 +511,12 @@ class Comparison:
         default = config["DefaultCacheBehavior"]
         if default["TargetOriginId"] != console_site.FILES_ORIGIN or default["ViewerProtocolPolicy"] == "allow-all":
             problems.append(f"the default behaviour does not serve the files over HTTPS: {default}")
+        # moto's distribution keeps no function associations (tests/infra/test_template.py checks the
+        # template's); the function itself must exist with the console's code.
+        listed = (cf.list_functions().get("FunctionList") or {}).get("Items", [])
+        code = [cf.get_function(Name=f["Name"])["FunctionCode"].read().decode() for f in listed]
+        if code != [console_site.ADDRESSES_CODE]:
+            problems.append(f"the console's address function is not the one made: {len(listed)} functions")
         headers = moto_cfn.RESPONSE_HEADERS_POLICIES.get(default.get("ResponseHeadersPolicyId") or "", {})
         csp = headers.get("SecurityHeadersConfig", {}).get("ContentSecurityPolicy", {}).get("ContentSecurityPolicy", "")
         media = self.outputs.get("MediaBucketName", "")
@@ -546,8 +552,9 @@ class Comparison:
         cors = s3.get_bucket_cors(Bucket=media)["CORSRules"] if media else []
         if not any(set(r["AllowedMethods"]) == {"GET", "HEAD"} and r["AllowedOrigins"] for r in cors):
             problems.append(f"the media bucket does not let the console read images (CORS): {cors}")
-        return Check("console (CloudFront: files from the console bucket with the console's headers, /v1/* to the "
-                     "API's stage uncached; bucket readable by the distribution alone; media CORS)", problems, 1)
+        return Check("console (CloudFront: files from the console bucket with the console's headers and "
+                     "addresses function, /v1/* to the API's stage uncached;"
+                     " bucket readable by the distribution alone; media CORS)", problems, 1)
 
     def _rest_api_id(self) -> str:
         name = template.rest_api_name(self.stage, self.cfg)

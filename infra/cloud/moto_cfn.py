@@ -26,7 +26,9 @@ SUPPLEMENTS: dict[str, str] = {
     "AWS::SNS::Subscription": "sns.subscribe",
     "AWS::CloudFront::OriginAccessControl": "cloudfront.create_origin_access_control",
     "AWS::CloudFront::Distribution": "cloudfront.create_distribution (CloudFormation's lists given as the API's "
-                                     "Quantity/Items, CachedMethods inside AllowedMethods)",
+                                     "Quantity/Items, CachedMethods inside AllowedMethods; moto keeps no "
+                                     "FunctionAssociations)",
+    "AWS::CloudFront::Function": "cloudfront.create_function (AutoPublish: moto's functions are usable as made)",
     "AWS::CloudFront::ResponseHeadersPolicy": "moto has no response headers policies: the properties are validated "
                                               "against botocore's model of cloudfront.create_response_headers_policy "
                                               "and kept for the check (not stored in moto)",
@@ -197,8 +199,21 @@ def _items(values: list[Any]) -> dict[str, Any]:
     return {"Quantity": len(values), "Items": values}
 
 
+def _cloudfront_function(name: str, props: dict[str, Any], region: str) -> _Made:
+    unknown = set(props) - {"Name", "AutoPublish", "FunctionConfig", "FunctionCode"}
+    if unknown:
+        raise ValueError(f"AWS::CloudFront::Function: properties not emulated: {sorted(unknown)}")
+    made = _client("cloudfront", region).create_function(
+        Name=props["Name"], FunctionConfig=props["FunctionConfig"], FunctionCode=props["FunctionCode"].encode())
+    summary = made["FunctionSummary"]
+    return _Made(summary["FunctionMetadata"]["FunctionARN"],
+                 {"FunctionMetadata.FunctionARN": summary["FunctionMetadata"]["FunctionARN"]})
+
+
 def _cache_behavior(cfn: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in cfn.items() if k not in ("AllowedMethods", "CachedMethods")}
+    out = {k: v for k, v in cfn.items() if k not in ("AllowedMethods", "CachedMethods", "FunctionAssociations")}
+    if "FunctionAssociations" in cfn:
+        out["FunctionAssociations"] = _items(cfn["FunctionAssociations"])
     if "AllowedMethods" in cfn:
         out["AllowedMethods"] = {**_items(cfn["AllowedMethods"]),
                                  **({"CachedMethods": _items(cfn["CachedMethods"])} if "CachedMethods" in cfn else {})}
@@ -351,6 +366,7 @@ def emulated_cloudformation() -> Iterator[None]:
         models["AWS::SNS::Subscription"] = _supplement(_subscription)
         models["AWS::CloudFront::OriginAccessControl"] = _supplement(_origin_access_control)
         models["AWS::CloudFront::ResponseHeadersPolicy"] = _supplement(_response_headers_policy)
+        models["AWS::CloudFront::Function"] = _supplement(_cloudfront_function)
         models["AWS::CloudFront::Distribution"] = _supplement(_distribution)
         RESPONSE_HEADERS_POLICIES.clear()
         models["AWS::DynamoDB::Table"] = _completed_table(saved["AWS::DynamoDB::Table"])

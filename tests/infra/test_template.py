@@ -7,6 +7,7 @@ and merged the way ``chalice package --merge-template`` merges it.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -402,3 +403,29 @@ def test_without_an_api_there_is_no_console() -> None:
     built = template.build(STAGE, registered=registered)
     assert not any(name.startswith("Console") for name in built["Resources"])
     assert "CorsConfiguration" not in built["Resources"]["MediaBucket"]["Properties"]
+
+
+def test_an_address_of_the_app_is_its_page_and_a_file_stays_a_file(resources: dict[str, Any], tmp_path: Path) -> None:
+    """The e-mailed links open /accept-invite?token=...: CloudFront answers index.html, as the local server does.
+    The function's own code, run by node with CloudFront's event shape."""
+    import shutil
+    import subprocess
+
+    function = resources[console_site.ADDRESSES_FUNCTION]["Properties"]
+    assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0" and function["AutoPublish"] is True
+    [association] = _distribution(resources)["DefaultCacheBehavior"]["FunctionAssociations"]
+    assert association == {"EventType": "viewer-request", "FunctionARN": {
+        "Fn::GetAtt": [console_site.ADDRESSES_FUNCTION, "FunctionMetadata.FunctionARN"]}}
+    assert "FunctionAssociations" not in _distribution(resources)["CacheBehaviors"][0]  # /v1/* goes as it is
+    node = shutil.which("node")
+    assert node, "node is needed (make web installs the console with it)"
+    script = tmp_path / "run.js"
+    uris = ["/", "/accept-invite", "/reset-password", "/sites/abc/keywords", "/index.html", "/assets/index-1a2b.js",
+            "/favicon.ico", "/assets/"]
+    script.write_text(function["FunctionCode"] + "\nconsole.log(JSON.stringify(" + json.dumps(uris) +
+                      ".map(u => handler({request: {uri: u, querystring: {token: {value: 't'}}}}).uri)));\n")
+    out = json.loads(subprocess.run([node, str(script)], capture_output=True, text=True, check=True).stdout)
+    assert dict(zip(uris, out, strict=True)) == {
+        "/": "/", "/accept-invite": "/index.html", "/reset-password": "/index.html",
+        "/sites/abc/keywords": "/index.html", "/index.html": "/index.html",
+        "/assets/index-1a2b.js": "/assets/index-1a2b.js", "/favicon.ico": "/favicon.ico", "/assets/": "/index.html"}
