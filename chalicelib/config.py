@@ -136,3 +136,52 @@ def billing_return_url() -> str:
     """Where Stripe sends a customer back after Checkout or the billing portal (the web app's
     billing page). Fixed by the deployer, never taken from a request: no open redirect."""
     return os.environ.get("BILLING_RETURN_URL", "http://localhost:3000/billing")
+
+
+# --- e-mail (services.mail) -----------------------------------------------------------------
+
+def mail_provider() -> str:
+    """Who sends the product's e-mail: ``ses`` (Amazon SES, the default) or ``resend`` (its HTTP
+    API, with the key and endpoint of the seeded ``resend`` integration provider)."""
+    return os.environ.get("MAIL_PROVIDER", "").strip().lower() or "ses"
+
+
+def mail_from() -> str:
+    """The sender of every e-mail: an address (or ``Name <address>``) the provider has verified."""
+    return os.environ.get("MAIL_FROM", "").strip() or "Content Engine <no-reply@example.com>"
+
+
+def mail_outbox_dir() -> str | None:
+    """A directory that also keeps a readable copy of each sent e-mail (the local stack sets it to
+    ``.local/mail``; tests to a temporary directory); unset, nothing is written."""
+    value = os.environ.get("MAIL_OUTBOX_DIR", "").strip()
+    return value or None
+
+
+def web_app_url() -> str:
+    """The web app's public base URL: the links e-mails carry (accept an invite, reset a password)."""
+    return (os.environ.get("WEB_APP_URL", "").strip() or "http://localhost:3000").rstrip("/")
+
+
+# --- public deployment safety -------------------------------------------------------------------
+
+def rate_limits() -> str:
+    """Per-account limits of the expensive routes, e.g. ``jobs=120/60,keyword_imports=60/60``
+    (requests per seconds); ``off`` turns them off. Unset buckets keep their defaults
+    (services.rate_limits.DEFAULT_LIMITS)."""
+    return os.environ.get("RATE_LIMITS", "").strip()
+
+
+# --- the audit log ----------------------------------------------------------------------------
+
+def audit_retention_days() -> int:
+    """Days an audit entry is kept before DynamoDB's TTL removes it (default 400: a year and a
+    month, so a yearly review still sees the whole previous year)."""
+    return max(1, int(os.environ.get("AUDIT_RETENTION_DAYS", "400")))
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+def api_key_rate_limit_per_minute() -> int:
+    """Requests a minute an API key may make unless it was created with its own limit."""
+    return max(1, int(os.environ.get("API_KEY_RATE_LIMIT_PER_MINUTE", "600")))

@@ -66,7 +66,15 @@ class UnprocessableEntity(ApiError):
 
 
 class TooManyRequests(ApiError):
+    """429: the caller must wait ``retry_after`` seconds (sent as the ``Retry-After`` header)."""
+
     status, code = 429, "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.headers = {**self.headers, "Retry-After": str(max(1, int(retry_after)))}
 
 
 def error_body(code: str, message: str, details: Any = None, request_id: str | None = None) -> dict:

@@ -99,6 +99,17 @@ class DeletionTurn(Message):
     after: StrictInt = 0
 
 
+class MailMessage(Message):
+    """One e-mail to send (services.mail): a template of the package and its data, sent at most
+    once per ``key`` within the account. ``data`` may carry one-time links: never logged."""
+
+    account_id: Id
+    key: Id
+    to: Annotated[str, StringConstraints(strict=True, min_length=3, max_length=320)]
+    template: Id
+    data: dict[str, str] = {}
+
+
 M = TypeVar("M", bound=Message)
 
 

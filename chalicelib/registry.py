@@ -12,7 +12,7 @@ from importlib import import_module
 from pynamodb.models import Model
 
 from chalicelib import config
-from chalicelib.messages import AutomationEvent, DeletionTurn, Message, PublishItem, StageItem
+from chalicelib.messages import AutomationEvent, DeletionTurn, MailMessage, Message, PublishItem, StageItem
 
 # Modules holding PynamoDB models. Every Model subclass defined in them is a table.
 MODEL_MODULES = (
@@ -27,6 +27,10 @@ MODEL_MODULES = (
     "chalicelib.models.automation",
     "chalicelib.models.payments",
     "chalicelib.models.deletions",
+    "chalicelib.models.mail",
+    "chalicelib.models.audit",
+    "chalicelib.models.limits",
+    "chalicelib.models.api_keys",
 )
 
 
@@ -127,6 +131,8 @@ QUEUES: tuple[QueueDef, ...] = (
              batch_size=10, drain_dead_letters=False),
     QueueDef("deletions", "Delete a deleted site's or sector's records, resumably", DeletionTurn, batch_size=1,
              function_timeout=300, reserved_concurrency=2),
+    QueueDef("mail", "Send one e-mail, at most once per event key", MailMessage, batch_size=10,
+             function_timeout=60, memory_mb=256),
 )
 
 # The consumers of dead letters: a message lands in a work queue's DLQ when its worker died (timed
@@ -202,6 +208,11 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.billing",
     "chalicelib.api.stripe_webhooks",
     "chalicelib.api.admin.accounts",
+    "chalicelib.api.invites",
+    "chalicelib.api.me",
+    "chalicelib.api.audit",
+    "chalicelib.api.api_keys",
+    "chalicelib.api.admin.account_credits",
 )
 
 # Message model -> "module:factory" of the workers of its queues, and of their dead-letter queues;
@@ -211,11 +222,13 @@ WORKERS: dict[type[Message], str] = {
     PublishItem: "chalicelib.events.publishing:publish_worker",
     AutomationEvent: "chalicelib.events.automation:automation_worker",
     DeletionTurn: "chalicelib.events.deletion:deletion_worker",
+    MailMessage: "chalicelib.events.mail:mail_worker",
 }
 DEAD_LETTER_WORKERS: dict[type[Message], str] = {
     StageItem: "chalicelib.events.dead_letters:stage_dead_letter_worker",
     PublishItem: "chalicelib.events.dead_letters:publish_dead_letter_worker",
     DeletionTurn: "chalicelib.events.dead_letters:deletion_dead_letter_worker",
+    MailMessage: "chalicelib.events.mail:mail_dead_letter_worker",
 }
 
 # Queue key -> "module:factory". The function is ``QueueDef.handler_name`` (worker_<key>), batch

@@ -35,6 +35,7 @@ import requests
 
 from infra.demo_automation import step_automation
 from infra.demo_data import step_import_keywords
+from infra.demo_people import step_invite_teammate
 from infra.demo_publish import step_publish
 from infra.local.console import demo_sign_in
 from infra.local.processes import ROOT, BackgroundStack
@@ -431,6 +432,7 @@ STEPS: list[Callable[[Demo], str]] = [
     step_publish,
     step_credits,
     step_automation,
+    step_invite_teammate,
     step_me,
 ]
 

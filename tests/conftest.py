@@ -114,6 +114,7 @@ def aws():
         provision.create_tables(wait=False, assume_empty=True)
         provision.create_queues()
         provision.create_bucket()
+        provision.create_mail_identity()
         yield
     ttl_cache.clear_all()
 
@@ -255,6 +256,44 @@ def make_staff():
         return member
 
     return _make
+
+
+@dataclass
+class Mail:
+    """The mail the product sent during a test: ``deliver()`` runs the mail queue's worker, then
+    ``latest(to)`` is the newest message to that address (infra.local.mailbox reads the .eml files)."""
+
+    box: Any
+
+    def deliver(self) -> int:
+        import app as app_module
+        from chalicelib import registry
+        from infra.local.worker import WorkerLoop
+
+        loop = WorkerLoop(app_module, queues=[registry.queue("mail")], backoff=lambda receive_count: 0)
+        return sum(len(r.message_ids) for r in loop.drain())
+
+    def latest(self, to: str) -> Any:
+        self.deliver()
+        return self.box.latest(to)
+
+    def token(self, to: str, path: str) -> str:
+        from infra.local import mailbox
+
+        return mailbox.token(self.latest(to), path)
+
+    def count(self, to: str | None = None) -> int:
+        self.deliver()
+        return len(self.box.messages(to))
+
+
+@pytest.fixture
+def mail(aws, tmp_path, monkeypatch) -> Mail:
+    """Sent e-mail, kept as .eml files in a temporary MAIL_OUTBOX_DIR (moto's SES takes them too)."""
+    from infra.local.mailbox import Mailbox
+
+    monkeypatch.setenv("MAIL_OUTBOX_DIR", str(tmp_path / "mail"))
+    return Mail(Mailbox(tmp_path / "mail"))
 
 
 # --- the secret sentinel: no secret in any API response or log line of the whole run ----------

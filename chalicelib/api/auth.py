@@ -19,7 +19,7 @@ from chalicelib import config
 from chalicelib.api.routing import Req, json_response, route
 from chalicelib.api.schemas import Body, Email, Out
 from chalicelib.errors import Unauthorized
-from chalicelib.services import identity
+from chalicelib.services import credentials, identity
 from chalicelib.services.plans import get_plan
 
 bp = Blueprint(__name__)
@@ -63,6 +63,7 @@ class UserOut(Out):
     is_active: bool
     is_staff: bool
     created_at: datetime
+    email_verified: bool = False
 
 
 class PlanSummary(Out):
@@ -120,7 +121,7 @@ def cookie_value(cookie_header: str | None, name: str) -> str | None:
     return None
 
 
-def _with_tokens(body: Out, pair: identity.TokenPair, status: int) -> Response:
+def with_tokens(body: Out, pair: identity.TokenPair, status: int) -> Response:
     # Token answers are never cached (RFC 6749 5.1), by a browser or anything in between.
     return json_response(body.model_dump(mode="json"), status,
                          {"Set-Cookie": refresh_cookie(pair.refresh_token), "Cache-Control": "no-store"})
@@ -137,17 +138,18 @@ def register(req: Req) -> Response:
     b: RegisterBody = req.body
     account, user, pair = identity.register(account_name=b.account_name, email=b.email, password=b.password,
                                             first_name=b.first_name, last_name=b.last_name)
+    credentials.send_verification(account.account_id, user.user_id)
     body = RegisterOut(account=AccountOut.model_validate(account), user=UserOut.model_validate(user),
                        tokens=tokens_out(pair))
-    return _with_tokens(body, pair, 201)
+    return with_tokens(body, pair, 201)
 
 
 @route(bp, "/v1/auth/login", "POST", summary="Sign in with e-mail and password", tags=TAGS,
        body=LoginBody, response=TokensOut, auth="none",
        extra_responses={401: "invalid_credentials: the e-mail or password is wrong"})
 def login(req: Req) -> Response:
-    pair = identity.login(req.body.email, req.body.password)
-    return _with_tokens(tokens_out(pair), pair, 200)
+    pair = identity.login(req.body.email, req.body.password, ip=req.source_ip)
+    return with_tokens(tokens_out(pair), pair, 200)
 
 
 @route(bp, "/v1/auth/refresh", "POST", summary="Exchange a refresh token for new tokens (rotation)",
@@ -166,7 +168,7 @@ def refresh(req: Req) -> Response:
         if from_cookie:  # a cookie that no longer works is dropped, so the browser stops sending it
             exc.headers = {**exc.headers, "Set-Cookie": cleared_refresh_cookie()}
         raise
-    return _with_tokens(tokens_out(pair), pair, 200)
+    return with_tokens(tokens_out(pair), pair, 200)
 
 
 @route(bp, "/v1/auth/logout", "POST", summary="End this session: its refresh and access tokens stop working",

@@ -135,6 +135,7 @@ def update_config(req: Req, site_id: str) -> ConfigOut:
 
 @site_route("/v1/sites/{site_id}/automation/runs", "POST", summary="Start a run now (402 if credits are short, "
             "409 if one is active)", tags=TAGS, response=RunOut, status=202, role=Role.editor,
+            rate_limit="automation_runs",
             extra_responses={402: "The balance cannot cover the run's estimate (code insufficient_credits)",
                         409: "The site has an active run (code run_active)"})
 def start_run(req: Req, site_id: str) -> RunOut:

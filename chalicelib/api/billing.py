@@ -3,7 +3,6 @@ Stripe Checkout and the customer portal, and the account's credit periods."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -13,7 +12,6 @@ from pydantic import BeforeValidator, Field, model_validator
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import Body, ListQuery, Out, Page, changes
 from chalicelib.auth.roles import Role
-from chalicelib.errors import UnprocessableEntity
 from chalicelib.models.billing import CREDIT_TYPES
 from chalicelib.services import billing, credits, listings, plans
 
@@ -24,7 +22,6 @@ Slug = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$", description="Lower-case id: 
 PRICE_PATTERN = r"^price_[A-Za-z0-9]{1,200}$"
 Credits = Field(None, ge=0, le=10_000_000)
 Cents = Field(None, ge=0, le=100_000_000, description="Integer cents")
-IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 # "Can it be bought": read from the Stripe price id of the record (its presence, never its value).
 Buyable = Annotated[bool, BeforeValidator(bool)]
 
@@ -234,16 +231,6 @@ class PortalOut(Out):
     url: str = Field(description="Stripe's customer portal: payment method, invoices, plan changes, cancelling.")
 
 
-def _request_key(req: Req) -> str | None:
-    key = req.header("Idempotency-Key")
-    if key is None:
-        return None
-    if not IDEMPOTENCY_KEY.match(key):
-        raise UnprocessableEntity("Idempotency-Key must be 8 to 100 letters, digits, '_', '.', ':' or '-'.",
-                                  details=[{"field": "Idempotency-Key", "message": "invalid"}])
-    return key
-
-
 @route(bp, "/v1/billing", "GET", summary="The account's plan, subscription, payment state and limits",
        tags=TAGS, response=BillingOut)
 def get_billing(req: Req) -> BillingOut:
@@ -258,14 +245,14 @@ def get_billing(req: Req) -> BillingOut:
 def create_checkout(req: Req) -> CheckoutOut:
     b: CheckoutBody = req.body
     return CheckoutOut(**billing.checkout(req.tenant, kind=b.kind, plan_id=b.plan_id, interval=b.interval,
-                                          pack_id=b.pack_id, request_key=_request_key(req)))
+                                          pack_id=b.pack_id, request_key=req.idempotency_key()))
 
 
 @route(bp, "/v1/billing/portal", "POST", summary="A Stripe customer-portal URL for the account",
        tags=TAGS, response=PortalOut, role=Role.admin,
        extra_responses={409: "no_billing_account", 503: "billing_unavailable"})
 def create_portal(req: Req) -> PortalOut:
-    return PortalOut(**billing.portal(req.tenant, request_key=_request_key(req)))
+    return PortalOut(**billing.portal(req.tenant, request_key=req.idempotency_key()))
 
 
 # --- credit periods ----------------------------------------------------------------------------

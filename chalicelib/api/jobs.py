@@ -82,7 +82,7 @@ class RetryOut(Out):
 
 
 @site_route("/v1/sites/{site_id}/jobs", "POST", summary="Start a stage on chosen items (402 if credits are short)",
-            tags=TAGS, body=JobCreate, response=JobOut, status=202, role=Role.editor,
+            tags=TAGS, body=JobCreate, response=JobOut, status=202, role=Role.editor, rate_limit="jobs",
             extra_responses={402: "The credit balance cannot cover the estimate (code insufficient_credits)",
                         409: "Other jobs already work on every item of the selection (code items_claimed; "
                              "details.held_by names them). Items some other job holds are skipped, with that reason."})

@@ -138,6 +138,7 @@ IMPORT_PATH = "/v1/sites/{site_id}/keywords/import"
 @site_route(IMPORT_PATH, "POST", summary=f"Import up to {keyword_import.MAX_ROWS:,} keywords (JSON); "
             "duplicates are skipped, invalid rows rejected with their row number", tags=KW_TAGS,
             body=KeywordImport, max_body=MAX_IMPORT_BODY, response=ImportOut, role=Role.editor,
+            rate_limit="keyword_imports",
             extra_responses={413: "More rows than an import takes"})
 def import_keywords(req: Req, site_id: str) -> ImportOut:
     parsed = keyword_import.rows_from_json(req.body.keywords, req.body.sector_id)
@@ -147,6 +148,7 @@ def import_keywords(req: Req, site_id: str) -> ImportOut:
 @site_route("/v1/sites/{site_id}/keywords/import.csv", "POST", summary="Import keywords from a CSV upload "
             "(header: keyword,search_volume,difficulty,cpc[,sector_id])", tags=KW_TAGS, query=CsvImportQuery,
             response=ImportOut, role=Role.editor, content_types=["text/csv", "text/plain", "application/vnd.ms-excel"],
+            rate_limit="keyword_imports",
             extra_responses={413: "More rows than an import takes"})
 def import_keywords_csv(req: Req, site_id: str) -> ImportOut:
     parsed = keyword_import.rows_from_csv(req.raw_body or b"", req.query.sector_id)
@@ -155,7 +157,7 @@ def import_keywords_csv(req: Req, site_id: str) -> ImportOut:
 
 @site_route("/v1/sites/{site_id}/keywords/from-seeds", "POST", summary="Add the site industry's seed keywords "
             "to a sector (same duplicate-free import)", tags=KW_TAGS, body=FromSeeds, response=ImportOut,
-            role=Role.editor)
+            role=Role.editor, rate_limit="keyword_imports")
 def keywords_from_seeds(req: Req, site_id: str) -> ImportOut:
     result = planner.add_keywords_from_seeds(req.account_id, site_id, req.site.industry_id, req.body.sector_id,
                                              req.body.limit, created_by=req.tenant.user_id)

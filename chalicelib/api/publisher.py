@@ -95,7 +95,8 @@ def _integration_out(item: Any) -> IntegrationOut:
 def connect_integration(req: Req, site_id: str) -> IntegrationOut:
     body = req.body
     integration = integrations.connect_wordpress(req.account_id, site_id, url=body.url, username=body.username,
-                                               app_password=body.app_password, name=body.name or "")
+                                               app_password=body.app_password, name=body.name or "",
+                                                 actor=req.tenant)
     return _integration_out(integration)
 
 
@@ -111,7 +112,7 @@ def list_integrations(req: Req, site_id: str) -> IntegrationList:
 @site_route("/v1/sites/{site_id}/integrations", "DELETE", summary="Disconnect WordPress (forgets the password)",
             tags=INTEGRATION_TAGS, response=Deleted, role=Role.admin)
 def delete_integration(req: Req, site_id: str) -> Deleted:
-    integrations.delete_integration(req.account_id, site_id)
+    integrations.delete_integration(req.account_id, site_id, actor=req.tenant)
     return Deleted(id="wordpress")
 
 

@@ -55,7 +55,15 @@ SITE_PREFIX = "/v1/sites/{site_id}"
 SiteGuard = Literal["auto", "read", "write", "manage"] | None
 
 PATH_PARAM_PATTERN = r"^[A-Za-z0-9_.:@-]{1,128}$"
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 _path_param = re.compile(PATH_PARAM_PATTERN)
+
+# What an API key may call (auth.api_keys scopes), derived from each route once: a GET needs
+# "read"; a write needs "jobs" on job and automation routes, "publish" on publishing routes,
+# "write" elsewhere. Routes of these tags (and every staff route) never take a key: signing in,
+# users, keys, billing and the audit log are managed by people.
+KEY_SCOPE_OF_WRITES = {"jobs": "jobs", "automation": "jobs", "publisher": "publish"}
+KEYLESS_TAGS = frozenset({"auth", "users", "api keys", "billing", "audit"})
 
 MAX_JSON_BODY = 1 * 1024 * 1024
 MAX_RAW_BODY = 6 * 1024 * 1024  # API Gateway/Lambda's own payload ceiling
@@ -80,10 +88,21 @@ class RouteSpec:
     site_guard: SiteGuard = "auto"
     scope: Scope = None
     max_body: int = MAX_JSON_BODY  # the JSON body's size limit
+    rate_limit: str | None = None  # the per-account bucket of services.rate_limits it counts in
 
     @property
     def writes(self) -> bool:
         return self.method in ("POST", "PUT", "PATCH", "DELETE")
+
+    @property
+    def key_scope(self) -> str | None:
+        """The scope an API key needs for this route (None: no key may call it)."""
+        if self.auth != "user" or any(tag in KEYLESS_TAGS or tag.startswith("admin") for tag in self.tags):
+            return None
+        if not self.writes:
+            return "read"
+        kinds = [self.module, *self.tags]
+        return next((KEY_SCOPE_OF_WRITES[k] for k in kinds if k in KEY_SCOPE_OF_WRITES), "write")
 
     @property
     def site_level(self) -> str | None:
@@ -195,6 +214,22 @@ class Req:
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)
 
+    def idempotency_key(self) -> str | None:
+        """The ``Idempotency-Key`` header (None: not sent): a retried request is applied once."""
+        key = self.header("Idempotency-Key")
+        if key is None:
+            return None
+        if not IDEMPOTENCY_KEY.match(key):
+            raise UnprocessableEntity("Idempotency-Key must be 8 to 100 letters, digits, '_', '.', ':' or '-'.",
+                                      details=[{"field": "Idempotency-Key", "message": "invalid"}])
+        return key
+
+    @property
+    def source_ip(self) -> str | None:
+        """The client's address as API Gateway saw it (for the audit log)."""
+        identity = (getattr(self.request, "context", None) or {}).get("identity") or {}
+        return identity.get("sourceIp")
+
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     hdrs = {"Content-Type": "application/json"}
@@ -258,14 +293,22 @@ def _query_params(request: Any) -> dict[str, str]:
 
 def authenticate(request: Any, *, modules: bool = False, site_id: str | None = None,
                  sector_id: str | None = None) -> Caller:
+    """The caller of an access token or an API key (``Authorization: Bearer sk_...`` or ``X-Api-Key``)."""
+    from chalicelib.auth.api_keys import looks_like_key
     from chalicelib.services import caller
 
+    key = (request.headers.get("x-api-key") or "").strip()
     header = request.headers.get("authorization") or ""
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if not key and scheme.lower() == "bearer" and looks_like_key(token):
+        key = token
+    if key:
+        return caller.load_key(key, modules=modules, site_id=site_id, sector_id=sector_id)
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Send an access token as 'Authorization: Bearer <token>' "
-                           "(get one from POST /v1/auth/login).")
-    return caller.load(token.strip(), modules=modules, site_id=site_id, sector_id=sector_id)
+                           "(get one from POST /v1/auth/login), or an API key.")
+    return caller.load(token, modules=modules, site_id=site_id, sector_id=sector_id)
 
 
 def routes(bp: Blueprint, **defaults: Any) -> Callable[..., Callable[[Callable[..., Any]], Callable[..., Any]]]:
@@ -292,6 +335,7 @@ def route(
     site_guard: SiteGuard = "auto",
     scope: Scope = None,
     max_body: int = MAX_JSON_BODY,
+    rate_limit: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn(req, **path_params)`` as ``method path`` on the blueprint."""
 
@@ -300,14 +344,19 @@ def route(
         raise ValueError(f"{method} {path}: a route under {SITE_PREFIX} is declared with scope='site', "
                          "and only such a route")
     ctypes = content_types or ["application/json"]
+    extra = dict(extra_responses or {})
+    if rate_limit is not None:
+        extra.setdefault(429, f"Too many requests of this kind for the account (code rate_limited; "
+                              f"Retry-After says when to try again; bucket {rate_limit})")
     spec = RouteSpec(method, path, summary, tags or [], body, query, response, status, auth, role,
-                     ctypes, module, extra_responses or {}, site_guard=site_guard, scope=scope,
-                     max_body=max_body)
+                     ctypes, module, extra, site_guard=site_guard, scope=scope,
+                     max_body=max_body, rate_limit=rate_limit)
     ROUTES.append(spec)
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         # The blueprint's module: app.py imports it on the first request to one of its routes.
         spec.handler_module = getattr(bp, "_import_name", None) or fn.__module__
+        handler = _limited(fn, rate_limit) if rate_limit is not None else fn
 
         def view(**path_params: str) -> Response:
             request = bp.current_request
@@ -325,9 +374,9 @@ def route(
                 parsed_query = query.model_validate(_query_params(request)) if query else None
                 req = Req(request, tenant, parsed_body, parsed_query, raw, spec, caller)
                 if scope == "site" and caller is not None:
-                    result = _under_site(fn, req, path_params)
+                    result = _under_site(handler, req, path_params)
                 else:
-                    result = fn(req, **path_params)
+                    result = handler(req, **path_params)
                 if isinstance(result, Response):
                     return result
                 if status == 204:
@@ -361,6 +410,8 @@ def _admit(spec: RouteSpec, request: Any, path_params: dict[str, str]) -> Caller
                           sector_id=path_params.get("sector_id") if at_site else None)
     tenant = caller.tenant
     logger.append_keys(account_id=tenant.account_id)
+    if caller.api_key is not None:
+        _admit_key(spec, caller, path_params)
     staff_route = spec.auth == "staff"
     if staff_route and not tenant.is_staff:
         raise Forbidden("This route is for platform staff.", code="staff_only")
@@ -372,6 +423,39 @@ def _admit(spec: RouteSpec, request: Any, path_params: dict[str, str]) -> Caller
 
         check_enabled(caller.modules, spec.module)
     return caller
+
+
+def _admit_key(spec: RouteSpec, caller: Caller, path_params: dict[str, str]) -> None:
+    """An API key on this route: its scope (403), its site (404 for another site), its rate (429)."""
+    from chalicelib.services import api_keys
+
+    tenant = caller.tenant
+    needed = spec.key_scope
+    if needed is None:
+        raise Forbidden("API keys cannot call this route; sign in as a user.", code="api_key_not_allowed")
+    if needed not in tenant.key_scopes:
+        raise Forbidden(f"This API key does not have the '{needed}' scope this route needs.",
+                        code="api_key_scope_missing", details={"needed": needed})
+    if tenant.key_site_id is not None:
+        if spec.scope != "site":
+            raise Forbidden("This API key is limited to one site; call that site's routes only.",
+                            code="api_key_site_restricted")
+        if path_params.get("site_id") != tenant.key_site_id:
+            raise NotFound("Site")
+    assert caller.api_key is not None
+    api_keys.count_use(caller.api_key)
+
+
+def _limited(fn: Callable[..., Any], bucket: str) -> Callable[..., Any]:
+    """``fn`` counted in the caller's account's ``bucket``: only a request that passed every check
+    before the handler counts (a 4xx for the body or the site costs nothing of the limit)."""
+    from chalicelib.services import rate_limits
+
+    def limited(req: Req, **path_params: str) -> Any:
+        rate_limits.enforce(req.account_id, bucket)
+        return fn(req, **path_params)
+
+    return limited
 
 
 def _under_site(fn: Callable[..., Any], req: Req, path_params: dict[str, str]) -> Any:

@@ -24,9 +24,11 @@ def _jwt_key() -> bytes:
     return hashlib.sha256(config.signing_secret() + b"|access-token").digest()
 
 
-def issue_access_token(*, account_id: str, user_id: str, session_id: str, now: float | None = None) -> str:
+def issue_access_token(*, account_id: str, user_id: str, session_id: str, now: float | None = None,
+                       generation: int = 0) -> str:
     now = int(now if now is not None else time.time())
     claims = {
+        "gen": generation,
         "iss": ISSUER,
         "sub": user_id,
         "acc": account_id,
@@ -43,6 +45,7 @@ class AccessClaims:
     account_id: str
     user_id: str
     session_id: str
+    generation: int = 0  # the user's session_generation it was issued under (none: 0)
 
 
 def verify_access_token(token: str) -> AccessClaims:
@@ -59,7 +62,11 @@ def verify_access_token(token: str) -> AccessClaims:
     for name in ("sub", "acc", "sid"):
         if not isinstance(claims.get(name), str) or not claims[name]:
             raise InvalidToken(f"bad claim {name}")
-    return AccessClaims(account_id=claims["acc"], user_id=claims["sub"], session_id=claims["sid"])
+    generation = claims.get("gen", 0)
+    if not isinstance(generation, int) or isinstance(generation, bool):
+        raise InvalidToken("bad claim gen")
+    return AccessClaims(account_id=claims["acc"], user_id=claims["sub"], session_id=claims["sid"],
+                        generation=generation)
 
 
 def new_refresh_secret() -> str:
@@ -79,4 +86,27 @@ def parse_refresh_token(token: str) -> tuple[str, str, str]:
     parts = token.split(".")
     if len(parts) != 3 or not all(parts) or len(token) > 512:
         raise InvalidToken("malformed refresh token")
+    return parts[0], parts[1], parts[2]
+
+
+# --- one-time links: invites, e-mail verification, password reset ------------------------------
+# ``<kind>_<account id>.<record id>.<secret>``: the record is found by its key (no index on
+# secrets), the secret is compared by hash, and the kind keeps one link from passing for another.
+ONE_TIME_KINDS = ("inv", "vfy", "rst")
+
+
+def format_one_time_token(kind: str, account_id: str, record_id: str, secret: str) -> str:
+    if kind not in ONE_TIME_KINDS:
+        raise ValueError(f"unknown one-time token kind {kind!r}")
+    return f"{kind}_{account_id}.{record_id}.{secret}"
+
+
+def parse_one_time_token(kind: str, token: str) -> tuple[str, str, str]:
+    """(account id, record id, secret) of a ``kind`` link; InvalidToken for anything else."""
+    prefix = f"{kind}_"
+    if not isinstance(token, str) or not token.startswith(prefix) or len(token) > 512:
+        raise InvalidToken("not a link of this kind")
+    parts = token[len(prefix):].split(".")
+    if len(parts) != 3 or not all(parts):
+        raise InvalidToken("malformed link token")
     return parts[0], parts[1], parts[2]

@@ -1,4 +1,4 @@
-"""Accounts module: Account, User, login lookup, sessions, Site, Sector, Industry, Plan.
+"""Accounts module: Account, User, login lookup, sessions, invites, one-time tokens, Site, Sector, Industry, Plan.
 
 Tenant tables are partitioned by the account id (rule 1 of DESIGN.md). Global records
 (plans, industries) live in one fixed partition each, so listing them is a Query.
@@ -64,6 +64,9 @@ class Account(TimestampedModel):
     # Counters guarded by conditional updates so plan limits hold under races.
     site_count = NumberAttribute(default=0)
     user_count = NumberAttribute(default=0)
+    # Invites sent and not yet accepted, revoked or expired: each holds a seat of the plan's
+    # max_users (services.seats), so inviting cannot go past the plan.
+    pending_invites = NumberAttribute(default=0)
     # Billing (services/billing.py): the Stripe customer (also in StripeCustomer, for the reverse
     # lookup) and the subscription that sets plan_id, with its creation time, so an event of an
     # older subscription arriving late cannot take the account back from a newer one.
@@ -89,6 +92,15 @@ class User(TimestampedModel):
     revoked_sessions = MapAttribute(default=dict)
     # A copy of "the account is deactivated", so the one GetItem of the user per request sees it.
     account_inactive = BooleanAttribute(null=True)
+    # Moved on by a password reset or change: every session (access and refresh tokens) started
+    # under an older generation has ended, and so has every reset link issued before.
+    session_generation = NumberAttribute(default=0)
+    # Set when the user proved the address (the verification link, or accepting an invite to it).
+    email_verified_at = UTCDateTimeAttribute(null=True)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 class EmailLogin(SharedClientModel):
@@ -105,6 +117,7 @@ class EmailLogin(SharedClientModel):
     user_id = UnicodeAttribute()
     failed_attempts = NumberAttribute(default=0)
     locked_until = UTCDateTimeAttribute(null=True)
+    reset_mail_after = NumberAttribute(null=True)  # epoch seconds: no reset e-mail to it before
 
 
 class Session(TimestampedModel):
@@ -117,6 +130,46 @@ class Session(TimestampedModel):
     user_id = UnicodeAttribute()
     token_hash = UnicodeAttribute()
     status = UnicodeAttribute(default="active")  # active, revoked
+    expires_epoch = NumberAttribute()
+    generation = NumberAttribute(default=0)  # the user's session_generation when it started
+
+
+class Invite(TimestampedModel):
+    """An invitation to join an account by e-mail (services.invites). The link's secret is kept
+    only as a hash; ``sends`` numbers the e-mails (each resend is a new mail event)."""
+
+    Meta = table_meta("invites", ttl_attribute="expires_epoch")
+    site_scope = ACCOUNT
+    account_id = UnicodeAttribute(hash_key=True)
+    invite_id = UnicodeAttribute(range_key=True)
+    email = UnicodeAttribute()
+    role = UnicodeAttribute()
+    first_name = UnicodeAttribute(default="")
+    last_name = UnicodeAttribute(default="")
+    status = UnicodeAttribute(default="pending")  # pending, accepted, revoked, expired
+    token_hash = UnicodeAttribute()
+    valid_until = NumberAttribute()  # epoch seconds
+    invited_by = UnicodeAttribute()
+    sends = NumberAttribute(default=1)
+    accepted_user_id = UnicodeAttribute(null=True)
+    expires_epoch = NumberAttribute()  # kept a while after its end, then DynamoDB's TTL removes it
+
+
+class UserToken(TimestampedModel):
+    """A single-use link for one user: confirm the e-mail address or reset the password
+    (services.credentials). Stored as a hash; spent by a conditional write, once."""
+
+    Meta = table_meta("user_tokens", ttl_attribute="expires_epoch")
+    site_scope = ACCOUNT
+    account_id = UnicodeAttribute(hash_key=True)
+    token_id = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute()
+    purpose = UnicodeAttribute()  # verify_email, password_reset
+    token_hash = UnicodeAttribute()
+    valid_until = NumberAttribute()  # epoch seconds
+    generation = NumberAttribute(default=0)  # the user's session_generation when issued
+    email = UnicodeAttribute()  # the address the link was sent to
+    used_at = UTCDateTimeAttribute(null=True)
     expires_epoch = NumberAttribute()
 
 

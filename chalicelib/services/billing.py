@@ -34,7 +34,7 @@ from chalicelib.models.billing import BALANCE_KEY, CREDIT_TYPES, CreditBalance, 
 from chalicelib.models.conditions import conditional
 from chalicelib.models.payments import InvoiceRecord, PackPurchase, StripeCustomer, Subscription
 from chalicelib.models.transactions import ConditionsFailed, Transaction, TransactionConflict, optimistic
-from chalicelib.services import credit_periods, plans
+from chalicelib.services import audit, credit_periods, plans
 from chalicelib.services.accounts import get_account, get_user
 from chalicelib.services.ledger import entry, existing_entry, get_balance, new_entry_only
 from chalicelib.timeutil import utcnow
@@ -229,7 +229,15 @@ def apply_subscription(account_id: str, state: SubscriptionState, *, ts: int, so
     return "recorded"
 
 
+def _plan_of(account_id: str) -> str | None:
+    try:
+        return Account.get(account_id, consistent_read=True).plan_id
+    except Account.DoesNotExist:
+        return None
+
+
 def _make_current(account_id: str, state: SubscriptionState) -> str:
+    before = _plan_of(account_id) if state.plan_id else None
     actions = [Account.subscription_id.set(state.subscription_id),
                Account.subscription_created.set(state.created)]
     if state.plan_id:
@@ -240,6 +248,9 @@ def _make_current(account_id: str, state: SubscriptionState) -> str:
         | (Account.subscription_created < state.created))
     with conditional() as write:
         Account(account_id).update(actions=actions, condition=condition)
+    if write.held and state.plan_id and state.plan_id != before:
+        audit.record(account_id, audit.PLAN_CHANGED, audit.STRIPE, target=f"account:{account_id}",
+                     details={"from": before, "to": state.plan_id, "subscription_id": state.subscription_id})
     return "applied" if write.held else "not_current"
 
 
@@ -269,7 +280,11 @@ def _end_subscription(account_id: str, state: SubscriptionState, ts: int) -> str
         source_id=f"end-{sid}", extra=switch_plan, still_wanted=is_current, expire_all=True,
         # Unpaid invoices of an ended subscription no longer hold the account.
         balance_actions=lambda: [CreditBalance.past_due_invoices.remove()])
-    return "ended" if result.outcome in ("opened", "late") else f"ended_{result.outcome}"
+    if result.outcome in ("opened", "late"):
+        audit.record(account_id, audit.PLAN_CHANGED, audit.STRIPE, target=f"account:{account_id}",
+                     details={"to": free.plan_id, "subscription_id": sid, "reason": "subscription_ended"})
+        return "ended"
+    return f"ended_{result.outcome}"
 
 
 # --- invoices ----------------------------------------------------------------------------------

@@ -15,15 +15,14 @@ from chalicelib.auth.roles import Role
 from chalicelib.errors import (
     Conflict,
     Forbidden,
-    PaymentRequired,
     TooManyRequests,
     Unauthorized,
 )
 from chalicelib.ids import new_id
-from chalicelib.models.accounts import Account, EmailLogin, Session, Site, User
+from chalicelib.models.accounts import Account, EmailLogin, Plan, Session, Site, User
 from chalicelib.models.conditions import conditional
-from chalicelib.models.transactions import ConditionsFailed, Transaction
-from chalicelib.services import caller
+from chalicelib.models.transactions import ConditionsFailed, Transaction, optimistic
+from chalicelib.services import audit, caller, seats
 from chalicelib.services.accounts import get_account, get_user
 from chalicelib.services.caller import account_inactive as _account_inactive
 from chalicelib.services.credits import start_first_period
@@ -51,15 +50,17 @@ def normalize_email(email: str) -> str:
 
 # --- sessions and tokens ---------------------------------------------------------------
 
-def _start_session(account_id: str, user_id: str) -> TokenPair:
+def start_session(account_id: str, user_id: str, generation: int = 0) -> TokenPair:
+    """A new session for the user; ``generation``: the user's session_generation now."""
     session_id = new_id()
     secret = tokens.new_refresh_secret()
     Session(
         account_id, session_id, user_id=user_id, token_hash=tokens.hash_refresh_secret(secret),
-        expires_epoch=int(time.time()) + config.refresh_token_ttl_seconds(),
+        expires_epoch=int(time.time()) + config.refresh_token_ttl_seconds(), generation=generation,
     ).save()
     return TokenPair(
-        access_token=tokens.issue_access_token(account_id=account_id, user_id=user_id, session_id=session_id),
+        access_token=tokens.issue_access_token(account_id=account_id, user_id=user_id, session_id=session_id,
+                                               generation=generation),
         refresh_token=tokens.format_refresh_token(account_id, session_id, secret),
         expires_in=config.access_token_ttl_seconds(),
     )
@@ -96,12 +97,13 @@ def refresh(refresh_token: str) -> TokenPair:
         user = User.get(account_id, session.user_id)
     except User.DoesNotExist:
         raise invalid from None
-    if not user.is_active:
-        raise invalid
+    if not user.is_active or int(session.generation or 0) < int(user.session_generation or 0):
+        raise invalid  # deactivated, or a password reset or change ended every session before it
     if user.account_inactive:
         raise _account_inactive()
     return TokenPair(
-        access_token=tokens.issue_access_token(account_id=account_id, user_id=user.user_id, session_id=session_id),
+        access_token=tokens.issue_access_token(account_id=account_id, user_id=user.user_id, session_id=session_id,
+                                               generation=int(session.generation or 0)),
         refresh_token=tokens.format_refresh_token(account_id, session_id, new_secret),
         expires_in=config.access_token_ttl_seconds(),
     )
@@ -151,10 +153,11 @@ def register(*, account_name: str, email: str, password: str, first_name: str = 
                                         code="email_taken")):
         tx.commit()
     start_first_period(account_id, get_plan(DEFAULT_PLAN_ID))
-    return account, user, _start_session(account_id, user_id)
+    return account, user, start_session(account_id, user_id)
 
 
-def login(email: str, password: str) -> TokenPair:
+def login(email: str, password: str, *, ip: str | None = None) -> TokenPair:
+    """Sign in. Each sign-in, and each failed one of a known address, is in the account's audit log."""
     email = normalize_email(email)
     failed = Unauthorized("The e-mail or password is wrong.", code="invalid_credentials")
     try:
@@ -165,8 +168,10 @@ def login(email: str, password: str) -> TokenPair:
     now = utcnow()
     if entry.locked_until and entry.locked_until > now:
         retry = int((entry.locked_until - now).total_seconds()) + 1
+        audit.record(entry.account_id, audit.SIGN_IN_FAILED, f"user:{entry.user_id}", target=f"user:{entry.user_id}",
+                     details={"reason": "locked", "ip": ip})
         raise TooManyRequests(f"Too many failed sign-ins; try again in {retry} seconds.",
-                              headers={"Retry-After": str(retry)})
+                              retry_after=retry)
     try:
         user = User.get(entry.account_id, entry.user_id)
     except User.DoesNotExist:
@@ -177,6 +182,8 @@ def login(email: str, password: str) -> TokenPair:
             entry.update(actions=[EmailLogin.locked_until.set(now + LOCKOUT), EmailLogin.failed_attempts.set(0)])
         else:
             entry.update(actions=[EmailLogin.failed_attempts.add(1)])
+        audit.record(user.account_id, audit.SIGN_IN_FAILED, f"user:{user.user_id}", target=f"user:{user.user_id}",
+                     details={"reason": "wrong_password", "locked": attempts >= MAX_FAILED_LOGINS, "ip": ip})
         raise failed
     if not user.is_active:
         raise Forbidden("This user has been deactivated; ask an admin of your account.",
@@ -185,7 +192,10 @@ def login(email: str, password: str) -> TokenPair:
         raise _account_inactive()
     if entry.failed_attempts or entry.locked_until:
         entry.update(actions=[EmailLogin.failed_attempts.set(0), EmailLogin.locked_until.remove()])
-    return _start_session(user.account_id, user.user_id)
+    pair = start_session(user.account_id, user.user_id, int(user.session_generation or 0))
+    audit.record(user.account_id, audit.SIGN_IN, f"user:{user.user_id}", target=f"user:{user.user_id}",
+                 details={"ip": ip})
+    return pair
 
 
 # --- users of an account ----------------------------------------------------------------
@@ -196,30 +206,40 @@ def create_user(tenant: Tenant, *, email: str, password: str, role: Role, first_
         raise Forbidden("An account has one owner; create the user as admin instead.", code="owner_unique")
     if not tenant.role.at_least(role):
         raise Forbidden("You cannot give a role above your own.", code="insufficient_role")
-    account = get_account(tenant.account_id)
-    plan = get_plan(account.plan_id)
     email = normalize_email(email)
     user = User(tenant.account_id, new_id(), email=email, first_name=first_name, last_name=last_name,
                 role=role.value, password_hash=passwords.hash_password(password))
-    tx = Transaction("create user")
-    # is_active: a user added while the account is being deactivated would miss its flag
-    tx.update(account, [Account.user_count.add(1)],
-              condition=(Account.user_count < int(plan.max_users)) & (Account.is_active == True),  # noqa: E712
-              label="account")
-    tx.put(EmailLogin(email, account_id=tenant.account_id, user_id=user.user_id),
-           condition=EmailLogin.email.does_not_exist(), label="login")
-    tx.put(user, label="user")
-    try:
-        tx.commit()
-    except ConditionsFailed as exc:
-        if "account" in exc.labels and not get_account(tenant.account_id).is_active:
-            raise _account_inactive() from None
-        if "account" in exc.labels:
-            raise PaymentRequired(
-                f"Your plan allows {int(plan.max_users)} users; upgrade the plan or deactivate a user.",
-                code="plan_limit_reached", details={"limit": "max_users", "max": int(plan.max_users)}) from None
-        raise Conflict("A user with this e-mail already exists.", code="email_taken") from None
-    return user
+
+    def attempt() -> User:
+        account, plan = account_and_plan(tenant.account_id)
+        tx = Transaction("create user")
+        # is_active (in the seat's condition): a user added while the account is being
+        # deactivated would miss its flag
+        seats.take(tx, account, plan, Account.user_count)
+        tx.put(EmailLogin(email, account_id=tenant.account_id, user_id=user.user_id),
+               condition=EmailLogin.email.does_not_exist(), label="login")
+        tx.put(user, label="user")
+        try:
+            tx.commit()
+        except ConditionsFailed as exc:
+            if "login" in exc.labels:
+                raise Conflict("A user with this e-mail already exists.", code="email_taken") from None
+            raise  # the counts moved, or the account was deactivated: read again
+        return user
+
+    return optimistic(attempt, what="account")
+
+
+def account_and_plan(account_id: str) -> tuple[Account, Plan]:
+    """The account (read consistently) and its plan, for taking a seat; expired invites give theirs
+    back first when no seat is free. 403 account_inactive."""
+    account = Account.get(account_id, consistent_read=True)
+    if not account.is_active:
+        raise _account_inactive()
+    plan = get_plan(account.plan_id)
+    if seats.free(account, plan) <= 0 and seats.release_expired_invites(account_id):
+        account = Account.get(account_id, consistent_read=True)
+    return account, plan
 
 
 def list_users(account_id: str, **page_kwargs):
@@ -234,7 +254,11 @@ def change_role(tenant: Tenant, user_id: str, role: Role) -> User:
         raise Forbidden("You cannot change your own role.", code="self_change")
     if not tenant.role.at_least(role) or not tenant.role.at_least(Role(user.role)):
         raise Forbidden("You cannot manage a role above your own.", code="insufficient_role")
+    before = user.role
     user.update(actions=[User.role.set(role.value)])
+    if before != role.value:
+        audit.record(tenant.account_id, audit.ROLE_CHANGED, tenant, target=f"user:{user_id}",
+                     details={"from": before, "to": role.value})
     return user
 
 
@@ -260,7 +284,8 @@ def deactivate_user(tenant: Tenant, user_id: str) -> User:
 
 # --- accounts (platform staff) ----------------------------------------------------------------
 
-def set_account_active(account_id: str, active: bool, *, by: Tenant | None = None) -> Account:
+def set_account_active(account_id: str, active: bool, *, by: Tenant | None = None,
+                       reason: str | None = None) -> Account:
     """Deactivate or reactivate an account.
 
     Deactivated: nobody of it signs in or calls the API (403 ``account_inactive``, also with
@@ -271,7 +296,12 @@ def set_account_active(account_id: str, active: bool, *, by: Tenant | None = Non
     if by is not None and by.account_id == account_id and not active:
         raise Forbidden("You cannot deactivate your own account.", code="self_change")
     account = get_account(account_id)
+    was_active = account.is_active is not False
     account.update(actions=[Account.is_active.set(active)], condition=Account.account_id.exists())
+    if was_active != active:
+        audit.record(account_id, audit.ACCOUNT_REACTIVATED if active else audit.ACCOUNT_SUSPENDED,
+                     by if by is not None else audit.SYSTEM, target=f"account:{account_id}",
+                     details={"reason": reason})
     flag = User.account_inactive.remove() if active else User.account_inactive.set(True)
     for user in User.query(account_id):
         with conditional():  # a user deleted meanwhile
@@ -281,3 +311,13 @@ def set_account_active(account_id: str, active: bool, *, by: Tenant | None = Non
             if site.deleting_since is None:
                 resume_held_work(account_id, site.site_id)
     return account
+
+
+def update_profile(tenant: Tenant, *, first_name: str | None = None, last_name: str | None = None) -> User:
+    """The caller's own names (a field left out is kept)."""
+    actions = [attr.set(value) for attr, value in ((User.first_name, first_name), (User.last_name, last_name))
+               if value is not None]
+    user = get_user(tenant.account_id, tenant.user_id)
+    if actions:
+        user.update(actions=actions, condition=User.user_id.exists())
+    return user

@@ -16,7 +16,8 @@ What each function may do:
   mapping does with the function's role (a dead-letter consumer: the DLQ it drains). Nobody
   writes to a DLQ: SQS's redrive does.
 - S3: get/put objects of the media bucket. KMS: the API encrypts and decrypts provider
-  secrets, the pipeline only decrypts. Logs: the function's own log group. X-Ray: put
+  secrets, the pipeline only decrypts. SES: the mail worker, alone, sends e-mail from the
+  account's verified identities (services.mail). Logs: the function's own log group. X-Ray: put
   segments (X-Ray has no resource-level permissions).
 
 Two renderings of the same statements: the files (used by ``chalice deploy`` and embedded
@@ -61,6 +62,9 @@ MEDIA_LIST_ACTIONS = ("s3:ListBucket",)
 DELETIONS_QUEUE = "deletions"
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
 TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+# The mail worker, and it alone, sends e-mail through SES (services.mail), from the account's identities.
+MAIL_QUEUE = "mail"
+MAIL_ACTIONS = ("ses:SendEmail",)
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,14 @@ API_ACCESS = TableAccess(frozenset(), frozenset(), all_tables=True)
 # sites and the platform configuration. Modules not built yet (publisher, automation) are
 # listed so that adding their models needs no change here.
 PIPELINE_ACCESS = TableAccess(
-    write_modules=frozenset({"planner", "writer", "billing", "jobs", "publisher", "automation"}),
+    write_modules=frozenset({"planner", "writer", "billing", "jobs", "publisher", "automation", "audit", "mail"}),
     read_modules=frozenset({"accounts", "system", "modules", "deletions"}),
-    hidden_tables=frozenset({"users", "logins", "sessions",
+    hidden_tables=frozenset({"users", "logins", "sessions", "api_keys", "api_key_prefixes", "invites", "user_tokens",
                              # payments (Stripe's records): only the API's webhook and billing routes
                              "stripe_events", "stripe_customers", "subscriptions", "invoices", "pack_purchases",
-                             "credit_packs"}),
+                             "credit_packs",
+                             # per-account request counters: only the API's limited routes count
+                             "rate_limits"}),
 )
 # The deletions worker deletes whatever a site owns, the site and its sectors (accounts) included.
 DELETION_ACCESS = TableAccess(
@@ -108,6 +114,7 @@ class Arns(Protocol):
     def kms_key(self) -> Any: ...
     def kms_condition(self) -> dict[str, Any] | None: ...
     def log_group(self, function_name: str) -> Any: ...
+    def mail_identities(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,9 @@ class FileArns:
 
     def log_group(self, function_name: str) -> str:
         return f"arn:aws:logs:*:*:log-group:/aws/lambda/{function_name}:*"
+
+    def mail_identities(self) -> str:
+        return "arn:aws:ses:*:*:identity/*"
 
 
 @dataclass(frozen=True)
@@ -175,6 +185,9 @@ class TemplateArns:
     def log_group(self, function_name: str) -> dict[str, str]:
         return {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
                            f"log-group:/aws/lambda/{function_name}:*"}
+
+    def mail_identities(self) -> dict[str, str]:
+        return {"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}
 
 
 def table_access(fn: FunctionSpec) -> TableAccess:
@@ -231,6 +244,8 @@ def statements(fn: FunctionSpec, stage: str, stage_names: StageNames, arns: Arns
     if fn.queue_key == DELETIONS_QUEUE:
         add("MediaDelete", MEDIA_DELETE_ACTIONS, [arns.media_objects()])
         add("MediaList", MEDIA_LIST_ACTIONS, [arns.media_bucket()])
+    if fn.queue_key == MAIL_QUEUE:
+        add("SendMail", MAIL_ACTIONS, [arns.mail_identities()])
     add("SecretsKey", API_KMS_ACTIONS if fn.kind == "api" else PIPELINE_KMS_ACTIONS, [arns.kms_key()],
         arns.kms_condition())
     add("OwnLogGroup", LOG_ACTIONS, [arns.log_group(deployed_function_name(stage, fn, cfg))])

@@ -75,6 +75,30 @@ THROTTLING_RATE_PARAMETER = "ApiThrottlingRateLimit"
 THROTTLING_BURST_PARAMETER = "ApiThrottlingBurstLimit"
 THROTTLING_RATE_DEFAULT = 100
 THROTTLING_BURST_DEFAULT = 200
+# Settings of the API function a deployer chooses (parameter -> environment variable, chalicelib/config.py).
+RATE_LIMITS_PARAMETER = "RateLimits"
+API_SETTING_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    RATE_LIMITS_PARAMETER: ("RATE_LIMITS", {
+        "Type": "String", "Default": "",
+        "Description": "Per-account limits of the expensive routes, e.g. jobs=120/60,keyword_imports=60/60,"
+                       "automation_runs=20/60 (requests/seconds); empty: those defaults; off: none "
+                       "(docs/deploy.md, 'Safe by default')"}),
+    "WebAppUrl": ("WEB_APP_URL", {
+        "Type": "String", "Default": "",
+        "Description": "The web app's public base URL, for the links e-mails carry (invites, password reset, "
+                       "address confirmation); docs/accounts-and-mail.md"}),
+}
+# Settings of the mail worker (services.mail): who sends, and through which provider.
+MAIL_QUEUE = "mail"
+MAIL_SETTING_PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "MailFrom": ("MAIL_FROM", {
+        "Type": "String", "Default": "",
+        "Description": "The sender of every e-mail, e.g. 'Acme <no-reply@acme.com>': an address or domain "
+                       "verified in SES (or Resend)"}),
+    "MailProvider": ("MAIL_PROVIDER", {
+        "Type": "String", "Default": "ses", "AllowedValues": ["ses", "resend"],
+        "Description": "ses, or resend (its API key: the resend integration provider, set by staff)"}),
+}
 
 
 class TemplateError(RuntimeError):
@@ -452,6 +476,9 @@ def function_patches(stage: str, stage_names: StageNames, functions: list[Functi
         if fn.kind == "api":
             # Only the API signs and checks tokens and cursors.
             env["APP_SIGNING_SECRET"] = {"Ref": SIGNING_SECRET_PARAMETER}
+            env.update({var: {"Ref": parameter} for parameter, (var, _) in API_SETTING_PARAMETERS.items()})
+        if fn.queue_key == MAIL_QUEUE:
+            env.update({var: {"Ref": parameter} for parameter, (var, _) in MAIL_SETTING_PARAMETERS.items()})
         props: dict[str, Any] = {"FunctionName": deployed_function_name(stage, fn, cfg),
                                  "Environment": {"Variables": env}}
         if fn.kind == "worker":
@@ -532,6 +559,8 @@ def build(stage: str, *, registered: dict[str, str] | None = None,
             "Type": "Number", "Default": THROTTLING_BURST_DEFAULT, "MinValue": 1,
             "Description": "API Gateway stage throttling: burst of requests (every method)",
         },
+        **{parameter: declared for parameter, (_, declared) in API_SETTING_PARAMETERS.items()},
+        **{parameter: declared for parameter, (_, declared) in MAIL_SETTING_PARAMETERS.items()},
     }
     conditions: dict[str, Any] = {
         "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL_PARAMETER}, ""]}]}}

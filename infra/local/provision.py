@@ -74,8 +74,21 @@ def create_bucket(s3: Any | None = None) -> str:
     return name
 
 
+def create_mail_identity(sesv2: Any | None = None) -> str:
+    """Verify the sender's domain in (moto's) SES, as a deployer does once in the console."""
+    from email.utils import parseaddr
+
+    sesv2 = sesv2 or boto3.client("sesv2", region_name=config.region())
+    domain = parseaddr(config.mail_from())[1].rpartition("@")[2]
+    existing = {i["IdentityName"] for i in sesv2.list_email_identities().get("EmailIdentities", [])}
+    if domain not in existing:
+        sesv2.create_email_identity(EmailIdentity=domain)
+    return domain
+
+
 def provision_all() -> dict[str, Any]:
     tables = create_tables()
     queues = create_queues()
     bucket = create_bucket()
-    return {"tables_created": tables, "queues": queues, "bucket": bucket}
+    mail_identity = create_mail_identity()
+    return {"tables_created": tables, "queues": queues, "bucket": bucket, "mail_identity": mail_identity}

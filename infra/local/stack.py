@@ -288,6 +288,8 @@ class LocalStack:
         clock_file = o.state_dir / "clock_offset"
         clock_file.write_text("0")
         env["LOCAL_CLOCK_FILE"] = str(clock_file)
+        # Each e-mail the workers send is also kept here, one .eml file per message (services.mail.outbox).
+        env.setdefault("MAIL_OUTBOX_DIR", str(o.state_dir / "mail"))
         for name in _SCRUBBED:
             os.environ.pop(name, None)
         os.environ.update(env)
@@ -308,6 +310,8 @@ class LocalStack:
         env = {**os.environ}
         # Where a connected WordPress's companion plugin sends its webhooks: this API.
         env.setdefault("PUBLIC_API_URL", f"http://{LOOPBACK}:{o.port}")
+        if o.console_port is not None:  # the links e-mails carry open the console's pages
+            env.setdefault("WEB_APP_URL", f"http://{LOOPBACK}:{o.console_port}")
         with self.signals.deferred():
             api = spawn("chalice", [venv_tool("chalice"), "local", "--host", LOOPBACK, "--port", str(o.port),
                                     "--no-autoreload", "--stage", CHALICE_STAGE], env=env, cwd=ROOT)

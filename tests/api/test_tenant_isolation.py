@@ -1,6 +1,7 @@
 """Tenant isolation, generated from the route table: a new route is covered automatically.
 
-Account A owns records; account B's users (every role) call every route with A's ids.
+Account A owns records; account B's users (every role) and B's API keys (every scope, sent as
+``Authorization: Bearer`` and as ``X-Api-Key``) call every route with A's ids.
 Each answer must be a 404 or 403 that says nothing of A's data, list routes must never
 show A's records, and A's records must be unchanged afterwards.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -60,6 +62,29 @@ def example_body(model: Any) -> dict[str, Any]:
             if name in schema.get("required", [])}
 
 
+ALL_SCOPES = ["read", "write", "jobs", "publish"]
+
+
+@dataclass
+class KeyCaller:
+    """An API key of an account, as a caller: sent as a Bearer token, or in ``X-Api-Key``."""
+
+    key: str
+    in_header: bool = False
+    token: str | None = field(init=False)
+    headers: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.token = None if self.in_header else self.key
+        self.headers = {"x-api-key": self.key} if self.in_header else {}
+
+
+def new_key(api, owner, **body) -> dict:
+    r = api.post("/v1/api-keys", {"name": "isolation", "scopes": ALL_SCOPES, **body}, token=owner.token)
+    assert r.status == 201, r.json
+    return r.json
+
+
 @pytest.fixture
 def world(api, register, add_member, make_staff):
     """Account A with one record of every kind; B with a member of every role."""
@@ -93,12 +118,16 @@ def world(api, register, add_member, make_staff):
     from chalicelib.services import billing
 
     billing.link_customer(a.account_id, "cus_AlphaSecretCustomer1")
+    a_key = new_key(api, a, site_id=site["site_id"])
     from chalicelib.models.automation import AutomationRun
 
     run = AutomationRun(f"{a.account_id}#{site['site_id']}", new_id(), account_id=a.account_id,
                         site_id=site["site_id"], status="paused", stages=[], config={"content_limit": 7})
     run.save()
+    invite = api.post("/v1/users/invites", {"email": "alpha-secret-invitee@example.com", "first_name": "Alpha invitee"},
+                      token=a.token).json
     ids = {
+        "invite_id": invite["invite_id"],
         "job_id": job.job_id, "run_id": run.run_id,
         "keyword_id": keyword["keyword_id"], "cluster_id": cluster["cluster_id"], "idea_id": idea["idea_id"],
         "task_id": task["task_id"], "content_id": content["content_id"], "image_id": image["image_id"],
@@ -112,13 +141,18 @@ def world(api, register, add_member, make_staff):
         "user_id": a_editor.user_id,
         "industry_id": industry["industry_id"],
         "account_id": a.account_id,
+        "key_id": a_key["key_id"],
     }
     b_owner = register("bravo")
     b_members = {"owner": b_owner, **{role: add_member(b_owner, role) for role in ("admin", "editor", "viewer")}}
+    b_key = new_key(api, b_owner)["key"]
+    b_members.update({"API key (Bearer)": KeyCaller(b_key), "API key (X-Api-Key)": KeyCaller(b_key, in_header=True)})
     secrets = {a.account_id, a.user_id, a_editor.user_id, site["site_id"], sector["sector_id"],
                "Alpha secret site", "alpha.example.com", "Alpha sector", a.email, a_editor.email,
                profile["profile_id"], "Alpha secret voice", "0.123", "alpha secret keyword", "Alpha cluster",
                "Alpha idea", "Alpha task", "Alpha article", "Alpha body", "Alpha image", "cus_AlphaSecretCustomer1",
+               "alpha-secret-invitee@example.com", "Alpha invitee", invite["invite_id"],
+               a_key["key_id"], a_key["prefix"], a_key["key"],
                *(ids[name] for name in ("keyword_id", "cluster_id", "idea_id", "task_id", "content_id", "image_id"))}
     return {"a": a, "ids": ids, "b": b_members, "secrets": secrets}
 
@@ -128,12 +162,14 @@ def _snapshot(api, world) -> str:
     parts = [api.get(f"/v1/sites/{ids['site_id']}", token=a.token).json,
              api.get(f"/v1/sites/{ids['site_id']}/sectors/{ids['sector_id']}", token=a.token).json,
              api.get(f"/v1/users/{ids['user_id']}", token=a.token).json,
+             api.get(f"/v1/users/invites/{ids['invite_id']}", token=a.token).json,
              api.get("/v1/me", token=a.token).json["account"],
              api.get(f"/v1/account/author-profiles/{ids['profile_id']}", token=a.token).json,
              api.get("/v1/account/settings", token=a.token).json,
              api.get("/v1/billing", token=a.token).json, api.get("/v1/credits/periods", token=a.token).json,
              api.get(f"/v1/sites/{ids['site_id']}/automation/config", token=a.token).json,
              api.get(f"/v1/sites/{ids['site_id']}/automation/runs/{ids['run_id']}", token=a.token).json,
+             api.get(f"/v1/api-keys/{ids['key_id']}", token=a.token).json,
              *(api.get(f"/v1/sites/{ids['site_id']}/{kind}/{ids[key]}", token=a.token).json
                for kind, key in (("keywords", "keyword_id"), ("clusters", "cluster_id"), ("ideas", "idea_id"),
                                  ("tasks", "task_id"), ("content", "content_id"), ("images", "image_id")))]
@@ -171,7 +207,7 @@ def test_every_route_hides_account_a_from_account_b(api, world):
         raw = "keyword\nalpha\n" if content_type == "text/csv" else None
         for role, member in world["b"].items():
             r = api.request(spec.method, path, json_body=None if raw else body, body=raw, token=member.token,
-                            headers={"content-type": content_type})
+                            headers={"content-type": content_type, **getattr(member, "headers", {})})
             label = f"{spec.method} {spec.path} as B's {role}"
             assert r.status < 500, label
             if tenant_params:
@@ -187,6 +223,10 @@ def test_every_route_hides_account_a_from_account_b(api, world):
     assert _snapshot(api, world) == before, "account A's records changed"
 
 
+# Routes by which a user acts on their own user (any role may): sign out, names, password, address.
+OWN_USER_ROUTES = {"/v1/auth/logout", "/v1/me", "/v1/me/password", "/v1/me/verify-email"}
+
+
 def test_viewers_cannot_write_anywhere(api, world):
     a = world["a"]
     viewer = world["b"]["viewer"]
@@ -197,7 +237,7 @@ def test_viewers_cannot_write_anywhere(api, world):
     sector = api.post(f"/v1/sites/{site['site_id']}/sectors", {"name": "b"}, token=owner.token).json
     ids.update(site_id=site["site_id"], sector_id=sector["sector_id"], user_id=world["b"]["editor"].user_id)
     for spec in ROUTES:
-        if not spec.writes or spec.auth == "none" or spec.path == "/v1/auth/logout":
+        if not spec.writes or spec.auth == "none" or spec.path in OWN_USER_ROUTES:
             continue
         content_type = spec.content_types[0]
         raw = "keyword\nalpha\n" if content_type == "text/csv" else None

@@ -89,6 +89,7 @@ def chaos_aws(chaos_dynamodb, monkeypatch) -> Iterator[str]:
         with _dynamodb_at(endpoint), mock_aws(config={"core": {"passthrough": {"urls": [rf"{endpoint}.*"]}}}):
             provision.create_queues()
             provision.create_bucket()
+            provision.create_mail_identity()
             key_id = boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["KeyId"]
             monkeypatch.setenv("SECRETS_KMS_KEY_ID", key_id)
             monkeypatch.setenv("PUBLIC_API_URL", "https://api.example.com")

@@ -113,12 +113,22 @@ def test_every_stage_the_publish_and_the_deletions_queue_have_a_dead_letter_cons
     stage_names = names("prod")
     consumed = {c.dead_letters_of: c for c in stage_names.dead_letter_consumers}
     assert set(consumed) == {"cluster_keywords", "generate_ideas", "create_tasks", "generate_content",
-                             "generate_image_prompts", "generate_images", "publish_content", "deletions"}
+                             "generate_image_prompts", "generate_images", "publish_content", "deletions",
+                             "mail"}
     for key, consumer in consumed.items():
         assert consumer.name == stage_names.queue(key).dlq_name
         fn = next(f for f in all_functions() if f.queue_key == consumer.key)
         consume = _statement(policies.policy_document(fn, "prod"), "ConsumeOwnQueue")
         assert _resources(consume) == [f"arn:aws:sqs:*:*:{consumer.name}"]
+
+
+def test_only_the_mail_worker_sends_e_mail_and_only_from_the_accounts_ses_identities() -> None:
+    senders = [fn.name for fn in all_functions()
+               if _statement(policies.policy_document(fn, "prod"), "SendMail") is not None]
+    assert senders == ["worker_mail"]
+    fn = next(f for f in all_functions() if f.queue_key == "mail")
+    send = _statement(policies.policy_document(fn, "prod"), "SendMail")
+    assert _actions(send) == ["ses:SendEmail"] and _resources(send) == ["arn:aws:ses:*:*:identity/*"]
 
 
 def test_an_unclassified_models_module_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -306,6 +306,29 @@ def test_api_stage_throttling_with_defaults_the_deployer_may_change(merged: dict
     assert 0 < template.THROTTLING_RATE_DEFAULT <= template.THROTTLING_BURST_DEFAULT
 
 
+def test_the_deployers_api_settings_are_parameters_that_reach_only_the_api_function(
+        merged: dict[str, Any]) -> None:
+    assert template.RATE_LIMITS_PARAMETER in template.API_SETTING_PARAMETERS
+    api_env = merged["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    for parameter, (variable, declared) in template.API_SETTING_PARAMETERS.items():
+        assert merged["Parameters"][parameter] == declared and declared["Default"] == ""
+        assert api_env[variable] == {"Ref": parameter}
+        workers = [r for k, r in merged["Resources"].items()
+                   if r["Type"] == "AWS::Serverless::Function" and k != "APIHandler"]
+        assert workers and not any(variable in w["Properties"].get("Environment", {}).get("Variables", {})
+                                   for w in workers)
+
+
+def test_the_mail_settings_reach_only_the_mail_worker(merged: dict[str, Any]) -> None:
+    functions = {k: r for k, r in merged["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    mail = next(k for k, r in functions.items() if r["Properties"]["FunctionName"].endswith("worker_mail"))
+    for parameter, (variable, declared) in template.MAIL_SETTING_PARAMETERS.items():
+        assert merged["Parameters"][parameter] == declared
+        assert functions[mail]["Properties"]["Environment"]["Variables"][variable] == {"Ref": parameter}
+        assert not any(variable in r["Properties"].get("Environment", {}).get("Variables", {})
+                       for k, r in functions.items() if k != mail)
+
+
 def test_the_template_is_within_cloudformations_limits_with_room_to_grow(merged: dict[str, Any]) -> None:
     from infra.cloud import sam_transform
 

@@ -52,6 +52,7 @@ class ModuleAws:
         provision.create_tables(wait=False, assume_empty=True)
         provision.create_queues()
         provision.create_bucket()
+        provision.create_mail_identity()
         self._client = Client(app)
         self._client.__enter__()
         return self._client

@@ -14,8 +14,9 @@ Registered for every test session by ``tests/conftest.py``. It sees
 What is looked for: learned secrets, secret-looking environment values (``*_API_KEY``,
 ``*SECRET*``, ``*PASSWORD*``, ``*TOKEN*``: the signing secret, provider keys set by tests),
 and by shape, anything that looks like an access token (JWT), a refresh token
-(``<account>.<session>.<256-bit secret>``) or a password hash (``scrypt$...``). Tokens are
-allowed only in the answers of register, login and refresh, which exist to return them (the
+(``<account>.<session>.<256-bit secret>``), an API key (``sk_<prefix>_<secret>``) or a password
+hash (``scrypt$...``). Tokens are allowed only in the answers of register, login and refresh,
+and an API key only in the answer that creates it, which exist to return them (the
 refresh token also in their Set-Cookie header: the browser's httpOnly cookie).
 
 A test during which anything leaked fails (at the end of the phase that leaked), naming
@@ -40,8 +41,10 @@ JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 REFRESH_TOKEN = re.compile(rf"{_UUID}\.{_UUID}\.[A-Za-z0-9_-]{{43}}")
 PASSWORD_HASH = re.compile(r"scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]{8,}")
-SHAPES = {"access token (JWT)": JWT, "refresh token": REFRESH_TOKEN, "password hash": PASSWORD_HASH}
-TOKEN_KINDS = frozenset({"access token (JWT)", "refresh token"})
+API_KEY = re.compile(r"sk_[a-z0-9]{12}_[A-Za-z0-9_-]{43}")
+SHAPES = {"access token (JWT)": JWT, "refresh token": REFRESH_TOKEN, "password hash": PASSWORD_HASH,
+          "API key": API_KEY}
+TOKEN_KINDS = frozenset({"access token (JWT)", "refresh token", "API key"})
 
 # Request body fields whose values are secrets (whole name parts, like the app's log mask).
 SECRET_FIELD = re.compile(r"(?:^|_)(?:pass(?:word)?|passwd|secrets?|token|api_?key|app_password|"
@@ -50,7 +53,9 @@ SECRET_ENV = re.compile(r"(?:API_?KEY|SECRET|PASSWORD|PASSWD|TOKEN)", re.I)
 ENV_IGNORED = frozenset({"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "PYTEST_CURRENT_TEST"})
 # The answers that exist to hand out tokens.
 APP_LOGGER = "seo-content-engine"
-TOKEN_ROUTES = frozenset({("POST", "/v1/auth/register"), ("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh")})
+TOKEN_ROUTES = frozenset({("POST", "/v1/auth/register"), ("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh"),
+                          ("POST", "/v1/auth/invites/accept"), ("POST", "/v1/me/password"),
+                          ("POST", "/v1/api-keys")})  # an API key is shown once, in the answer that creates it
 
 
 def is_secret_like(value: str) -> bool:

@@ -155,6 +155,8 @@ def build_tenant(api: Client, backend: Backend, name: str, industry_id: str,
                                                    "body_html": f"<p>{tag} body {n}</p>"})["content_id"]
         r["image_id"] = post(f"{base}/images", {"content_id": r["content_id"],
                                                 "alt_text": f"{tag} image {n}"})["image_id"]
+        r["invite_id"] = post("/v1/users/invites", {"email": f"{tag}-invite-{n}-{id(api) % 10_000}@example.com",
+                                                    "role": "viewer", "first_name": f"{tag} invitee {n}"})["invite_id"]
         if make_job is not None:
             job_id = make_job(owner, site_id)
             if job_id:

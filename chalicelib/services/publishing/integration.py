@@ -17,7 +17,7 @@ from chalicelib.models.accounts import site_key
 from chalicelib.models.conditions import conditional
 from chalicelib.models.publisher import SiteIntegration, WebhookRoute
 from chalicelib.observability import logger
-from chalicelib.services import secrets
+from chalicelib.services import audit, secrets
 from chalicelib.services.sites import get_site
 from chalicelib.timeutil import utcnow
 
@@ -48,7 +48,7 @@ def secret_context(account_id: str, site_id: str) -> dict[str, str]:
 
 
 def connect_wordpress(account_id: str, site_id: str, *, url: str, username: str, app_password: str,
-                      name: str = "") -> SiteIntegration:
+                      name: str = "", actor: audit.Actor = audit.SYSTEM) -> SiteIntegration:
     """Test the connection, sync the structure, set up the companion plugin's webhooks, store it."""
     from chalicelib.integrations.wordpress.client import WordPressClient
     from chalicelib.integrations.wordpress.errors import WPError
@@ -99,6 +99,9 @@ def connect_wordpress(account_id: str, site_id: str, *, url: str, username: str,
         WebhookRoute(site_id, account_id=account_id, secret_enc=integration.webhook_secret_enc).save()
     else:
         _delete_webhook_route(account_id, site_id)
+    audit.record(account_id, audit.INTEGRATION_CONNECTED, actor, target=f"site:{site_id}",
+                 details={"provider": "wordpress", "url": integration.external_site_url, "username": username,
+                          "webhooks": webhooks})
     return integration
 
 
@@ -148,10 +151,12 @@ def get_integration(account_id: str, site_id: str) -> SiteIntegration:
     return find_integration(account_id, site_id)
 
 
-def delete_integration(account_id: str, site_id: str) -> None:
+def delete_integration(account_id: str, site_id: str, *, actor: audit.Actor = audit.SYSTEM) -> None:
     integration = get_integration(account_id, site_id)
     integration.delete()
     _delete_webhook_route(account_id, site_id)
+    audit.record(account_id, audit.INTEGRATION_DISCONNECTED, actor, target=f"site:{site_id}",
+                 details={"provider": "wordpress", "url": integration.external_site_url})
 
 
 def _delete_webhook_route(account_id: str, site_id: str) -> None:
