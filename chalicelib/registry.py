@@ -213,6 +213,7 @@ API_MODULES: tuple[str, ...] = (
     "chalicelib.api.audit",
     "chalicelib.api.api_keys",
     "chalicelib.api.admin.account_credits",
+    "chalicelib.api.generation",
 )
 
 # Message model -> "module:factory" of the workers of its queues, and of their dead-letter queues;

@@ -96,6 +96,7 @@ class Route:
     provider: Provider
     model: str
     sizes: tuple[str, ...] = ()  # "WIDTHxHEIGHT"; empty: any size
+    own_key: bool = False  # the account's own key: its usage says so (billing prices it apart)
 
     @property
     def provider_name(self) -> str:
@@ -160,6 +161,8 @@ class AIEngine:
     def _chat(self, request: ChatRequest) -> ChatResponse:
         started = time.monotonic()
         response = self.text_route.provider.chat(request)
+        if self.text_route.own_key:
+            response = replace(response, usage=replace(response.usage, own_key=True))
         _log("chat", response.usage, started, stage=request.stage)
         return response
 
@@ -222,6 +225,8 @@ class AIEngine:
             return EmbeddingResult([], Usage(self.embedding_route.provider_name, self.embedding_route.model))
         started = time.monotonic()
         response: EmbeddingResponse = self.embedding_route.provider.embed(list(texts), self.embedding_route.model)
+        if self.embedding_route.own_key:
+            response = replace(response, usage=replace(response.usage, own_key=True))
         _log("embed", response.usage, started)
         return EmbeddingResult(response.vectors, response.usage)
 
@@ -239,6 +244,8 @@ class AIEngine:
                                style=style or self.settings.image_style)
         started = time.monotonic()
         response: ImageResponse = self.image_route.provider.images(request)
+        if self.image_route.own_key:
+            response = replace(response, usage=replace(response.usage, own_key=True))
         _log("images", response.usage, started)
         return ImageResult(response.images, response.usage)
 

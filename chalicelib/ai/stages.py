@@ -37,10 +37,16 @@ class Idea(_Answer):
     primary_keyword: str = Field(min_length=1, max_length=255)
     secondary_keywords: list[str] = Field(default_factory=list, max_length=30)
     outline: list[OutlineSection] = Field(min_length=1, max_length=20)
+    content_type: str = Field("", max_length=40)  # one of the types the prompt lists
 
 
 class Ideas(_Answer):
     ideas: list[Idea] = Field(min_length=1, max_length=50)
+
+
+class Question(_Answer):
+    question: str = Field(min_length=1, max_length=500)
+    answer: str = Field(min_length=1, max_length=5000)
 
 
 class Article(_Answer):
@@ -49,11 +55,14 @@ class Article(_Answer):
     meta_title: str = Field(min_length=1, max_length=255)
     meta_description: str = Field(min_length=1, max_length=500)
     excerpt: str = Field(max_length=2000)
+    slug: str = Field("", max_length=200)
+    faq: list[Question] = Field(default_factory=list, max_length=20)
 
 
 class ImagePrompt(_Answer):
     prompt: str = Field(min_length=1, max_length=2000)
     alt_text: str = Field(max_length=255)
+    caption: str = Field("", max_length=500)
     position: int = Field(ge=0, le=100)
     is_featured: bool = False
 
@@ -85,12 +94,12 @@ STAGES: dict[str, Stage] = {
     s.name: s
     for s in (
         Stage("clustering", ClusterNaming, ("sector", "keywords"), "cluster_keywords"),
-        Stage("ideas", Ideas, ("sector", "count", "cluster_name", "cluster_description", "keywords"),
-              "generate_ideas"),
+        Stage("ideas", Ideas, ("author", "language", "strategy", "industry", "content_types", "sector", "count",
+                               "cluster_name", "cluster_description", "keywords"), "generate_ideas"),
         Stage("content_generation", Article,
-              ("author", "word_count", "title", "description", "primary_keyword", "secondary_keywords",
-               "outline"), "generate_content"),
-        Stage("image_prompts", ImagePrompts, ("image_style", "max_images", "title", "content"),
+              ("author", "language", "strategy", "industry", "content_type", "structure", "word_count", "title",
+               "description", "primary_keyword", "secondary_keywords", "outline"), "generate_content"),
+        Stage("image_prompts", ImagePrompts, ("image_style", "max_images", "language", "title", "content"),
               "generate_image_prompts"),
     )
 }

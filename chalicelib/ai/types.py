@@ -21,6 +21,7 @@ class Usage:
     output_tokens: int = 0
     cached_tokens: int = 0  # part of input_tokens served from the provider's prompt cache
     images: int = 0
+    own_key: bool = False  # served on the account's own key
 
     def __add__(self, other: Usage) -> Usage:
         return replace(self, input_tokens=self.input_tokens + other.input_tokens,

@@ -4,39 +4,50 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from chalice import Blueprint
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from chalicelib.api.routing import Req
 from chalicelib.api.schemas import Body, ListQuery, Out, Page
 from chalicelib.api.scoped import ACCOUNT, STAFF, Op, ScopedResource, ScopeRoutes, declare
 from chalicelib.models.accounts import GLOBAL_SCOPE
-from chalicelib.services import author_profiles
+from chalicelib.services import author_profiles, language
 
 bp = Blueprint(__name__)
 
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,49}$", description="Lower-case id: letters, digits, - and _")
-Language = Field(None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="e.g. en, de, pt-BR")
+
+
+def _language_tag(value: str) -> str:
+    if not language.is_language_tag(value):
+        raise ValueError("not a BCP 47 language tag (e.g. en, de-AT, pt-BR, zh-Hant)")
+    return value
+
+
+LanguageTag = Annotated[str, AfterValidator(_language_tag)]
+Language = Field(None, max_length=35, description="A BCP 47 tag, e.g. en, de-AT, pt-BR, zh-Hant")
 
 
 class ProfileUpdate(Body):
     name: str | None = Field(None, min_length=1, max_length=255)
     description: str | None = Field(None, max_length=2000)
     tone: str | None = Field(None, min_length=1, max_length=50, examples=["professional", "casual", "technical"])
-    language: str | None = Language
+    language: LanguageTag | None = Language
     instructions: str | None = Field(None, max_length=5000)
     is_active: bool | None = None
+    is_default: bool | None = None
 
 
 class ProfileCreate(Body):
     name: str = Field(min_length=1, max_length=255)
     description: str = Field("", max_length=2000)
     tone: str = Field("professional", min_length=1, max_length=50)
-    language: str = Field("en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    language: LanguageTag = Field("en", max_length=35, description="A BCP 47 tag, e.g. en, de-AT, pt-BR")
     instructions: str = Field("", max_length=5000)
     is_active: bool = True
+    is_default: bool = Field(False, description="The account's default profile (sites without one use it)")
 
 
 class GlobalProfileCreate(ProfileCreate):
@@ -51,6 +62,7 @@ class ProfileOut(Out):
     language: str
     instructions: str
     is_active: bool
+    is_default: bool = False
     scope: str = "global"
     created_at: datetime
     updated_at: datetime

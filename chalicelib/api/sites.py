@@ -12,7 +12,7 @@ from chalicelib.api.routing import Req, route, routes
 from chalicelib.api.schemas import Body, ListQuery, Out, Page, changes
 from chalicelib.auth.roles import Role
 from chalicelib.models.deletions import sector_target, site_target
-from chalicelib.services import deletion, listings, sites
+from chalicelib.services import deletion, generation, listings, sites
 
 bp = Blueprint(__name__)
 site_route = routes(bp, scope="site")
@@ -38,6 +38,11 @@ class SiteUpdate(Body):
     industry_id: str | None = Field(None, max_length=64)
     time_zone: str | None = Field(None, max_length=64)
     is_active: bool | None = None
+    author_profile_id: str | None = Field(None, max_length=64, description="The site's author profile (account "
+                                                                          "or global); null: the account's default")
+    strategy_id: str | None = Field(None, max_length=64, description="A global content strategy (GET /v1/strategies)")
+    post_types: dict[str, str] | None = Field(None, description="Content type -> WordPress post type the site "
+                                                                "publishes it as (one its synced structure lists)")
 
 
 class SiteOut(Out):
@@ -47,6 +52,9 @@ class SiteOut(Out):
     industry_id: str | None
     time_zone: str
     is_active: bool
+    author_profile_id: str | None = None
+    strategy_id: str | None = None
+    post_types: dict[str, str] = Field(default_factory=dict)
     status: Literal["active", "inactive", "deleting"] = Status
     created_at: datetime
     updated_at: datetime
@@ -62,6 +70,7 @@ class SectorUpdate(Body):
     name: str | None = Field(None, min_length=1, max_length=255)
     description: str | None = Field(None, max_length=5000)
     is_active: bool | None = None
+    author_profile_id: str | None = Field(None, max_length=64, description="Beats the site's; null: the site's")
 
 
 class SectorOut(Out):
@@ -70,6 +79,7 @@ class SectorOut(Out):
     name: str
     description: str
     is_active: bool
+    author_profile_id: str | None = None
     status: Literal["active", "inactive", "deleting"] = Status
     created_at: datetime
     updated_at: datetime
@@ -125,7 +135,9 @@ def get_site(req: Req, site_id: str) -> SiteOut:
 @site_route("/v1/sites/{site_id}", "PATCH", summary="Change a site (is_active=false: read only, its work waits)",
             tags=SITE_TAGS, body=SiteUpdate, response=SiteOut, role=Role.admin, site_guard="manage")
 def update_site(req: Req, site_id: str) -> SiteOut:
-    return SiteOut.model_validate(sites.update_site(req.account_id, site_id, changes(req.body)))
+    wanted = generation.check_site_changes(req.account_id, site_id, changes(
+        req.body, nullable=("author_profile_id", "strategy_id")))
+    return SiteOut.model_validate(sites.update_site(req.account_id, site_id, wanted))
 
 
 @site_route("/v1/sites/{site_id}", "DELETE", summary="Delete a site and everything it owns (202: stopped at once, "
@@ -165,7 +177,8 @@ def get_sector(req: Req, site_id: str, sector_id: str) -> SectorOut:
             "only, its work waits)", tags=SECTOR_TAGS, body=SectorUpdate, response=SectorOut, role=Role.admin,
             site_guard="manage")
 def update_sector(req: Req, site_id: str, sector_id: str) -> SectorOut:
-    return SectorOut.model_validate(sites.update_sector(req.account_id, site_id, sector_id, changes(req.body)))
+    wanted = generation.check_sector_changes(req.account_id, changes(req.body, nullable=("author_profile_id",)))
+    return SectorOut.model_validate(sites.update_sector(req.account_id, site_id, sector_id, wanted))
 
 
 @site_route("/v1/sites/{site_id}/sectors/{sector_id}", "DELETE", summary="Delete a sector (?cascade=true: with its "

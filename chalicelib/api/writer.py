@@ -35,6 +35,12 @@ class TaskFields(Body):
     priority: Priority | None = None
     assigned_to: Id | None = None
     due_date: date | None = None
+    content_type: str | None = Field(None, max_length=40, description="A content type key (GET /v1/content-types); "
+                                                                      "default: the idea's")
+    author_profile_id: str | None = Field(None, max_length=64, description="Beats the sector's and the site's")
+    target_words: int | None = Field(None, ge=100, le=10000, description="Default: the content type's")
+    prompt_override: str | None = Field(None, max_length=20000,
+                                        description="This task's own content_generation prompt")
 
 
 class TaskCreate(TaskFields):
@@ -61,6 +67,13 @@ class TaskOut(Out):
     priority: str
     assigned_to: str | None
     due_date: str | None
+    content_type: str | None = None
+    author_profile_id: str | None = None
+    target_words: int | None = None
+    prompt_override: str | None = None
+    effective_author: dict[str, Any] | None = Field(
+        None, description="The author profile it is written as (task, sector, site, account default or global "
+                          "default), with its tone, language and where it came from")
     created_by: str | None
     created_at: datetime
     updated_at: datetime
@@ -74,7 +87,8 @@ class TaskListQuery(ListQuery):
 
 site_resource(site_route, Resource(
     "tasks", writer.TASK_RECORDS, out=TaskOut, create=TaskCreate, update=TaskUpdate, query=TaskListQuery,
-    statuses=TaskStatus, nullable=frozenset({"assigned_to", "due_date"}), summaries={
+    statuses=TaskStatus, nullable=frozenset({"assigned_to", "due_date", "content_type", "author_profile_id",
+                                             "target_words", "prompt_override"}), summaries={
         "list": "List writing tasks (newest first; by sector, status, idea)",
         "create": "Create a writing task",
         "get": "Get a task",
@@ -92,6 +106,8 @@ class ContentFields(Body):
     excerpt: str | None = Field(None, max_length=1000)
     meta_title: str | None = Field(None, max_length=255)
     meta_description: str | None = Field(None, max_length=1000)
+    content_type: str | None = Field(None, max_length=40, description="A content type key; default: the task's")
+    slug: str | None = Field(None, max_length=200, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class ContentCreate(ContentFields):
@@ -137,6 +153,11 @@ class ContentSummaryOut(Out):
     cost: dict[str, Any] = Field(default_factory=dict,
                                  description="What generating it cost: credits, tokens, images.")
     publish_error: str | None = None
+    content_type: str | None = None
+    slug: str | None = None
+    language: str | None = None
+    quality_warnings: list[str] = Field(default_factory=list,
+                                        description="What the length and structure check found against its type")
     created_by: str | None
     created_at: datetime
     updated_at: datetime
@@ -149,6 +170,8 @@ class ContentSummaryOut(Out):
 
 class ContentOut(ContentSummaryOut):
     body_html: str
+    faq: list[dict[str, str]] | None = None
+    json_ld: list[dict[str, Any]] | None = Field(None, description="Article (and FAQPage) structured data")
 
 
 class ContentListQuery(ListQuery):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -49,6 +50,8 @@ class Plan(TimestampedModel):
     stripe_price_yearly = UnicodeAttribute(null=True)
     sort_order = NumberAttribute(default=0)
     updated_by = UnicodeAttribute(null=True)
+    # What a call on an account's own AI key costs, in percent of the platform's price (services.own_keys).
+    own_key_price_percent = NumberAttribute(default=0)
 
 
 class Account(TimestampedModel):
@@ -183,6 +186,11 @@ class Site(TimestampedModel):
     industry_id = UnicodeAttribute(null=True)
     time_zone = UnicodeAttribute(default="UTC")
     is_active = BooleanAttribute(default=True)
+    # What its generation follows (services.generation): the author profile (account or global id),
+    # the global strategy, and content type -> WordPress post type where it differs from the type's own.
+    author_profile_id = UnicodeAttribute(null=True)
+    strategy_id = UnicodeAttribute(null=True)
+    post_types = JSONAttribute(default=dict)
     # Set when a deletion is accepted: from then on nothing new starts (services.deletion).
     deleting_since = UTCDateTimeAttribute(null=True)
 
@@ -214,6 +222,7 @@ class Sector(TimestampedModel):
     description = UnicodeAttribute(default="")
     is_active = BooleanAttribute(default=True)
     deleting_since = UTCDateTimeAttribute(null=True)
+    author_profile_id = UnicodeAttribute(null=True)  # beats the site's (services.generation)
 
     @property
     def status(self) -> str:

@@ -162,6 +162,7 @@ class AuthorProfile(TimestampedModel):
     language = UnicodeAttribute(default="en")
     instructions = UnicodeAttribute(default="")
     is_active = BooleanAttribute(default=True)
+    is_default = BooleanAttribute(default=False)  # the account's default (services.generation)
     updated_by = UnicodeAttribute(null=True)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -69,6 +70,14 @@ class Task(SiteRecord):
     assigned_to = UnicodeAttribute(null=True)
     due_date = UnicodeAttribute(null=True)  # ISO date
     created_by = UnicodeAttribute(null=True)
+    # What its article follows (services.generation): beats the idea's, sector's and site's choices.
+    content_type = UnicodeAttribute(null=True)
+    author_profile_id = UnicodeAttribute(null=True)
+    target_words = NumberAttribute(null=True)
+    prompt_override = UnicodeAttribute(null=True)  # its own content_generation prompt
+    # The author profile it resolves to (generation.effective_author): set on create and change,
+    # refreshed when its article is written.
+    effective_author = JSONAttribute(null=True)
 
     status_key = UnicodeAttribute(null=True)
     sector_key = UnicodeAttribute(null=True)
@@ -106,6 +115,12 @@ class Content(SiteRecord):
     word_count = NumberAttribute(default=0)
     created_by = UnicodeAttribute(null=True)
     keywords = ListAttribute(of=UnicodeAttribute, default=list)  # primary first; WordPress tags
+    content_type = UnicodeAttribute(null=True)  # services.content_types key
+    slug = UnicodeAttribute(null=True)
+    faq = JSONAttribute(null=True)  # [{question, answer}]
+    json_ld = JSONAttribute(null=True)  # [Article, FAQPage?] structured data
+    language = UnicodeAttribute(null=True)  # BCP 47, the author profile's
+    quality_warnings = ListAttribute(of=UnicodeAttribute, default=list)  # the length/structure check's
     # What generating it cost: the article, its image prompts and its images.
     # {credits, input_tokens, output_tokens, cached_tokens, images, provider, model}; the counted figures move
     # in the transaction of the charge they describe (services.pipeline.stages).

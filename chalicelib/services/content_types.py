@@ -7,7 +7,10 @@ length against its range, and publishing maps it to a WordPress post type.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from chalicelib.errors import UnprocessableEntity
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,18 @@ class ContentType:
 
     def in_range(self, words: int) -> bool:
         return self.min_words <= words <= self.max_words
+
+    def structure(self) -> str:
+        """What the prompt asks of an article of this type."""
+        parts = [f"at least {self.min_headings} <h2> section{'s' if self.min_headings > 1 else ''}"]
+        if self.lists:
+            parts.append("at least one <ul> or <ol> list")
+        if self.table:
+            parts.append("a comparison <table>")
+        if self.faq:
+            parts.append("an FAQ section (an <h2> with FAQ in it, each question an <h3>) and the same questions "
+                         "in the faq field")
+        return f"{self.label}, {self.min_words}-{self.max_words} words: " + "; ".join(parts) + "."
 
 
 CONTENT_TYPES: dict[str, ContentType] = {t.key: t for t in (
@@ -52,3 +67,50 @@ def get(key: str | None) -> ContentType:
     if not key:
         return CONTENT_TYPES[DEFAULT]
     return CONTENT_TYPES.get(key) or CONTENT_TYPES.get(ALIASES.get(key, ""), CONTENT_TYPES[DEFAULT])
+
+
+def keys() -> list[str]:
+    return list(CONTENT_TYPES)
+
+
+def validate(key: str, field: str = "content_type") -> str:
+    """The type's key (a wave-1 alias accepted); 422 listing the valid ones for anything else."""
+    found = CONTENT_TYPES.get(key) or CONTENT_TYPES.get(ALIASES.get(key, ""))
+    if found is None:
+        raise UnprocessableEntity(f"Unknown content type {key!r}; one of: {', '.join(CONTENT_TYPES)}.",
+                                  code="invalid_content_type",
+                                  details=[{"field": field, "message": f"one of {', '.join(CONTENT_TYPES)}"}])
+    return found.key
+
+
+def choices() -> str:
+    """The types a prompt may propose, one a line."""
+    return "\n".join(f"{t.key}: {t.label} ({t.min_words}-{t.max_words} words)" for t in CONTENT_TYPES.values())
+
+
+_H2 = re.compile(r"<h2[\s>]", re.I)
+_LIST = re.compile(r"<(?:ul|ol)[\s>]", re.I)
+_TABLE = re.compile(r"<table[\s>]", re.I)
+_FAQ_HEADING = re.compile(r"<h2[^>]*>[^<]*(?:FAQ|frequently asked|häufig|fragen|preguntas|questions)[^<]*</h2>", re.I)
+
+
+def check(body_html: str, words: int, ctype: ContentType, *, target: int | None = None) -> list[str]:
+    """What an article misses of its type: each problem a sentence; none: it fits.
+
+    Length is checked against the type's range, or, with a task's ``target``, against that
+    target give or take a quarter.
+    """
+    low, high = (ctype.min_words, ctype.max_words) if target is None else (int(target * 0.75), int(target * 1.25))
+    problems = []
+    if not low <= words <= high:
+        problems.append(f"length: {words} words, expected {low}-{high}")
+    headings = len(_H2.findall(body_html))
+    if headings < ctype.min_headings:
+        problems.append(f"structure: {headings} <h2> sections, expected at least {ctype.min_headings}")
+    if ctype.lists and not _LIST.search(body_html):
+        problems.append("structure: no list")
+    if ctype.table and not _TABLE.search(body_html):
+        problems.append("structure: no table")
+    if ctype.faq and not _FAQ_HEADING.search(body_html):
+        problems.append("structure: no FAQ section")
+    return problems

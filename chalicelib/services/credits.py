@@ -187,18 +187,19 @@ class LedgerResult:
 def charge(account_id: str, *, operation: str, amount: int, key: str, site_id: str | None = None,
            usage: Usage | None = None, user_id: str | None = None, job_id: str | None = None,
            related_object_id: str | None = None, note: str | None = None,
-           tallies: Sequence[Tally] = ()) -> LedgerResult:
+           tallies: Sequence[Tally] = (), record_free: bool = False) -> LedgerResult:
     """Debit ``amount`` credits of the operation's type, once per ``key``, and apply ``tallies``
     in the same transaction (so they move exactly when the debit is written, never twice).
 
     Raises InsufficientCredits when the balance cannot pay, NotFound when a tallied record
-    is gone: nothing is written then. A charge of 0 writes nothing, tallies included.
+    is gone: nothing is written then. A charge of 0 writes nothing, tallies included, unless
+    ``record_free`` (a call on the account's own key): then the entry records its usage at 0.
     """
     credit_type = credit_type_of(operation)
     if amount < 0:
         raise ValueError("amount must be >= 0")
     usage = usage or Usage()
-    if amount == 0:
+    if amount == 0 and not record_free:
         return LedgerResult(applied=False, entry=None)
     plan_attr = getattr(CreditBalance, f"{credit_type}_plan")
     pack_attr = getattr(CreditBalance, f"{credit_type}_pack")
@@ -227,8 +228,9 @@ def charge(account_id: str, *, operation: str, amount: int, key: str, site_id: s
             condition = (attr >= n) if condition is None else condition & (attr >= n)
         tx = Transaction("charge")
         tx.put(entry, condition=new_entry_only(), label="ledger")
-        tx.update(CreditBalance(account_id, BALANCE_KEY), [attr.add(-n) for attr, n in parts], condition=condition,
-                  label="balance")
+        if parts:
+            tx.update(CreditBalance(account_id, BALANCE_KEY), [attr.add(-n) for attr, n in parts],
+                      condition=condition, label="balance")
         for n, tally in enumerate(tallies):
             tx.update(tally.item, tally.actions, condition=tally.condition, label=f"tally {n}")
         try:

@@ -35,7 +35,7 @@ from chalicelib.models.planner import (
 from chalicelib.models.site_records import join_key
 from chalicelib.models.transactions import ConditionsFailed, Transaction, optimistic
 from chalicelib.models.writer import Task
-from chalicelib.services import keyword_import, records, txn
+from chalicelib.services import content_types, keyword_import, records, txn
 from chalicelib.services.records import BulkOutcome, Kind, Records
 from chalicelib.services.state_machines import illegal, state_condition, transition, transition_ops
 
@@ -384,6 +384,7 @@ def create_idea(account_id: str, site_id: str, data: dict[str, Any], *, created_
         raise UnprocessableEntity("Give a sector_id or a cluster_id.", code="sector_required",
                                   details=[{"field": "sector_id", "message": "required without cluster_id"}])
     fields = {k: v for k, v in data.items() if k not in ("cluster_id", "sector_id") and v is not None}
+    fields["content_type"] = content_types.validate(fields.get("content_type") or content_types.DEFAULT)
     idea = ContentIdea(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                        sector_id=sector_id, cluster_id=cluster_id, created_by=created_by, **fields)
     idea.sync_index_keys()
@@ -400,6 +401,8 @@ def create_idea(account_id: str, site_id: str, data: dict[str, Any], *, created_
 
 
 def update_idea(account_id: str, site_id: str, idea_id: str, changes: dict[str, Any]) -> ContentIdea:
+    if changes.get("content_type") is not None:
+        changes = {**changes, "content_type": content_types.validate(changes["content_type"])}
     return records.change(get_idea(account_id, site_id, idea_id), changes, IDEAS, set_idea_status)
 
 

@@ -1,7 +1,8 @@
 """Prompts at two scopes: the platform's (staff) and an account's own; and which one a call uses.
 
 Every function takes the scope first: ``global`` for the platform's prompts, an account id for
-that account's. Resolution order: a task's own override, then the account's prompt, then the
+that account's; ``industry_scope(id)`` for the platform's prompt for one industry. Resolution
+order: a task's own override, then the account's prompt, then the site's industry's, then the
 platform's, then the built-in default (``system_defaults.PROMPTS``), so a stage always has a
 prompt even on an unseeded table. A stage's variables are fixed by the stage
 (``chalicelib.ai.stages``); the platform's prompt of another type declares its own, and an
@@ -106,18 +107,34 @@ def delete(scope: str, prompt_type: str) -> None:
 
 # --- resolution ---------------------------------------------------------------------------
 
-def resolve_prompt(account_id: str | None, prompt_type: str, override: str | None = None) -> PromptTemplate:
-    """The template a call uses: task override -> account prompt -> platform's -> built-in."""
+def industry_scope(industry_id: str) -> str:
+    """The scope of the platform's prompts for one industry (a platform record: staff write it)."""
+    return f"{GLOBAL_SCOPE}#industry#{industry_id}"
+
+
+def check_override(text: str, prompt_type: str = "content_generation", field: str = "prompt_override") -> str:
+    """A task's own prompt: it may use the stage's variables and no other (422 naming ``field``)."""
+    try:
+        check_template(text, STAGES[prompt_type].variables)
+    except PromptError as exc:
+        raise UnprocessableEntity(str(exc), code="invalid_prompt",
+                                  details=[{"field": field, "message": str(exc)}]) from None
+    return text
+
+
+def resolve_prompt(account_id: str | None, prompt_type: str, override: str | None = None,
+                   industry_id: str | None = None) -> PromptTemplate:
+    """The template a call uses: task override -> account -> industry -> platform's -> built-in."""
     platform = _platform_prompt(prompt_type)
     variables = STAGES[prompt_type].variables if prompt_type in STAGES else \
         tuple(platform.variables or ()) if platform else ()
     candidates: list[tuple[str, Any]] = [("task", override)]
-    if account_id:
-        try:
-            item = AIPrompt.get(account_id, prompt_type)
-            candidates.append(("account", item.prompt_value if item.is_active else None))
-        except AIPrompt.DoesNotExist:
-            pass
+    scopes = [("account", account_id), ("industry", industry_scope(industry_id) if industry_id else None)]
+    keys = [(scope, prompt_type) for _, scope in scopes if scope]
+    found = {item.scope: item for item in AIPrompt.batch_get(keys)} if keys else {}
+    for source, scope in scopes:
+        item = found.get(scope) if scope else None
+        candidates.append((source, item.prompt_value if item is not None and item.is_active else None))
     candidates.append(("global", platform.prompt_value if platform else None))
     candidates.append(("builtin", builtin_prompt(prompt_type)))
     for source, text in candidates:

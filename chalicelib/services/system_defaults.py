@@ -101,9 +101,20 @@ For each idea write:
 - secondary_keywords: up to five other keywords from the cluster that the article also covers;
 - outline: four to seven sections, each a heading with zero to three subheadings.
 
-Rules: no two ideas may compete for the same search query; prefer practical, evergreen angles;
-use only keywords from the cluster as primary and secondary keywords.
+- content_type: the key of the content type that serves the idea best, from the list below.
 
+Rules: no two ideas may compete for the same search query; prefer practical, evergreen angles;
+use only keywords from the cluster as primary and secondary keywords; write titles, descriptions and
+outlines in the author's language and voice; follow the site's content strategy.
+
+Author and voice:
+{{ author }}
+Language: {{ language }}
+Content strategy:
+{{ strategy }}
+Industry: {{ industry }}
+Content types:
+{{ content_types }}
 Sector: {{ sector }}
 Number of ideas: {{ count }}
 Cluster: {{ cluster_name }}
@@ -119,12 +130,20 @@ Write the article body in HTML: an <h2> for each outline section and an <h3> for
 Use the primary keyword in the first paragraph and in at least one <h2>; use the secondary keywords where
 they fit naturally; never stuff keywords. Follow the outline in order, aim for the target length, and end
 with a short conclusion.
+Give the article the structure its content type asks for. Where it asks for an FAQ, end with an <h2>
+FAQ section whose questions are <h3>s, and return the same questions and answers in the faq field.
 Also write: meta_title (at most 60 characters, containing the primary keyword), meta_description (at most
-155 characters, giving a reason to click) and excerpt (one or two sentences).
+155 characters, giving a reason to click), slug (lower-case words joined by hyphens) and excerpt (one or
+two sentences). Write the article, the meta fields and the excerpt in the author's language, in their voice.
 
 Author and voice:
 {{ author }}
-
+Language: {{ language }}
+Content strategy:
+{{ strategy }}
+Industry: {{ industry }}
+Content type: {{ content_type }}
+Structure: {{ structure }}
 Target length: {{ word_count }} words
 Title: {{ title }}
 Brief: {{ description }}
@@ -140,12 +159,14 @@ Write one featured image (position 0, is_featured true), then one image per main
 maximum number of images in total. For each image:
 - prompt: a vivid, concrete description of the scene in the requested style; no text, letters, logos or
   watermarks in the image;
-- alt_text: a short description for screen readers, under 125 characters;
+- alt_text: a short description for screen readers, under 125 characters, in the article's language;
+- caption: one short sentence shown under the image, in the article's language;
 - position: 0 for the featured image, otherwise the number of the <h2> section it follows (1, 2, ...);
 - is_featured: true for the featured image only.
 
 Image style: {{ image_style }}
 Maximum number of images: {{ max_images }}
+Language: {{ language }}
 Article title: {{ title }}
 Article:
 {{ content }}"""),

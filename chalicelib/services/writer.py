@@ -20,7 +20,7 @@ from chalicelib.models.pages import Page
 from chalicelib.models.site_records import join_key
 from chalicelib.models.transactions import Transaction
 from chalicelib.models.writer import READY, Content, ContentBody, ContentImage, Task
-from chalicelib.services import html, records, sites, txn
+from chalicelib.services import content_types, generation, html, prompts, records, sites, txn
 from chalicelib.services.planner import IDEAS
 from chalicelib.services.publishing import auto, reservations
 from chalicelib.services.records import Kind, Records
@@ -57,6 +57,20 @@ def _iso_dates(fields: dict[str, Any]) -> dict[str, Any]:
 
 # --- tasks ------------------------------------------------------------------------------
 
+def _generation_fields(account_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A task's generation choices, each checked (422 naming the field)."""
+    if fields.get("content_type") is not None:
+        fields["content_type"] = content_types.validate(fields["content_type"])
+    if "author_profile_id" in fields:
+        # A task's own profile shows at once; without one it is resolved (sector, site, account,
+        # platform) and shown when its article is written, so a create costs no extra reads.
+        profile_id = fields["author_profile_id"]
+        fields["effective_author"] = generation.task_author(account_id, profile_id) if profile_id else None
+    if fields.get("prompt_override"):
+        prompts.check_override(fields["prompt_override"])
+    return fields
+
+
 def get_task(account_id: str, site_id: str, task_id: str) -> Task:
     return records.get(TASKS, account_id, site_id, task_id)
 
@@ -65,8 +79,10 @@ def create_task(account_id: str, site_id: str, data: dict[str, Any], *, created_
                 record_id: str | None = None) -> Task:
     idea = records.parent(IDEAS, account_id, site_id, data.get("idea_id"))
     sector_id = _parent_sector(data.get("sector_id"), idea.sector_id if idea else None)
-    fields = _iso_dates({k: v for k, v in data.items() if k not in ("sector_id",) and v is not None})
+    fields = _generation_fields(account_id, _iso_dates({k: v for k, v in data.items()
+                                                         if k not in ("sector_id",) and v is not None}))
     if idea:
+        fields.setdefault("content_type", content_types.get(idea.content_type).key)
         fields.setdefault("cluster_id", idea.cluster_id)
         fields.setdefault("primary_keyword", idea.primary_keyword)
         fields.setdefault("secondary_keywords", list(idea.secondary_keywords or []))
@@ -80,7 +96,8 @@ def create_task(account_id: str, site_id: str, data: dict[str, Any], *, created_
 
 
 def update_task(account_id: str, site_id: str, task_id: str, changes: dict[str, Any]) -> Task:
-    return records.change(get_task(account_id, site_id, task_id), _iso_dates(changes), TASKS, set_status)
+    return records.change(get_task(account_id, site_id, task_id), _generation_fields(account_id, _iso_dates(changes)),
+                          TASKS, set_status)
 
 
 def set_status(item: Task | ContentImage, new: str) -> None:
@@ -147,6 +164,8 @@ def create_content(account_id: str, site_id: str, data: dict[str, Any], *, creat
     task = records.parent(TASKS, account_id, site_id, data.get("task_id"))
     sector_id = _parent_sector(data.get("sector_id"), task.sector_id if task else None)
     fields = {k: v for k, v in data.items() if k not in ("sector_id", "body_html") and v is not None}
+    fields["content_type"] = content_types.validate(fields.get("content_type") or getattr(task, "content_type", None)
+                                                    or content_types.DEFAULT)
     body = _body_fields(data.get("body_html") or "")
     content = Content(site_key(account_id, site_id), record_id or new_id(), account_id=account_id, site_id=site_id,
                       sector_id=sector_id, created_by=created_by, word_count=body["word_count"], **fields)
@@ -169,6 +188,8 @@ def update_content(account_id: str, site_id: str, content_id: str, changes: dict
     scheduled_at = changes.pop("scheduled_publish_at", None)
     if "body_html" in changes:
         _replace_body(content, changes.pop("body_html") or "")
+    if changes.get("content_type") is not None:
+        changes["content_type"] = content_types.validate(changes["content_type"])
     records.set_fields(content, changes, CONTENT)
     if status is not None:
         set_content_status(content, status)

@@ -32,6 +32,7 @@ BENCHES: list[str] = [
     "infra.bench.pipeline",
     "infra.bench.routes",
     "infra.bench.memory",
+    "infra.bench.generation",
 ]
 PIPELINE_SIZES = "100,1000,10000"  # every size: --full (make bench-full)
 DEFAULT_PIPELINE_SIZES = "100,1000"  # the default run, in minutes

@@ -33,6 +33,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.bench import generation
+
 SIZES = (100, 1000)
 IDEAS_PER_CLUSTER = 1
 CLUSTER_CHUNK = 100
@@ -313,6 +315,7 @@ class _Run:
         content_ids = [r["content_id"] for r in articles]
         self.job_stage("generate_image_prompts", content_ids)
         self.job_stage("generate_images", content_ids)
+        generation.FROM_PIPELINE[self.size] = generation.collect(self.site_key)  # its quality bench reads them
         return self.figures
 
     def _keyword_ids(self) -> list[str]:

@@ -69,6 +69,11 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         out[f"{key}.capacity_units"] = row.get("capacity_units")
         out[f"{key}.seconds"] = row.get("seconds")
 
+    generation = (results.get("infra.bench.generation") or {}).get("totals") or {}
+    for name in ("articles", "in_range", "structure_ok", "all_images_alt", "all_images_captioned"):
+        if name in generation:
+            out[f"generation.{name}" + ("" if name == "articles" else "_percent")] = generation[name]
+
     pipeline = results.get("infra.bench.pipeline") or {}
     totals = pipeline.get("totals") or {}
     sizes = sorted(int(s) for s in totals)
@@ -144,7 +149,7 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
 
 def summary_rows(summary: dict[str, Any], prefixes: tuple[str, ...] = ("pipeline.", "clustering.ours.",
                                                                          "clustering.tfidf", "package.",
-                                                                         "memory.")) -> list[dict]:
+                                                                         "memory.", "generation.")) -> list[dict]:
     """The headline table printed last: pipeline growth, clustering, package, memory (routes have their own)."""
     return [{"figure": k, "value": v} for k, v in summary.items() if k.startswith(prefixes)]
 

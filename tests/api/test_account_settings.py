@@ -124,7 +124,8 @@ def test_account_prompts(api, team):
     assert (r.status, r.error_code) == (422, "invalid_prompt") and "persona" in r.json["error"]["message"]
     r = api.put("/v1/account/prompts/ideas", {"prompt_value": "Our ideas, please.\n{{ count }} ideas: {{ keywords }}"},
                 token=admin.token)
-    assert r.status == 200 and r.json["variables"] == ["sector", "count", "cluster_name", "cluster_description",
+    assert r.status == 200 and r.json["variables"] == ["author", "language", "strategy", "industry", "content_types",
+                                                       "sector", "count", "cluster_name", "cluster_description",
                                                        "keywords"]
     effective = api.get("/v1/account/prompts/ideas", token=team["viewer"].token).json
     assert effective["source"] == "account" and effective["static_prefix_chars"] == len("Our ideas, please.")

@@ -24,6 +24,7 @@ if (!defined('ABSPATH')) {
 
 const VERSION = '1.0.0';
 const META_KEY = 'seo_engine_content_id';
+const JSON_LD_META_KEY = 'seo_engine_json_ld';
 const REST_NAMESPACE = 'seo-engine/v1';
 const OPTION = 'seo_engine_companion_settings';
 
@@ -33,6 +34,7 @@ require_once __DIR__ . '/includes/rest.php';
 require_once __DIR__ . '/includes/webhooks.php';
 
 add_action('init', __NAMESPACE__ . '\\register_meta_fields', 20);
+add_action('wp_head', __NAMESPACE__ . '\\print_json_ld');
 add_action('rest_api_init', __NAMESPACE__ . '\\register_routes');
 Webhooks::init();
 if (is_admin()) {

@@ -244,6 +244,10 @@ _IDEA_TITLES = (
     "Is {Kw} Worth It? An Honest Look",
     "{Kw} Checklist: Everything in One Place",
 )
+# The content type each title shape calls for (keys of services.content_types).
+_IDEA_TYPES = {"Complete Guide": "pillar_page", "What to Know": "blog_article", "How to Choose": "comparison",
+               "Explained": "blog_article", "Mistakes": "listicle", "Step by Step": "how_to_guide",
+               "Worth It": "comparison", "Checklist": "listicle"}
 _SECTION_HEADINGS = (
     "What {kw} means", "Why {kw} matters", "How to get started with {kw}", "Common mistakes with {kw}",
     "Choosing the right {kw}", "Costs and budgeting for {kw}", "Tools that help with {kw}",
@@ -271,8 +275,10 @@ def _ideas(v: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     for i in range(count):
         primary = keywords[i % len(keywords)]
         secondary = [k for k in keywords if k != primary][:5]
-        title = titles[i % len(titles)].format(Kw=_title(primary))
+        shape = titles[i % len(titles)]
+        title = shape.format(Kw=_title(primary))
         ideas.append({
+            "content_type": next((t for k, t in _IDEA_TYPES.items() if k in shape), "blog_article"),
             "title": _clip(title, 255),
             "description": _clip(f"An article for readers searching for \"{primary}\": it answers their "
                                  f"main questions and links the topic to {cluster.lower()}.", 5000),
@@ -372,56 +378,97 @@ class _Writer:
         return " ".join(self._fill(t, topic, "") for t in templates)
 
 
+_FAQ_HEADINGS = {"en": "Frequently Asked Questions (FAQ)", "de": "Häufig gestellte Fragen (FAQ)",
+                 "fr": "Questions fréquentes (FAQ)", "es": "Preguntas frecuentes (FAQ)",
+                 "it": "Domande frequenti (FAQ)", "nl": "Veelgestelde vragen (FAQ)"}
+_FAQ_QUESTIONS = ("What is {kw}?", "How much does {kw} cost?", "How do I get started with {kw}?")
+
+
+def _marker(language: str) -> str:
+    """What shows the language an offline text was asked for (it writes English words)."""
+    return "" if language.split("-")[0].lower() in ("", "en") else f"[{language}] "
+
+
 def _content(v: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     kw = str(v.get("primary_keyword") or v.get("title") or "this topic").strip()
     secondary = _as_list(v.get("secondary_keywords"))
+    language = str(v.get("language") or "en")
+    mark = _marker(language)
     title = str(v.get("title") or _title(f"A guide to {kw}")).strip()
     brief = str(v.get("description") or "").strip()
-    target = _int(v.get("word_count"), 1200, 800, 1500)
+    target = _int(v.get("word_count"), 1200, 100, 6000)
+    structure = str(v.get("structure") or "")
+    wanted_h2 = _int((re.search(r"at least (\d+) <h2>", structure) or [None, 3])[1], 3, 1, 12)
     sections = _sections_from(v.get("outline")) or [(h["heading"], h["subheadings"])
                                                      for h in _outline(kw, rng, 5)]
+    extra = [h for h in (_title(t.format(kw=kw)) for t in _SECTION_HEADINGS) if h not in {s for s, _ in sections}]
+    wants_faq = "FAQ" in structure
+    while len(sections) + int(wants_faq) < wanted_h2 and extra:
+        sections.append((extra.pop(0), []))
     writer = _Writer(rng, kw, secondary)
 
-    # Units of text in reading order: (heading level, heading, topic, subheading).
-    units: list[tuple[int, str, str, str]] = []
+    # Units of text in reading order: (heading level, heading, topic, subheading); short types
+    # keep fewer subheadings, so that even their first paragraphs fit the length.
+    budget = max(len(sections), (target - 120) // 40)
+    units: list[tuple[int, str, str, str]] = [(2, h, h, "") for h, _ in sections]
     for heading, subs in sections:
-        units.append((2, heading, heading, ""))
-        units.extend((3, sub, heading, sub) for sub in subs)
+        at = next(i for i, u in enumerate(units) if u[0] == 2 and u[1] == heading) + 1
+        for offset, sub in enumerate(subs):
+            if len(units) >= budget:
+                break
+            units.insert(at + offset, (3, sub, heading, sub))
     paragraphs: list[list[str]] = [[] for _ in units]
-    intro = [writer.fixed(_INTRO, kw)] + ([brief] if brief else [])
-    closing = writer.fixed(_CLOSING, kw)
+    intro = [writer.fixed(_INTRO[:2] if target < 600 else _INTRO, kw)] + ([brief] if brief and target >= 600 else [])
+    closing = writer.fixed(_CLOSING[:1], kw)
+    faq = [{"question": mark + q.format(kw=kw), "answer": writer.paragraph(kw, q.format(kw=kw), 2)}
+           for q in _FAQ_QUESTIONS] if wants_faq else []
+    extras: list[str] = []
+    if "table" in structure:
+        rows = [kw, *secondary[:2]] if secondary else [kw, f"{kw} basics", f"{kw} pro"]
+        extras.append("<table><thead><tr><th>Option</th><th>Best for</th><th>Watch out for</th></tr></thead><tbody>"
+                      + "".join(f"<tr><td>{html.escape(_title(r))}</td><td>Most readers</td><td>Hidden costs</td></tr>"
+                                for r in rows) + "</tbody></table>")
+    takeaways = [kw, *secondary[:2]]
+    extras.append("<ul>" + "".join(f"<li>{html.escape(_title(t))}: plan first, then act.</li>" for t in takeaways)
+                  + "</ul>")
 
     def words() -> int:
-        text = " ".join(intro) + " " + closing + " " + " ".join(" ".join(p) for p in paragraphs)
-        return len(text.split()) + sum(len(u[1].split()) for u in units)
+        text = " ".join([*intro, closing, *(" ".join(p) for p in paragraphs),
+                         *(f"{q['question']} {q['answer']}" for q in faq),
+                         *(re.sub(r"<[^>]+>", " ", e) for e in extras)])
+        return len(text.split()) + sum(len(u[1].split()) for u in units) + (4 if faq else 0)
 
     for i, (_, _, topic, sub) in enumerate(units):
-        paragraphs[i].append(writer.paragraph(topic, sub, 2))
+        paragraphs[i].append(writer.paragraph(topic, sub, 1 if target < 600 else 2))
     i = 0
-    while words() < target - 40 and i < 400:
+    while words() < target - 30 and i < 600:
         _, _, topic, sub = units[i % len(units)]
-        paragraphs[i % len(units)].append(writer.paragraph(topic, sub, 3))
+        paragraphs[i % len(units)].append(writer.paragraph(topic, sub, 2))
         i += 1
 
-    parts = [OFFLINE_COMMENT]
+    parts = [OFFLINE_COMMENT, f'<section lang="{html.escape(language)}">']
     parts += [f"<p>{html.escape(p)}</p>" for p in intro]
-    for (level, heading, _, _), paras in zip(units, paragraphs, strict=True):
+    for n, ((level, heading, _, _), paras) in enumerate(zip(units, paragraphs, strict=True)):
         parts.append(f"<h{level}>{html.escape(heading)}</h{level}>")
         parts += [f"<p>{html.escape(p)}</p>" for p in paras]
-    parts.append("<h2>Key Takeaways</h2>")
-    takeaways = [kw, *secondary[:3]]
-    parts.append("<ul>" + "".join(f"<li>{html.escape(_title(t))}: plan first, then act step by step.</li>"
-                                  for t in takeaways) + "</ul>")
+        if n == 0:
+            parts += extras
+    if faq:
+        parts.append(f"<h2>{html.escape(_FAQ_HEADINGS.get(language.split('-')[0].lower(), 'FAQ'))}</h2>")
+        for q in faq:
+            parts += [f"<h3>{html.escape(q['question'])}</h3>", f"<p>{html.escape(q['answer'])}</p>"]
     parts.append(f"<p>{html.escape(closing)}</p>")
-    parts.append(OFFLINE_NOTE)
-    excerpt = _clip(writer.fixed(_INTRO[:2], kw), 300)
+    parts += ["</section>", OFFLINE_NOTE]
+    excerpt = _clip(mark + writer.fixed(_INTRO[:2], kw), 300)
     return {
-        "title": _clip(title, 255),
+        "title": _clip(mark + title, 255),
         "html": "\n".join(parts),
-        "meta_title": _clip(title, 60),
-        "meta_description": _clip(f"{_title(kw)}: {brief or 'a practical guide'}. Learn what matters, what it "
-                                  f"costs and the mistakes to avoid.", 155),
+        "meta_title": _clip(mark + title, 60),
+        "meta_description": _clip(f"{mark}{_title(kw)}: {brief or 'a practical guide'}. Learn what matters, what "
+                                  f"it costs and the mistakes to avoid.", 155),
         "excerpt": excerpt,
+        "slug": title,
+        "faq": faq,
     }
 
 
@@ -441,14 +488,18 @@ def _image_prompts(v: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     style = _STYLE_PHRASES.get(str(v.get("image_style") or ""), "Ultra realistic photograph")
     headings = [re.sub(r"<[^>]+>", "", h).strip()
                 for h in re.findall(r"<h2[^>]*>(.*?)</h2>", str(v.get("content") or ""), flags=re.S | re.I)]
-    headings = [html.unescape(h) for h in headings if h and h.lower() != "key takeaways"]
-    images = [{"prompt": f"{style} for an article titled \"{title}\", wide composition, natural light, "
+    headings = [html.unescape(h) for h in headings if h and "FAQ" not in h]
+    mark = _marker(str(v.get("language") or "en"))
+    bare = title.removeprefix(mark)
+    images = [{"prompt": f"{style} for an article titled \"{bare}\", wide composition, natural light, "
                          "no text in the image",
-               "alt_text": _clip(title, 255), "position": 0, "is_featured": True}]
+               "alt_text": _clip(mark + bare, 255), "caption": _clip(f"{mark}{bare}: an overview.", 500),
+               "position": 0, "is_featured": True}]
     for position, heading in enumerate(headings[: count - 1], start=1):
         images.append({"prompt": f"{style} illustrating \"{heading}\" in the context of {title.lower()}, "
                                  "clean background, no text in the image",
-                       "alt_text": _clip(heading, 255), "position": position, "is_featured": False})
+                       "alt_text": _clip(mark + heading, 255), "caption": _clip(f"{mark}{heading}.", 500),
+                       "position": position, "is_featured": False})
     return {"images": images}
 
 

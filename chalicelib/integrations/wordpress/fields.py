@@ -33,6 +33,8 @@ _MEDIA_MARKER_RE = re.compile(r"<!--\s*seo-engine:media-key=([A-Za-z0-9_-]+)\s*-
 # plugin registers these keys when Yoast SEO or Rank Math is active).
 SEO_TITLE_KEYS = ("_yoast_wpseo_title", "rank_math_title")
 SEO_DESCRIPTION_KEYS = ("_yoast_wpseo_metadesc", "rank_math_description")
+SEO_KEYWORD_KEYS = ("_yoast_wpseo_focuskw", "rank_math_focus_keyword")
+JSON_LD_META = "seo_engine_json_ld"  # the companion prints it in the page's head
 
 
 def content_marker(content_id: str) -> str:

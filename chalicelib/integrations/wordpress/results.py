@@ -108,6 +108,7 @@ class WPMedia:
     mime_type: str
     alt_text: str
     media_key: str | None = None  # from the description's marker (see upload_media)
+    thumbnail_url: str = ""  # WordPress's thumbnail size of an image, else the file's URL
 
 
 @dataclass(frozen=True)
@@ -156,9 +157,13 @@ def parse_term(item: Mapping[str, Any], taxonomy: str) -> WPTerm:
 def parse_media(item: Any) -> WPMedia:
     if not isinstance(item, Mapping) or "id" not in item:
         raise WPUnavailable("the media upload answered without a media id")
-    return WPMedia(id=int(item["id"]), url=str(item.get("source_url") or ""), link=str(item.get("link") or ""),
+    sizes = (item.get("media_details") or {}).get("sizes") if isinstance(item.get("media_details"), Mapping) else None
+    thumb = (sizes or {}).get("thumbnail") if isinstance(sizes, Mapping) else None
+    url = str(item.get("source_url") or "")
+    return WPMedia(id=int(item["id"]), url=url, link=str(item.get("link") or ""),
                    mime_type=str(item.get("mime_type") or ""), alt_text=str(item.get("alt_text") or ""),
-                   media_key=marker_media_key(field_text(item.get("description"))))
+                   media_key=marker_media_key(field_text(item.get("description"))),
+                   thumbnail_url=str(thumb.get("source_url") or url) if isinstance(thumb, Mapping) else url)
 
 
 def parse_companion(item: Any) -> CompanionInfo:

@@ -9,6 +9,7 @@ uploaded (by the key each upload carries).
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from html import escape
 from typing import Any
@@ -17,10 +18,10 @@ from chalicelib.errors import NotFound, UnprocessableEntity
 from chalicelib.models.site_records import join_key
 from chalicelib.models.writer import Content, ContentImage
 from chalicelib.observability import logger
-from chalicelib.services import media
+from chalicelib.services import generation, media
 from chalicelib.services.activity import Gates
 from chalicelib.services.publishing.integration import find_integration, wordpress_client
-from chalicelib.services.sites import get_sector
+from chalicelib.services.sites import get_sector, get_site
 from chalicelib.timeutil import utcnow
 
 LATE_TOLERANCE = timedelta(hours=1)  # published later than this after its slot: dated when it really went out
@@ -49,23 +50,39 @@ def publish_to_wordpress(content: Content) -> tuple[Any, str]:
         when = content.scheduled_publish_at
         if when is None or when > now or now - when > LATE_TOLERANCE:
             when = now  # never "future" (it is due); long overdue (the site was down): the real time
+        post_type = generation.post_type_for(get_site(content.account_id, content.site_id), content.content_type)
         fields: dict[str, Any] = dict(
             title=content.title, content=body, excerpt=content.excerpt or None, status="publish", date_gmt=when,
-            categories=terms.categories, tags=terms.tags, featured_media=featured_id,
-            seo_title=content.meta_title or None, seo_description=content.meta_description or None)
+            featured_media=featured_id, slug=content.slug or None, post_type=post_type,
+            seo_title=content.meta_title or None, seo_description=content.meta_description or None,
+            meta=_seo_meta(content))
+        if post_type == "post":  # pages and most custom types take no categories or tags
+            fields.update(categories=terms.categories, tags=terms.tags)
         stored = content.external_id
         if stored:
             try:
                 return wp.update_post(int(stored), content_id=content.content_id, **fields), "updated"
             except WPObjectNotFound:
                 logger.info("stored post is gone; looking for another", extra={"post_id": stored})
-        found = wp.find_post_by_content_id(content.content_id, include_trash=True)
+        found = wp.find_post_by_content_id(content.content_id, post_type=post_type, include_trash=True)
         if found is not None:
             _remember_post(content, str(found.id), replacing=stored)
             return wp.update_post(found.id, content_id=content.content_id, **fields), "recovered"
         post = wp.create_post(content_id=content.content_id, **fields)
         _remember_post(content, str(post.id), replacing=stored)
         return post, "created"
+
+
+def _seo_meta(content: Content) -> dict[str, Any]:
+    """What the site's SEO plugin and the companion read besides title and description (sent where exposed)."""
+    from chalicelib.integrations.wordpress.fields import JSON_LD_META, SEO_KEYWORD_KEYS
+
+    meta: dict[str, Any] = {}
+    if content.keywords:
+        meta.update({key: content.keywords[0] for key in SEO_KEYWORD_KEYS})
+    if content.json_ld:
+        meta[JSON_LD_META] = json.dumps(content.json_ld, ensure_ascii=False, separators=(",", ":"))
+    return meta
 
 
 def _remember_post(content: Content, post_id: str, *, replacing: str | None = None) -> None:
@@ -117,7 +134,8 @@ def _upload_image(wp: Any, content: Content, image: ContentImage) -> None:
         uploaded = wp.upload_media(data, f"{content.content_id}-{int(image.position)}.{extension}", mime,
                                    alt_text=image.alt_text or None, caption=image.caption or None, media_key=key)
     image.update(actions=[ContentImage.external_media_id.set(str(uploaded.id)),
-                          ContentImage.external_media_url.set(uploaded.url)])
+                          ContentImage.external_media_url.set(uploaded.url),
+                          ContentImage.thumbnail_url.set(uploaded.thumbnail_url or uploaded.url)])
 
 
 def _body_with_images(body: str, inline: list[tuple[int, str, str]]) -> str:

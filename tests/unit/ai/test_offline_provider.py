@@ -12,6 +12,7 @@ import pytest
 from chalicelib.ai.providers.offline_provider import OFFLINE_NOTE, OfflineProvider, embed_text
 from chalicelib.ai.stages import STAGES
 from chalicelib.ai.types import ChatRequest
+from chalicelib.services import content_types, html
 from chalicelib.services.ai_engine import get_engine
 from chalicelib.services.system_defaults import seed_system_defaults
 
@@ -69,13 +70,27 @@ def test_articles_are_real_html_built_from_the_outline_and_keywords():
     assert article["title"] == "How to Choose Running Shoes" and article["excerpt"]
 
 
-@pytest.mark.parametrize("word_count", [300, 800, 1000, 1500, 5000, "lots"])
-def test_article_length_stays_in_range(word_count):
+@pytest.mark.parametrize(("word_count", "low", "high"), [(300, 240, 380), (800, 700, 900), (1500, 1400, 1650),
+                                                         (5000, 4800, 5300), ("lots", 1100, 1350)])
+def test_article_length_follows_the_length_asked_for(word_count, low, high):
     article = _stage("content_generation", {"author": "a", "word_count": word_count, "title": "T",
                                             "description": "", "primary_keyword": "k", "secondary_keywords": [],
                                             "outline": "First part\nSecond part"})
     words = len(re.sub(r"<[^>]+>", " ", article["html"]).split())
-    assert 780 <= words <= 1500, (word_count, words)
+    assert low <= words <= high, (word_count, words)
+
+
+@pytest.mark.parametrize("key", list(content_types.CONTENT_TYPES))
+def test_every_content_type_gets_its_length_and_structure_in_the_language_asked(key):
+    ctype = content_types.get(key)
+    article = _stage("content_generation", {
+        "author": "a", "language": "de-AT", "structure": ctype.structure(), "word_count": ctype.target_words,
+        "title": "Espresso", "description": "", "primary_keyword": "espresso", "secondary_keywords": ["crema"],
+        "outline": [{"heading": "Beans", "subheadings": ["Roast", "Grind"]}, {"heading": "Water"}]})
+    assert content_types.check(article["html"], html.word_count(article["html"]), ctype) == []
+    assert '<section lang="de-AT">' in article["html"] and article["title"].startswith("[de-AT] ")
+    assert article["meta_title"].startswith("[de-AT] ")
+    assert bool(article["faq"]) == ctype.faq and all(q["question"].startswith("[de-AT] ") for q in article["faq"])
 
 
 def test_keywords_are_escaped_in_html():
@@ -135,16 +150,21 @@ def test_the_whole_chain_runs_offline_through_the_engine(system_db):
     assert len(vectors) == 4
     cluster = engine.run_stage("clustering", {"sector": "Running", "keywords": KEYWORDS})
     assert cluster.prompt_source == "global" and cluster.offline and cluster.usage.model == "gpt-4o-mini"
-    ideas = engine.run_stage("ideas", {"sector": "Running", "count": 2, "cluster_name": cluster.data.name,
+    chosen = {"author": "Professional expert.", "language": "en", "strategy": "-", "industry": "-"}
+    ideas = engine.run_stage("ideas", {**chosen, "content_types": content_types.choices(), "sector": "Running",
+                                       "count": 2, "cluster_name": cluster.data.name,
                                        "cluster_description": cluster.data.description, "keywords": KEYWORDS})
     idea = ideas.data.ideas[0]
+    assert idea.content_type in content_types.CONTENT_TYPES
     article = engine.run_stage("content_generation", {
-        "author": "Professional expert.", "word_count": 1000, "title": idea.title, "description": idea.description,
+        **chosen, "content_type": "Blog article", "structure": content_types.get(None).structure(),
+        "word_count": 1000, "title": idea.title, "description": idea.description,
         "primary_keyword": idea.primary_keyword, "secondary_keywords": idea.secondary_keywords,
         "outline": [s.model_dump() for s in idea.outline]})
     assert [s.heading for s in idea.outline] == re.findall(r"<h2>(.*?)</h2>", article.data.html)[:len(idea.outline)]
     plan = engine.run_stage("image_prompts", {"image_style": engine.settings.image_style,
-                                              "max_images": engine.settings.max_images, "title": article.data.title,
+                                              "max_images": engine.settings.max_images, "language": "en",
+                                              "title": article.data.title,
                                               "content": article.data.html})
     assert len(plan.data.images) == engine.settings.max_images
     images = engine.generate_images(plan.data.images[0].prompt)

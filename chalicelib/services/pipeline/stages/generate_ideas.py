@@ -11,7 +11,7 @@ from chalicelib.models.accounts import site_key
 from chalicelib.models.planner import Cluster, ContentIdea, Keyword, intent_key
 from chalicelib.models.site_records import join_key
 from chalicelib.models.writer import Content
-from chalicelib.services import credits, planner, sites
+from chalicelib.services import content_types, credits, generation, planner, sites
 from chalicelib.services.pipeline.stage import ItemContext, ItemOutcome, ItemSkipped, ItemSpec, StageDef
 from chalicelib.services.pipeline.stages import shared
 from chalicelib.text import normalize_keyword
@@ -92,11 +92,14 @@ def _plan(ctx: ItemContext, cluster: Cluster) -> dict[str, Any]:
     keywords = list(Keyword.by_cluster.query(join_key(skey, cluster.cluster_id)))
     if not keywords:
         raise ItemSkipped("the cluster has no keywords")
-    engine = shared.engine(ctx.account_id)
-    shared.require_balance(ctx, OPERATION, engine.text_route.model)
+    settings = generation.context(ctx.account_id, ctx.site_id, cluster.sector_id)
+    engine = shared.engine(ctx.account_id, settings.site.industry_id)
+    shared.require_balance(ctx, OPERATION, engine.text_route.model, own_key=engine.text_route.own_key)
     sector = sites.get_sector(ctx.account_id, ctx.site_id, cluster.sector_id)
     texts = [k.keyword for k in sorted(keywords, key=lambda k: -(k.search_volume or 0))]
+    chosen = settings.variables()
     answer = shared.ai_call(lambda: engine.run_stage("ideas", {
+        **{name: chosen[name] for name in ("author", "language", "strategy", "industry", "content_types")},
         "sector": sector.name, "count": int(ctx.item.payload.get("count", DEFAULT_IDEAS_PER_CLUSTER)),
         "cluster_name": cluster.name, "cluster_description": cluster.description,
         "keywords": texts[:60]}))
@@ -116,7 +119,8 @@ def _plan(ctx: ItemContext, cluster: Cluster) -> dict[str, Any]:
                       "description": idea.description, "primary_keyword": idea.primary_keyword,
                       "secondary_keywords": list(idea.secondary_keywords)[:30],
                       "keyword_ids": list(dict.fromkeys(ids)),
-                      "outline": [s.model_dump() for s in idea.outline]})
+                      "outline": [s.model_dump() for s in idea.outline],
+                      "content_type": content_types.get(idea.content_type).key})
     return {"ideas": ideas, "duplicates": duplicates, "usage": shared.usage_dict(answer.usage)}
 
 

@@ -31,7 +31,7 @@ def run(ctx: ItemContext) -> ItemOutcome:
         # One charge per image, keyed by the image: a retry after a crash renders (and
         # pays for) only the images that are not stored yet. The charge counts the image
         # and its credits on the article's cost, in the same write.
-        shared.require_balance(ctx, OPERATION, engine.image_route.model)
+        shared.require_balance(ctx, OPERATION, engine.image_route.model, own_key=engine.image_route.own_key)
         result = shared.ai_call(lambda image=image: engine.generate_images(image.prompt, n=1))
         picture = result.images[0]
         key = media.image_key(ctx.account_id, ctx.site_id, content.content_id, image.image_id,
@@ -39,8 +39,11 @@ def run(ctx: ItemContext) -> ItemOutcome:
         media.store(key, picture.data, picture.mime_type)
         shared.charge(ctx, OPERATION, shared.usage_dict(result.usage), key=f"{ctx.charge_key}#{image.image_id}",
                       related=image.image_id, article=content.content_id, figures={"images": 1})
+        url = f"/v1/sites/{ctx.site_id}/images/{image.image_id}/file"
+        # The same file serves as its thumbnail until WordPress makes its own sizes (publishing
+        # replaces it with the media library's thumbnail).
         image.update(actions=[ContentImage.storage_key.set(key), ContentImage.provider.set(result.usage.provider),
-                              ContentImage.url.set(f"/v1/sites/{ctx.site_id}/images/{image.image_id}/file")])
+                              ContentImage.url.set(url), ContentImage.thumbnail_url.set(url)])
         image.refresh()
         if image.status != "generated":
             state_machines.transition(image, "status", "generated")

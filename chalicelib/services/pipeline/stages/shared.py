@@ -16,7 +16,7 @@ from chalicelib.models.conditions import conditional
 from chalicelib.models.jobs import Job, JobItem
 from chalicelib.models.site_records import join_key
 from chalicelib.models.writer import Content, ContentImage
-from chalicelib.services import ai_models, credits
+from chalicelib.services import accounts, ai_models, credits, plans
 from chalicelib.services.pipeline.stage import ItemContext, ItemFailed, ItemSkipped, ItemSpec
 
 # --- picking the items of a job ----------------------------------------------------------------
@@ -113,11 +113,11 @@ def item_record(ctx: ItemContext, getter: Callable[..., Any], what: str, **optio
 
 # --- AI calls and their usage ------------------------------------------------------------------
 
-def engine(account_id: str) -> Any:
+def engine(account_id: str, industry_id: str | None = None) -> Any:
     # Imported here: the engine (prompts, providers) is the workers' weight, not the API's.
     from chalicelib.services.ai_engine import get_engine
 
-    return get_engine(account_id)
+    return get_engine(account_id, industry_id=industry_id)
 
 
 def ai_call(call: Callable[[], Any], attempts: int = 3) -> Any:
@@ -144,7 +144,7 @@ def model_name(kind: str) -> str | None:
 def usage_dict(usage: Any) -> dict[str, Any]:
     return {"provider": usage.provider, "model": usage.model, "input_tokens": int(usage.input_tokens),
             "output_tokens": int(usage.output_tokens), "cached_tokens": int(usage.cached_tokens),
-            "images": int(usage.images)}
+            "images": int(usage.images), "own_key": bool(getattr(usage, "own_key", False))}
 
 
 def add_usage(total: dict[str, Any] | None, usage: Any) -> dict[str, Any]:
@@ -178,8 +178,19 @@ def save_plan(ctx: ItemContext, plan: dict[str, Any]) -> None:
     ctx.item.payload = {**ctx.item.payload, "plan": plan}
 
 
-def require_balance(ctx: ItemContext, operation: str, model: str | None, count: int = 1) -> None:
+def own_key_percent(account_id: str) -> int:
+    """What the account's plan charges for a call on its own key, in percent of the platform's price."""
+    try:
+        return int(plans.get_plan(accounts.get_account(account_id).plan_id).own_key_price_percent or 0)
+    except NotFound:
+        return 0
+
+
+def require_balance(ctx: ItemContext, operation: str, model: str | None, count: int = 1, *,
+                    own_key: bool = False) -> None:
     """Before an AI call: the balance must pay for a typical call (402 -> the item fails)."""
+    if own_key and not own_key_percent(ctx.account_id):
+        return  # free on its own key
     estimate = credits.estimate_operation(operation, count, model)
     if estimate:
         credits.require_credits(ctx.account_id, estimate, margin=1.0)
@@ -200,11 +211,15 @@ def charge(ctx: ItemContext, operation: str, usage: dict[str, Any] | list[dict[s
     if not parts:
         return 0
     amount = 0
+    own = any(p.get("own_key") for p in parts)
+    percent = own_key_percent(ctx.account_id) if own else 100
     for part in parts:
         one = credits.Usage(input_tokens=part["input_tokens"], output_tokens=part["output_tokens"],
                             cached_tokens=part["cached_tokens"], images=part["images"], model=part["model"],
                             provider=part["provider"])
-        amount += credits.cost_in_credits(one, credits.price_for(operation, part["model"]))
+        price = credits.cost_in_credits(one, credits.price_for(operation, part["model"]))
+        # The plan's rule for its own key (default 0); rounded up, so a priced call never costs 0.
+        amount += price if not part.get("own_key") else -(-price * percent // 100)
     last = parts[-1]
     billed = credits.Usage(input_tokens=sum(p["input_tokens"] for p in parts),
                            output_tokens=sum(p["output_tokens"] for p in parts),
@@ -224,5 +239,6 @@ def charge(ctx: ItemContext, operation: str, usage: dict[str, Any] | list[dict[s
                                      Content.content_id.exists(), "Content"))
     result = credits.charge(ctx.account_id, operation=operation, amount=amount, key=key or ctx.charge_key,
                             site_id=ctx.site_id, usage=billed, job_id=ctx.job.job_id,
-                            related_object_id=related or ctx.item.item_id, tallies=tallies)
+                            related_object_id=related or ctx.item.item_id, tallies=tallies,
+                            note="own key" if own else None, record_free=own)
     return result.amount if result.entry is not None else amount
