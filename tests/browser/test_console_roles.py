@@ -77,13 +77,18 @@ CONTROLS = [
     Control("/settings?tab=prompts", "write the account's own prompt",
             lambda p: p.get_by_role("button", name=re.compile("^(Write your own|Edit) clustering prompt$")),
             "PUT /v1/account/prompts/{prompt_type}"),
+    Control("/settings?tab=keys", "bring an own AI key", button("Check and save"),
+            "PUT /v1/account/ai-keys/{provider_id}"),
+    Control("/users", "invite someone", button("Send invitation"), "POST /v1/users/invites"),
+    Control("/api-keys", "create an API key", button("Create key"), "POST /v1/api-keys"),
     Control("/settings?tab=modules", "switch modules",
             lambda p: p.locator("main").get_by_role("checkbox", name=re.compile("^Planner")),
             "PATCH /v1/account/modules"),
 ]
 # Screens with no role-dependent control in this stack (no Stripe prices: nothing is for sale online),
 # visited too, so each is checked with axe as a viewer sees it.
-READ_ONLY = ["/credits", "/billing", "/sites/{site}/clusters", "/sites/{site}/jobs", "/sites/{site}/content"]
+READ_ONLY = ["/credits", "/billing", "/sites/{site}/clusters", "/sites/{site}/jobs", "/sites/{site}/content",
+             "/profile"]
 
 
 class Api:

@@ -7,21 +7,25 @@ import { Badge, Can, ConfirmButton, notify, when } from "../ui/bits";
 import { Async, Empty, ErrorBox, PageFooter, useLoad, usePaged } from "../ui/data";
 import { Checkbox, FormError, Submit, TextArea, TextField, useSubmit } from "../ui/form";
 import { Tabs } from "../ui/tabs";
+import { OwnKeys } from "./own-keys";
 
-type Tab = "profiles" | "prompts" | "modules";
+type Tab = "profiles" | "prompts" | "keys" | "modules";
 
-const TABS: [Tab, string][] = [["profiles", "Author profiles"], ["prompts", "Prompts"], ["modules", "Modules"]];
+const TABS: [Tab, string][] = [["profiles", "Author profiles"], ["prompts", "Prompts"], ["keys", "Own AI keys"], ["modules", "Modules"]];
 
 export default function Settings({ query }: ScreenProps) {
   // The tab is part of the address (#/settings?tab=prompts): a link or a reload opens it.
   const asked = query.get("tab");
-  const tab: Tab = TABS.some(([id]) => id === asked) ? (asked as Tab) : "profiles";
+  // Own keys are the admins' (the API shows them to no one else).
+  const tabs = TABS.filter(([id]) => id !== "keys" || can("GET /v1/account/ai-keys"));
+  const tab: Tab = tabs.some(([id]) => id === asked) ? (asked as Tab) : "profiles";
   const setTab = (next: Tab) => navigate(`/settings?tab=${next}`, { replace: true });
   return (
     <Tabs label="Account settings" current={tab} onChange={setTab}
-      tabs={TABS}>
+      tabs={tabs}>
       {tab === "profiles" && <Profiles />}
       {tab === "prompts" && <Prompts />}
+      {tab === "keys" && <OwnKeys />}
       {tab === "modules" && <Modules />}
     </Tabs>
   );
