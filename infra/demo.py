@@ -38,6 +38,7 @@ from infra.demo_data import step_import_keywords
 from infra.demo_links import step_links_and_scores
 from infra.demo_people import step_invite_teammate
 from infra.demo_publish import step_publish
+from infra.local.console import demo_sign_in
 from infra.local.processes import ROOT, BackgroundStack
 
 
@@ -511,6 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if code not in (0, None) and not failed:
             print(f"demo: the local stack exited with code {code}; see {stack.log_path}", file=sys.stderr)
     print(summary(demo, api_seconds, stack_seconds, time.monotonic() - started), flush=True)
+    print(f"demo: {demo_sign_in()}", flush=True)
     return 0 if code in (0, None) else 1
 
 

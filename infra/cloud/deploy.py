@@ -6,7 +6,8 @@ The deploy is a short shell script (``script()``): ``--dry-run`` prints it, a re
 that the AWS CLI is there and runs exactly the printed text with ``bash -euo pipefail``. Run
 from the repository's root, it
 
-1. builds the artefacts (``make package``: sam.json + deployment.zip),
+1. builds the artefacts (``make package``: sam.json + deployment.zip) and the web console
+   (``make web``: web/dist),
 2. finds the region and account, and makes the artefact bucket if it does not exist
    (``<app>-deploy-<account>-<region>``): the template is 400 KB, and CloudFormation takes a
    template over 51,200 bytes only from S3, so both ``package`` and ``deploy`` get ``--s3-bucket``,
@@ -17,7 +18,12 @@ from the repository's root, it
 5. ``aws cloudformation package`` (uploads deployment.zip) and ``aws cloudformation deploy``;
    on the stack's first create the tables' deletion protection is off (CloudFormation could not
    roll back a failed create otherwise) and a second deploy turns it on,
-6. prints the stack's outputs.
+6. uploads the console's files to the stack's console bucket (CloudFront serves them, with
+   ``/v1/*`` routed to the API: ``infra.cloud.console_site``): the hashed assets first, cached
+   for a year, then ``index.html`` and the rest, revalidated on every load, so no page names an
+   asset that is not there yet; assets of earlier builds stay (a page opened before the deploy
+   may still load one of its screens),
+7. prints the stack's outputs (``ConsoleURL``: the console's address).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from pathlib import Path
 
 from infra.cloud import template
 from infra.cloud.functions import ROOT, app_name, load_chalice_config
+from infra.console_headers import IMMUTABLE_CACHE, REVALIDATE_CACHE
 
 INSTALL_HELP = """\
 The AWS CLI is not installed (`aws` is not on PATH). Install it:
@@ -83,6 +90,7 @@ def script(options: Options) -> str:
         "# and credentials that may create stacks and IAM roles. Paste the lines in order, or run them with",
         "# `bash -euo pipefail`, as `make deploy` does.",
         f"make package STAGE={stage}",
+        "make web",
         region,
         ': "${REGION:?no AWS region: export AWS_DEFAULT_REGION=... or give make deploy REGION=...}"',
         'ACCOUNT="$(aws sts get-caller-identity --query Account --output text)"',
@@ -114,8 +122,19 @@ def script(options: Options) -> str:
         ]
     else:
         lines.append(deploy)
-    lines.append(f'aws cloudformation describe-stacks --region "$REGION" --stack-name {stack} '
-                 "--query 'Stacks[0].Outputs' --output table")
+    lines += [
+        "# The web console's files (web/dist) in the stack's console bucket: hashed assets first (cached a year),",
+        "# then index.html and the rest (revalidated), so no page names an asset not uploaded yet; old assets stay.",
+        f'CONSOLE_BUCKET="$(aws cloudformation describe-stacks --region "$REGION" --stack-name {stack} '
+        "--query \"Stacks[0].Outputs[?OutputKey=='ConsoleBucketName'].OutputValue\" --output text)\"",
+        ': "${CONSOLE_BUCKET:?the stack has no ConsoleBucketName output}"',
+        f'aws s3 sync web/dist/assets "s3://$CONSOLE_BUCKET/assets" --region "$REGION" --only-show-errors '
+        f"--cache-control {q(IMMUTABLE_CACHE)}",
+        'aws s3 sync web/dist "s3://$CONSOLE_BUCKET" --region "$REGION" --only-show-errors --delete '
+        f"--exclude 'assets/*' --exclude '.vite/*' --exclude bundle-report.json --cache-control {REVALIDATE_CACHE}",
+        f'aws cloudformation describe-stacks --region "$REGION" --stack-name {stack} '
+        "--query 'Stacks[0].Outputs' --output table",
+    ]
     return "\n".join(lines) + "\n"
 
 

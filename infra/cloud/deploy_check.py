@@ -33,11 +33,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.cloud import moto_cfn, sam_transform, template
+from infra.cloud import console_site, moto_cfn, sam_transform, template
 from infra.cloud.functions import (
     ROOT,
     FunctionSpec,
     all_functions,
+    api_gateway_stage,
     deployed_function_name,
     load_chalice_config,
     names,
@@ -230,11 +231,12 @@ class Comparison:
         self.functions = functions
         self.outputs = outputs
         self.client = {s: boto3.client(s, region_name=REGION) for s in
-                       ("dynamodb", "sqs", "lambda", "events", "s3", "kms", "cloudwatch", "sns", "apigateway")}
+                       ("dynamodb", "sqs", "lambda", "events", "s3", "kms", "cloudwatch", "sns", "apigateway",
+                        "cloudfront")}
 
     def all(self) -> list[Check]:
         return [self.tables(), self.queues(), self.workers(), self.function_settings(), self.schedules(),
-                self.bucket(), self.key(), self.alarms(), self.api()]
+                self.bucket(), self.key(), self.alarms(), self.api(), self.console()]
 
     # --- DynamoDB -------------------------------------------------------------------------------
     def tables(self) -> Check:
@@ -487,6 +489,76 @@ class Comparison:
                     problems.append(f"route {route['method']} {route['path']} does not call {arn}")
         return Check("API (every route of the manifest -> the API function; stage throttling)", problems,
                      len(routes) + 1)
+
+    def console(self) -> Check:
+        """The console's distribution: its files from the console bucket (CloudFront alone may read it),
+        /v1/* to the API's stage uncached, the console's headers; the media bucket lets it read images."""
+        cf, s3, problems = self.client["cloudfront"], self.client["s3"], []
+        if not any(fn.kind == "api" for fn in self.functions):
+            return Check("console", [], 0)
+        distributions = (cf.list_distributions()["DistributionList"].get("Items") or [])
+        if len(distributions) != 1:
+            return Check("console", [f"{len(distributions)} CloudFront distributions, expected 1"], 1)
+        dist = cf.get_distribution(Id=distributions[0]["Id"])["Distribution"]
+        config = dist["DistributionConfig"]
+        if self.outputs.get("ConsoleURL") != f"https://{dist['DomainName']}/":
+            problems.append(f"ConsoleURL {self.outputs.get('ConsoleURL')} is not the distribution's domain")
+        bucket = self.outputs.get("ConsoleBucketName", "")
+        origins = {o["Id"]: o for o in config["Origins"]["Items"]}
+        files = origins.get(console_site.FILES_ORIGIN, {})
+        if files.get("DomainName") != f"{bucket}.s3.{REGION}.amazonaws.com":
+            problems.append(f"the files' origin {files.get('DomainName')} is not the console bucket {bucket}")
+        default = config["DefaultCacheBehavior"]
+        if default["TargetOriginId"] != console_site.FILES_ORIGIN or default["ViewerProtocolPolicy"] == "allow-all":
+            problems.append(f"the default behaviour does not serve the files over HTTPS: {default}")
+        # moto's distribution keeps no function associations (tests/infra/test_template.py checks the
+        # template's); the function itself must exist with the console's code.
+        listed = (cf.list_functions().get("FunctionList") or {}).get("Items", [])
+        code = [cf.get_function(Name=f["Name"])["FunctionCode"].read().decode() for f in listed]
+        if code != [console_site.ADDRESSES_CODE]:
+            problems.append(f"the console's address function is not the one made: {len(listed)} functions")
+        headers = moto_cfn.RESPONSE_HEADERS_POLICIES.get(default.get("ResponseHeadersPolicyId") or "", {})
+        csp = headers.get("SecurityHeadersConfig", {}).get("ContentSecurityPolicy", {}).get("ContentSecurityPolicy", "")
+        media = self.outputs.get("MediaBucketName", "")
+        if "script-src 'self'" not in csp or f"https://{media}.s3.{REGION}.amazonaws.com" not in csp:
+            problems.append(f"the files' headers policy has no CSP for the console and the media bucket: {csp!r}")
+        api_domain = f"{self._rest_api_id()}.execute-api.{REGION}.amazonaws.com"
+        api_origin = origins.get(console_site.API_ORIGIN, {})
+        want_path = f"/{api_gateway_stage(self.stage, self.cfg)}"
+        if (api_origin.get("DomainName"), api_origin.get("OriginPath")) != (api_domain, want_path):
+            problems.append(f"the API origin {api_origin.get('DomainName')}{api_origin.get('OriginPath')} is not "
+                            f"{api_domain}{want_path}")
+        behaviors = {b["PathPattern"]: b for b in (config.get("CacheBehaviors") or {}).get("Items", [])}
+        v1 = behaviors.get(console_site.API_PATH)
+        if v1 is None:
+            problems.append(f"no behaviour for {console_site.API_PATH}")
+        else:
+            if v1["TargetOriginId"] != console_site.API_ORIGIN:
+                problems.append(f"{console_site.API_PATH} goes to {v1['TargetOriginId']}, not the API")
+            if set(v1["AllowedMethods"]["Items"]) != set(console_site.ALL_METHODS):
+                problems.append(f"{console_site.API_PATH} allows {v1['AllowedMethods']['Items']} only")
+            if (v1.get("CachePolicyId"), v1.get("OriginRequestPolicyId")) != (
+                    console_site.CACHING_DISABLED, console_site.ALL_VIEWER_EXCEPT_HOST):
+                problems.append(f"{console_site.API_PATH} is cached or does not pass the viewer's request on")
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) if bucket else {"Statement": []}
+        reads = [st for st in policy["Statement"] if st["Effect"] == "Allow"]
+        source = f"arn:aws:cloudfront::{dist['ARN'].split(':')[4]}:distribution/{dist['Id']}"
+        if len(reads) != 1 or reads[0]["Principal"] != {"Service": "cloudfront.amazonaws.com"} or \
+                reads[0]["Condition"]["StringEquals"]["AWS:SourceArn"] != source:
+            problems.append(f"the console bucket is not readable by this distribution alone: {reads}")
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] if bucket else {}
+        if not block or not all(block.values()):
+            problems.append(f"the console bucket's public access is not blocked: {block}")
+        cors = s3.get_bucket_cors(Bucket=media)["CORSRules"] if media else []
+        if not any(set(r["AllowedMethods"]) == {"GET", "HEAD"} and r["AllowedOrigins"] for r in cors):
+            problems.append(f"the media bucket does not let the console read images (CORS): {cors}")
+        return Check("console (CloudFront: files from the console bucket with the console's headers and "
+                     "addresses function, /v1/* to the API's stage uncached;"
+                     " bucket readable by the distribution alone; media CORS)", problems, 1)
+
+    def _rest_api_id(self) -> str:
+        name = template.rest_api_name(self.stage, self.cfg)
+        return next((a["id"] for a in self.client["apigateway"].get_rest_apis()["items"] if a["name"] == name), "?")
 
 
 def _keys(schema: list[dict[str, str]]) -> dict[str, str]:

@@ -88,6 +88,12 @@ def app_name(cfg: dict[str, Any] | None = None) -> str:
     return str((cfg or load_chalice_config())["app_name"])
 
 
+def api_gateway_stage(stage: str, cfg: dict[str, Any] | None = None) -> str:
+    """The API Gateway stage Chalice deploys the API to: the first segment of every API address."""
+    cfg = cfg or load_chalice_config()
+    return str(cfg["stages"][stage].get("api_gateway_stage", cfg.get("api_gateway_stage", "api")))
+
+
 def stages(cfg: dict[str, Any] | None = None) -> list[str]:
     return sorted((cfg or load_chalice_config())["stages"])
 

@@ -24,6 +24,14 @@ SUPPLEMENTS: dict[str, str] = {
     "AWS::S3::BucketPolicy": "s3.put_bucket_policy",
     "AWS::ApiGateway::Stage": "apigateway.create_stage, then update_stage for MethodSettings (throttling)",
     "AWS::SNS::Subscription": "sns.subscribe",
+    "AWS::CloudFront::OriginAccessControl": "cloudfront.create_origin_access_control",
+    "AWS::CloudFront::Distribution": "cloudfront.create_distribution (CloudFormation's lists given as the API's "
+                                     "Quantity/Items, CachedMethods inside AllowedMethods; moto keeps no "
+                                     "FunctionAssociations)",
+    "AWS::CloudFront::Function": "cloudfront.create_function (AutoPublish: moto's functions are usable as made)",
+    "AWS::CloudFront::ResponseHeadersPolicy": "moto has no response headers policies: the properties are validated "
+                                              "against botocore's model of cloudfront.create_response_headers_policy "
+                                              "and kept for the check (not stored in moto)",
 }
 # Types moto creates but whose handler drops properties we rely on -> what applies them here.
 COMPLETIONS: dict[str, str] = {
@@ -32,7 +40,8 @@ COMPLETIONS: dict[str, str] = {
                             "handler ignores both",
     "AWS::S3::Bucket": "PublicAccessBlockConfiguration (s3.put_public_access_block), OwnershipControls "
                        "(s3.put_bucket_ownership_controls), LifecycleConfiguration "
-                       "(s3.put_bucket_lifecycle_configuration): moto's handler ignores them",
+                       "(s3.put_bucket_lifecycle_configuration), CorsConfiguration (s3.put_bucket_cors): moto's "
+                       "handler ignores them",
     "AWS::ApiGateway::RestApi": "Body (the swagger document): every path and method through "
                                 "apigateway.create_resource / put_method / put_integration; moto's handler "
                                 "ignores the body and its importer takes OpenAPI 3 only",
@@ -165,6 +174,92 @@ def _subscription(name: str, props: dict[str, Any], region: str) -> _Made:
     return _Made(arn["SubscriptionArn"])
 
 
+def _origin_access_control(name: str, props: dict[str, Any], region: str) -> _Made:
+    made = _client("cloudfront", region).create_origin_access_control(
+        OriginAccessControlConfig=props["OriginAccessControlConfig"])["OriginAccessControl"]
+    return _Made(made["Id"], {"Id": made["Id"]})
+
+
+# What the stack's response headers policies hold (moto has no API for them): id -> the API's config.
+RESPONSE_HEADERS_POLICIES: dict[str, dict[str, Any]] = {}
+
+
+def _response_headers_policy(name: str, props: dict[str, Any], region: str) -> _Made:
+    from botocore.validate import validate_parameters
+
+    config = props["ResponseHeadersPolicyConfig"]  # CloudFormation's shape is the API's here
+    model = _client("cloudfront", region).meta.service_model.operation_model("CreateResponseHeadersPolicy")
+    validate_parameters({"ResponseHeadersPolicyConfig": config}, model.input_shape)  # raises on a wrong property
+    policy_id = f"rhp-{len(RESPONSE_HEADERS_POLICIES) + 1}-{name}"
+    RESPONSE_HEADERS_POLICIES[policy_id] = copy.deepcopy(config)
+    return _Made(policy_id, {"Id": policy_id})
+
+
+def _items(values: list[Any]) -> dict[str, Any]:
+    return {"Quantity": len(values), "Items": values}
+
+
+def _cloudfront_function(name: str, props: dict[str, Any], region: str) -> _Made:
+    unknown = set(props) - {"Name", "AutoPublish", "FunctionConfig", "FunctionCode"}
+    if unknown:
+        raise ValueError(f"AWS::CloudFront::Function: properties not emulated: {sorted(unknown)}")
+    made = _client("cloudfront", region).create_function(
+        Name=props["Name"], FunctionConfig=props["FunctionConfig"], FunctionCode=props["FunctionCode"].encode())
+    summary = made["FunctionSummary"]
+    return _Made(summary["FunctionMetadata"]["FunctionARN"],
+                 {"FunctionMetadata.FunctionARN": summary["FunctionMetadata"]["FunctionARN"]})
+
+
+def _cache_behavior(cfn: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in cfn.items() if k not in ("AllowedMethods", "CachedMethods", "FunctionAssociations")}
+    if "FunctionAssociations" in cfn:
+        out["FunctionAssociations"] = _items(cfn["FunctionAssociations"])
+    if "AllowedMethods" in cfn:
+        out["AllowedMethods"] = {**_items(cfn["AllowedMethods"]),
+                                 **({"CachedMethods": _items(cfn["CachedMethods"])} if "CachedMethods" in cfn else {})}
+    return out
+
+
+def _origin(cfn: dict[str, Any]) -> dict[str, Any]:
+    out = dict(cfn)
+    custom = cfn.get("CustomOriginConfig")
+    if custom:
+        out["CustomOriginConfig"] = {
+            "HTTPPort": custom.get("HTTPPort", 80), "HTTPSPort": custom.get("HTTPSPort", 443),
+            "OriginProtocolPolicy": custom["OriginProtocolPolicy"],
+            **({"OriginSslProtocols": _items(custom["OriginSSLProtocols"])} if "OriginSSLProtocols" in custom else {})}
+    return out
+
+
+def distribution_config(cfn: dict[str, Any], caller_reference: str) -> dict[str, Any]:
+    """CloudFormation's ``DistributionConfig`` as CloudFront's API takes it (the properties we use)."""
+    known = {"Comment", "Enabled", "DefaultRootObject", "HttpVersion", "IPV6Enabled", "PriceClass", "Origins",
+             "DefaultCacheBehavior", "CacheBehaviors"}
+    unknown = set(cfn) - known
+    if unknown:
+        raise ValueError(f"AWS::CloudFront::Distribution: properties not emulated: {sorted(unknown)}")
+    renamed = {"IPV6Enabled": "IsIPV6Enabled"}
+    nested = ("Origins", "DefaultCacheBehavior", "CacheBehaviors")
+    out = {renamed.get(k, k): v for k, v in cfn.items() if k not in nested}
+    out["CallerReference"] = caller_reference
+    out.setdefault("Comment", "")
+    out["Origins"] = _items([_origin(o) for o in cfn["Origins"]])
+    out["DefaultCacheBehavior"] = _cache_behavior(cfn["DefaultCacheBehavior"])
+    if "CacheBehaviors" in cfn:
+        out["CacheBehaviors"] = _items([_cache_behavior(b) for b in cfn["CacheBehaviors"]])
+    return out
+
+
+def _distribution(name: str, props: dict[str, Any], region: str) -> _Made:
+    unknown = set(props) - {"DistributionConfig", "Tags"}
+    if unknown:
+        raise ValueError(f"AWS::CloudFront::Distribution: properties not emulated: {sorted(unknown)}")
+    made = _client("cloudfront", region).create_distribution_with_tags(DistributionConfigWithTags={
+        "DistributionConfig": distribution_config(props["DistributionConfig"], name),
+        "Tags": {"Items": props.get("Tags", [])}})["Distribution"]
+    return _Made(made["Id"], {"Id": made["Id"], "DomainName": made["DomainName"]})
+
+
 def _supplement(make: Callable[[str, dict[str, Any], str], _Made]) -> type[_Supplement]:
     return type(f"Supplement_{make.__name__}", (_Supplement,), {"make": staticmethod(make)})
 
@@ -209,6 +304,11 @@ def _completed_bucket(moto_bucket: Any) -> Any:
                           "AbortIncompleteMultipartUpload": r["AbortIncompleteMultipartUpload"]}
                          for r in props["LifecycleConfiguration"]["Rules"]]
                 s3.put_bucket_lifecycle_configuration(Bucket=bucket.name, LifecycleConfiguration={"Rules": rules})
+            if "CorsConfiguration" in props:
+                cors = [{"ID": r["Id"], "AllowedOrigins": r["AllowedOrigins"], "AllowedMethods": r["AllowedMethods"],
+                         "AllowedHeaders": r.get("AllowedHeaders", []), "MaxAgeSeconds": r["MaxAge"]}
+                        for r in props["CorsConfiguration"]["CorsRules"]]
+                s3.put_bucket_cors(Bucket=bucket.name, CORSConfiguration={"CORSRules": cors})
             return bucket
 
     return Bucket
@@ -264,6 +364,11 @@ def emulated_cloudformation() -> Iterator[None]:
         models["AWS::S3::BucketPolicy"] = _supplement(_bucket_policy)
         models["AWS::ApiGateway::Stage"] = _supplement(_stage)
         models["AWS::SNS::Subscription"] = _supplement(_subscription)
+        models["AWS::CloudFront::OriginAccessControl"] = _supplement(_origin_access_control)
+        models["AWS::CloudFront::ResponseHeadersPolicy"] = _supplement(_response_headers_policy)
+        models["AWS::CloudFront::Function"] = _supplement(_cloudfront_function)
+        models["AWS::CloudFront::Distribution"] = _supplement(_distribution)
+        RESPONSE_HEADERS_POLICIES.clear()
         models["AWS::DynamoDB::Table"] = _completed_table(saved["AWS::DynamoDB::Table"])
         models["AWS::S3::Bucket"] = _completed_bucket(saved["AWS::S3::Bucket"])
         models["AWS::ApiGateway::RestApi"] = _completed_rest_api(saved["AWS::ApiGateway::RestApi"])

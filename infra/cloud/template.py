@@ -11,6 +11,8 @@ It adds what Chalice does not make:
   drained by a consumer of ``registry.DEAD_LETTER_QUEUES`` gets six times the consumer's timeout,
   and the consumer's event source mapping reads it,
 - the private, encrypted media bucket (TLS only), the KMS key (+ alias) for provider secrets,
+- the web console: its files in S3 behind CloudFront, ``/v1/*`` routed to the API
+  (``infra.cloud.console_site``),
 - alarms (each DLQ not empty, each worker's and tick's errors, API 5xx) to an SNS topic,
   and a dashboard,
 
@@ -36,13 +38,14 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.services import rate_limits
-from infra.cloud import policies, shared_statements
+from infra.cloud import console_site, policies, shared_statements
 from infra.cloud.functions import (
     API_FUNCTION,
     FunctionSpec,
     StageNames,
     TableInfo,
     all_functions,
+    api_gateway_stage,
     app_name,
     deployed_function_name,
     load_chalice_config,
@@ -286,14 +289,20 @@ def queue_resources(stage_names: StageNames, timeouts: dict[str, int]) -> dict[s
     return resources
 
 
-def bucket_resources(stage_names: StageNames) -> dict[str, Any]:
+def media_bucket_name(stage_names: StageNames) -> str:
+    """The media bucket's name, as an ``Fn::Sub`` string: names are global, the account and region make
+    the stage's name unique."""
+    return f"{stage_names.bucket_prefix}-${{AWS::AccountId}}-${{AWS::Region}}"
+
+
+def bucket_resources(stage_names: StageNames, *, console: bool = False) -> dict[str, Any]:
+    cors = {"CorsConfiguration": console_site.media_cors()} if console else {}
     return {
         "MediaBucket": {
             "Type": "AWS::S3::Bucket",
             **_retention(stage_names.stage),
             "Properties": {
-                # Bucket names are global: the account and region make the stage's name unique.
-                "BucketName": {"Fn::Sub": f"{stage_names.bucket_prefix}-${{AWS::AccountId}}-${{AWS::Region}}"},
+                "BucketName": {"Fn::Sub": media_bucket_name(stage_names)},
                 "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
                                                    "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
                 "BucketEncryption": {"ServerSideEncryptionConfiguration": [
@@ -302,6 +311,7 @@ def bucket_resources(stage_names: StageNames) -> dict[str, Any]:
                 "LifecycleConfiguration": {"Rules": [{"Id": "abort-incomplete-uploads", "Status": "Enabled",
                                                       "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}}]},
                 "Tags": _tags(stage_names),
+                **cors,
             },
         },
         "MediaBucketPolicy": {
@@ -408,8 +418,8 @@ def rest_api_name(stage: str, cfg: dict[str, Any]) -> str:
 
 
 def _api_dimensions(stage: str, cfg: dict[str, Any]) -> list[dict[str, str]]:
-    api_stage = cfg["stages"][stage].get("api_gateway_stage", cfg.get("api_gateway_stage", "api"))
-    return [{"Name": "ApiName", "Value": rest_api_name(stage, cfg)}, {"Name": "Stage", "Value": api_stage}]
+    return [{"Name": "ApiName", "Value": rest_api_name(stage, cfg)},
+            {"Name": "Stage", "Value": api_gateway_stage(stage, cfg)}]
 
 
 def dashboard_body(stage: str, stage_names: StageNames, functions: list[FunctionSpec],
@@ -530,7 +540,12 @@ def build(stage: str, *, registered: dict[str, str] | None = None,
     for table in stage_names.tables:
         resources[table_cfn_name(table)] = table_resource(table, stage_names)
     resources.update(queue_resources(stage_names, timeouts))
-    resources.update(bucket_resources(stage_names))
+    # The console is served beside the API (its /v1/* goes there): no API, no console.
+    console = any(fn.kind == "api" for fn in functions)
+    resources.update(bucket_resources(stage_names, console=console))
+    if console:
+        resources.update(console_site.resources(prefix=stage_names.prefix, media_bucket=media_bucket_name(stage_names),
+                                                api_stage=api_gateway_stage(stage, cfg), tags=_tags(stage_names)))
     resources.update(kms_resources(stage_names))
     resources.update(alarm_resources(stage, stage_names, functions, cfg))
     resources["Dashboard"] = {"Type": "AWS::CloudWatch::Dashboard", "Properties": {
@@ -581,6 +596,7 @@ def build(stage: str, *, registered: dict[str, str] | None = None,
             "SecretsKeyAlias": {"Value": stage_names.kms_alias},
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
             "DashboardName": {"Value": {"Ref": "Dashboard"}},
+            **(console_site.outputs() if console else {}),
         },
     }
 

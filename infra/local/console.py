@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from infra.console_headers import IMMUTABLE_CACHE, REVALIDATE_CACHE, STATIC_HEADERS, content_security_policy
 from infra.local.processes import LOOPBACK, ROOT
 
 log = logging.getLogger("infra.console")
@@ -32,20 +33,6 @@ DIST = ROOT / "web" / "dist"
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                         "transfer-encoding", "upgrade", "proxy-connection"})
 MAX_BODY = 16 * 1024 * 1024  # well above the API's own 6 MB ceiling, so the API answers 413 itself
-STATIC_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
-
-
-def content_security_policy(media_origin: str | None = None) -> str:
-    """The console's policy: its own scripts and styles only, API calls to its own origin (plus the
-    media bucket, where an image file's link redirects), images from anywhere, no framing."""
-    media = f" {media_origin}" if media_origin else ""
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: http: https:; "
-            f"connect-src 'self'{media}; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-            "frame-ancestors 'none'")
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Console not built</title></head>
 <body><main><h1>The console is not built</h1><p>Run <code>make web</code> (or <code>make run</code>, which builds
 it), then reload. The API is up: <a href="/v1/docs">/v1/docs</a>.</p></main></body></html>
@@ -59,7 +46,7 @@ class ConsoleServer:
                  media_origin: str | None = None) -> None:
         self.root = root.resolve()
         self.api = (host, api_port)
-        self.headers = {**STATIC_HEADERS, "Content-Security-Policy": content_security_policy(media_origin)}
+        self.headers = {**STATIC_HEADERS, "Content-Security-Policy": content_security_policy(media_origin or "")}
         handler = type("ConsoleHandler", (_Handler,), {"console": self})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
@@ -196,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind.startswith("text/") or kind in ("application/javascript", "application/json"):
             kind += "; charset=utf-8"
         headers = {"Content-Type": kind,
-                   "Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache",
+                   "Cache-Control": IMMUTABLE_CACHE if immutable else REVALIDATE_CACHE,
                    **self.console.headers}
         self._send(200, target.read_bytes(), headers, head=head)
 
@@ -225,6 +212,17 @@ def allow_media_from(console_url: str, bucket: str) -> None:
 # -- the demo account ------------------------------------------------------------------------
 
 DEMO_EMAIL = "demo@example.com"
+DEFAULT_PORT = 8080  # `make run`'s console (infra.local.stack --console-port)
+DEFAULT_STATE_DIR = ROOT / ".local"  # `make run`'s state (infra.local.stack --state-dir)
+
+
+def demo_sign_in(state_dir: Path = DEFAULT_STATE_DIR, port: int = DEFAULT_PORT) -> str:
+    """What `make demo` ends with: the console `make run` serves and the demo account's sign-in there.
+
+    The password is the one `make run` registers the demo account with at every start (made now if
+    `make run` has not made it yet, and then used by it)."""
+    return (f"Console: run `make run`, then open http://{LOOPBACK}:{port}/ and sign in as {DEMO_EMAIL} / "
+            f"{demo_password(state_dir)}")
 
 
 def demo_password(state_dir: Path) -> str:
@@ -233,6 +231,7 @@ def demo_password(state_dir: Path) -> str:
     import secrets
 
     path = state_dir / "demo-password"
+    state_dir.mkdir(parents=True, exist_ok=True)
     if path.is_file() and len(path.read_text().strip()) >= 12:
         return path.read_text().strip()
     value = f"demo-{secrets.token_urlsafe(12)}"

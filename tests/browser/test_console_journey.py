@@ -246,7 +246,11 @@ def test_a_new_customer_goes_from_keywords_to_a_published_post(open_console, sta
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_role("status").filter(has_text="Re-planned")).to_be_visible()
     c.go(f"/sites/{site_id}/content/{content_id}")
-    page.get_by_role("button", name="Approve").click()
+    # An article of a job the customer started by hand may be approved as it is written (the
+    # generation's approval rule); otherwise the customer approves it here.
+    approve = page.get_by_role("button", name="Approve", exact=True)
+    if approve.count():
+        approve.click()
     expect(page.locator("main p .badge").first).to_have_text("approved")
     c.nav("Calendar")
     entry = page.locator(f".slot.entry[data-content='{content_id}']")

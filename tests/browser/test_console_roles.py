@@ -15,12 +15,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
 import requests
 from playwright.sync_api import Locator, Page, expect
 
+from infra.local.console import DEFAULT_PORT, DEFAULT_STATE_DIR, demo_sign_in
+from infra.local.stack import Options as StackOptions
 from infra.openapi_export import access_map
 from tests.browser.console import Console
 
@@ -70,10 +73,22 @@ CONTROLS = [
     Control("/users", "add a user", button("Add user"), "POST /v1/users"),
     Control("/users", "change a role", lambda p: p.get_by_role("button", name="Change role"),
             "PATCH /v1/users/{user_id}"),
+    Control("/settings", "add an author profile", button("Add profile"), "POST /v1/account/author-profiles"),
+    Control("/settings?tab=prompts", "write the account's own prompt",
+            lambda p: p.get_by_role("button", name=re.compile("^(Write your own|Edit) clustering prompt$")),
+            "PUT /v1/account/prompts/{prompt_type}"),
+    Control("/settings?tab=keys", "bring an own AI key", button("Check and save"),
+            "PUT /v1/account/ai-keys/{provider_id}"),
+    Control("/users", "invite someone", button("Send invitation"), "POST /v1/users/invites"),
+    Control("/api-keys", "create an API key", button("Create key"), "POST /v1/api-keys"),
+    Control("/settings?tab=modules", "switch modules",
+            lambda p: p.locator("main").get_by_role("checkbox", name=re.compile("^Planner")),
+            "PATCH /v1/account/modules"),
 ]
 # Screens with no role-dependent control in this stack (no Stripe prices: nothing is for sale online),
 # visited too, so each is checked with axe as a viewer sees it.
-READ_ONLY = ["/credits", "/billing", "/sites/{site}/clusters", "/sites/{site}/jobs", "/sites/{site}/content"]
+READ_ONLY = ["/credits", "/billing", "/sites/{site}/clusters", "/sites/{site}/jobs", "/sites/{site}/content",
+             "/profile"]
 
 
 class Api:
@@ -201,3 +216,15 @@ def test_the_demo_sign_in_printed_by_make_run_works(open_console, stack):
     c.sign_in(login["email"], login["password"])
     expect(c.page.get_by_role("link", name="Demo Coffee Blog")).to_be_visible()
     expect(c.page.locator("header .badge")).to_have_text("owner")
+
+
+def test_the_sign_in_make_demo_ends_with_works_while_make_run_is_up(open_console, stack):
+    # `make demo` prints it for `make run`'s defaults: the same console port and state directory
+    assert (StackOptions().console_port, StackOptions().state_dir) == (DEFAULT_PORT, DEFAULT_STATE_DIR)
+    port = urlsplit(stack.console_url).port
+    line = demo_sign_in(stack.state_dir, port)  # for this session's stack, as `make demo` does for .local/
+    found = re.search(r"open (http://\S+) and sign in as (\S+) / (\S+)$", line)
+    assert found and found[1] == f"{stack.console_url}/"
+    c: Console = open_console()
+    c.sign_in(found[2], found[3])
+    expect(c.page.get_by_role("link", name="Demo Coffee Blog")).to_be_visible()

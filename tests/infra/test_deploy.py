@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from infra.cloud import deploy, template
+from infra.console_headers import IMMUTABLE_CACHE, REVALIDATE_CACHE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,6 +21,7 @@ case "$*" in
   *"configure get region"*) echo "eu-west-1" ;;
   *"sts get-caller-identity"*) echo "111122223333" ;;
   *"s3api head-bucket"*) exit 1 ;;
+  *"describe-stacks"*"ConsoleBucketName"*) echo "seo-prod-consolebucket-abc123" ;;
   *"describe-stacks"*"StackStatus"*) if [ "$STACK_STATUS" = NONE ]; then echo "Stack does not exist" >&2; exit 254; fi
                                      echo "$STACK_STATUS" ;;
 esac
@@ -82,6 +84,31 @@ def test_a_first_create_goes_unprotected_then_protects_the_tables(tmp_path: Path
     secret = tmp_path / "home/.config/seo-content-engine/prod-signing-secret"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and len(secret.read_text().strip()) >= 32
     assert f"AppSigningSecret={secret.read_text().strip()}" in deploys[0]
+
+
+def test_the_console_is_built_first_and_uploaded_after_the_stack_assets_before_index(tmp_path: Path) -> None:
+    code, calls, out = _deploy(tmp_path, "UPDATE_COMPLETE", "--stage", "prod")
+    assert code == 0, out
+    assert calls[:2] == ["make package STAGE=prod", "make web"]  # a console that does not build stops the deploy
+    syncs = [c for c in calls if c.startswith("aws s3 sync")]
+    assert len(syncs) == 2
+    last_deploy = calls.index(_deploys(calls)[-1])
+    assert last_deploy < calls.index(syncs[0]) < calls.index(syncs[1])
+    assets, rest = syncs
+    assert assets.startswith("aws s3 sync web/dist/assets s3://seo-prod-consolebucket-abc123/assets ")
+    assert f"--cache-control {IMMUTABLE_CACHE}" in assets and "--delete" not in assets  # old chunks stay
+    assert rest.startswith("aws s3 sync web/dist s3://seo-prod-consolebucket-abc123 ")
+    assert f"--cache-control {REVALIDATE_CACHE}" in rest and "--exclude assets/*" in rest and "--delete" in rest
+
+
+def test_a_deploy_stops_when_the_stack_names_no_console_bucket(tmp_path: Path) -> None:
+    bin_dir = _fake_bin(tmp_path)
+    aws = bin_dir / "aws"
+    aws.write_text(aws.read_text().replace('echo "seo-prod-consolebucket-abc123"', "echo ''"))
+    code, calls, out = _deploy(tmp_path, "UPDATE_COMPLETE", "--stage", "prod", path=f"{bin_dir}{os.pathsep}"
+                               f"{os.environ['PATH']}")
+    assert code != 0 and "no ConsoleBucketName output" in out
+    assert not any(c.startswith("aws s3 sync") for c in calls)
 
 
 def test_a_retry_after_a_failed_first_create_deletes_the_empty_stack_first(tmp_path: Path) -> None:

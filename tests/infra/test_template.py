@@ -7,15 +7,17 @@ and merged the way ``chalice package --merge-template`` merges it.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from chalice import Chalice
 
 from chalicelib.registry import DEAD_LETTER_QUEUES, QUEUES, table_models
-from infra.cloud import chalice_sam, template
+from infra.cloud import chalice_sam, console_site, template
 from infra.cloud.functions import all_functions, load_chalice_config, names
 from infra.cloud.package import check_template
+from infra.console_headers import STATIC_HEADERS, content_security_policy
 
 STAGE = "prod"
 
@@ -273,7 +275,7 @@ def test_stateful_resources_survive_a_stack_deletion_but_not_a_failed_first_crea
         resources: dict[str, Any]) -> None:
     stateful = {k: r for k, r in resources.items()
                 if r["Type"] in ("AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::KMS::Key")}
-    assert len(stateful) == len(table_models()) + 2
+    assert len(stateful) == len(table_models()) + 3  # the media and console buckets, the key
     assert {r["DeletionPolicy"] for r in stateful.values()} == {"RetainExceptOnCreate"}
 
 
@@ -367,3 +369,113 @@ def test_the_template_is_within_cloudformations_limits_with_room_to_grow(merged:
     # the budget is enforced: a template past 80% of a limit is refused
     tight = sam_transform.Measure(template_bytes=800_001, transformed_bytes=0, resources=401, resource_types={})
     assert len(tight.problems()) == 2
+
+
+# --- the web console: S3 behind CloudFront, /v1/* to the API --------------------------------------
+
+def _distribution(resources: dict[str, Any]) -> dict[str, Any]:
+    return resources[console_site.DISTRIBUTION]["Properties"]["DistributionConfig"]
+
+
+def test_the_console_is_served_from_its_bucket_and_v1_goes_to_the_api_on_the_same_origin(
+        resources: dict[str, Any]) -> None:
+    config = _distribution(resources)
+    origins = {o["Id"]: o for o in config["Origins"]}
+    files = origins[console_site.FILES_ORIGIN]
+    assert files["DomainName"] == {"Fn::GetAtt": [console_site.BUCKET, "RegionalDomainName"]}
+    assert files["OriginAccessControlId"] == {"Fn::GetAtt": [console_site.ORIGIN_ACCESS, "Id"]}
+    api = origins[console_site.API_ORIGIN]
+    assert api["DomainName"] == {"Fn::Sub": "${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    assert api["OriginPath"] == "/" + load_chalice_config()["stages"][STAGE]["api_gateway_stage"]
+    assert api["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    default = config["DefaultCacheBehavior"]
+    assert (default["TargetOriginId"], default["ViewerProtocolPolicy"]) == (console_site.FILES_ORIGIN,
+                                                                            "redirect-to-https")
+    assert default["AllowedMethods"] == ["GET", "HEAD"] and default["Compress"] is True
+    assert default["ResponseHeadersPolicyId"] == {"Ref": console_site.HEADERS_POLICY}
+    assert config["DefaultRootObject"] == "index.html"
+    [v1] = config["CacheBehaviors"]
+    assert v1["PathPattern"] == "/v1/*" and v1["TargetOriginId"] == console_site.API_ORIGIN
+    assert set(v1["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+    # never cached; every viewer header (Authorization), cookie (the refresh cookie) and query string, but Host
+    assert v1["CachePolicyId"] == console_site.CACHING_DISABLED
+    assert v1["OriginRequestPolicyId"] == console_site.ALL_VIEWER_EXCEPT_HOST
+    assert v1["ViewerProtocolPolicy"] == "https-only"  # a redirect would turn a POST into a GET
+
+
+def test_the_console_bucket_is_private_and_readable_by_this_distribution_alone(resources: dict[str, Any]) -> None:
+    bucket = resources[console_site.BUCKET]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert "BucketName" not in bucket  # named by CloudFormation: a bucket kept from a deleted stack blocks nothing
+    statements = resources[console_site.BUCKET_POLICY]["Properties"]["PolicyDocument"]["Statement"]
+    [allow] = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"} and allow["Action"] == "s3:GetObject"
+    assert allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"].endswith(
+        f"distribution/${{{console_site.DISTRIBUTION}}}")
+    [deny] = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    access = resources[console_site.ORIGIN_ACCESS]["Properties"]["OriginAccessControlConfig"]
+    assert (access["OriginAccessControlOriginType"], access["SigningBehavior"]) == ("s3", "always")
+
+
+def test_the_console_carries_the_same_headers_as_locally(resources: dict[str, Any]) -> None:
+    config = resources[console_site.HEADERS_POLICY]["Properties"]["ResponseHeadersPolicyConfig"]
+    security = config["SecurityHeadersConfig"]
+    csp = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    media = template.media_bucket_name(names(STAGE))
+    assert csp == content_security_policy(f"https://{media}.s3.amazonaws.com",
+                                          f"https://{media}.s3.${{AWS::Region}}.amazonaws.com")
+    assert resources["MediaBucket"]["Properties"]["BucketName"] == {"Fn::Sub": media}
+    served = {"X-Content-Type-Options": "nosniff" if security["ContentTypeOptions"]["Override"] else None,
+              "Referrer-Policy": security["ReferrerPolicy"]["ReferrerPolicy"],
+              "X-Frame-Options": security["FrameOptions"]["FrameOption"]}
+    assert served == STATIC_HEADERS
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 365 * 24 * 3600
+    assert all(header["Override"] for header in security.values())
+
+
+def test_the_media_bucket_lets_the_console_read_images_and_nothing_more(resources: dict[str, Any]) -> None:
+    [rule] = resources["MediaBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["GET", "HEAD"]
+    assert rule["AllowedOrigins"] == ["https://*.cloudfront.net"]
+
+
+def test_the_console_address_is_an_output(merged: dict[str, Any]) -> None:
+    outputs = merged["Outputs"]
+    assert outputs["ConsoleURL"]["Value"] == {"Fn::Sub": f"https://${{{console_site.DISTRIBUTION}.DomainName}}/"}
+    assert outputs["ConsoleBucketName"]["Value"] == {"Ref": console_site.BUCKET}
+
+
+def test_without_an_api_there_is_no_console() -> None:
+    registered = {n: k for n, k in template.registered_functions().items() if k != "api"}
+    built = template.build(STAGE, registered=registered)
+    assert not any(name.startswith("Console") for name in built["Resources"])
+    assert "CorsConfiguration" not in built["Resources"]["MediaBucket"]["Properties"]
+
+
+def test_an_address_of_the_app_is_its_page_and_a_file_stays_a_file(resources: dict[str, Any], tmp_path: Path) -> None:
+    """The e-mailed links open /accept-invite?token=...: CloudFront answers index.html, as the local server does.
+    The function's own code, run by node with CloudFront's event shape."""
+    import shutil
+    import subprocess
+
+    function = resources[console_site.ADDRESSES_FUNCTION]["Properties"]
+    assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0" and function["AutoPublish"] is True
+    [association] = _distribution(resources)["DefaultCacheBehavior"]["FunctionAssociations"]
+    assert association == {"EventType": "viewer-request", "FunctionARN": {
+        "Fn::GetAtt": [console_site.ADDRESSES_FUNCTION, "FunctionMetadata.FunctionARN"]}}
+    assert "FunctionAssociations" not in _distribution(resources)["CacheBehaviors"][0]  # /v1/* goes as it is
+    node = shutil.which("node")
+    assert node, "node is needed (make web installs the console with it)"
+    script = tmp_path / "run.js"
+    uris = ["/", "/accept-invite", "/reset-password", "/sites/abc/keywords", "/index.html", "/assets/index-1a2b.js",
+            "/favicon.ico", "/assets/"]
+    script.write_text(function["FunctionCode"] + "\nconsole.log(JSON.stringify(" + json.dumps(uris) +
+                      ".map(u => handler({request: {uri: u, querystring: {token: {value: 't'}}}}).uri)));\n")
+    out = json.loads(subprocess.run([node, str(script)], capture_output=True, text=True, check=True).stdout)
+    assert dict(zip(uris, out, strict=True)) == {
+        "/": "/", "/accept-invite": "/index.html", "/reset-password": "/index.html",
+        "/sites/abc/keywords": "/index.html", "/index.html": "/index.html",
+        "/assets/index-1a2b.js": "/assets/index-1a2b.js", "/favicon.ico": "/favicon.ico", "/assets/": "/index.html"}

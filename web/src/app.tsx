@@ -5,7 +5,7 @@ import { api, must } from "./api/client";
 import { describe } from "./api/errors";
 import { ACCOUNT_SECTIONS, ROUTES, SITE_SECTIONS } from "./routes";
 import { href, match, navigate, rememberReturn, type RouteDef, type ScreenProps, useLocation } from "./router";
-import { session, signOut, subscribe, type SessionState } from "./session";
+import { can, session, signOut, subscribe, type SessionState } from "./session";
 import { Announcer, Badge, notify } from "./ui/bits";
 import { ErrorBox, Loading } from "./ui/data";
 
@@ -127,7 +127,7 @@ export function App() {
   }, [where.path, state.status]);
 
   useEffect(() => {
-    if (state.status === "signedIn" && (route?.public || where.path === "/")) navigate("/sites", { replace: true });
+    if (state.status === "signedIn" && ((route?.public && !route.anyone) || where.path === "/")) navigate("/sites", { replace: true });
     if (state.status === "signedOut" && !route?.public) {
       if (where.path !== "/") rememberReturn(where.path);
       navigate("/signin", { replace: true });
@@ -162,7 +162,7 @@ export function App() {
         <aside class="sidebar">
           <nav aria-label="Account" class="nav-group">
             <ul>
-              {ACCOUNT_SECTIONS.map(([path, label]) => (
+              {ACCOUNT_SECTIONS.filter(([, , op]) => !op || can(op)).map(([path, label]) => (
                 <li key={path}>
                   <a href={href(path)} aria-current={where.path === path ? "page" : undefined}>
                     {label}

@@ -15,6 +15,8 @@ export type RouteDef = {
   load: () => Promise<ScreenModule>;
   /** Reachable signed out (sign-in, sign-up). */
   public?: boolean;
+  /** Public, and stays open when signed in too (the pages e-mailed links open). */
+  anyone?: boolean;
 };
 
 export type Location = { path: string; query: URLSearchParams };

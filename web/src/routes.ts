@@ -1,4 +1,5 @@
 /** Every screen of the console: its address, its title, and the chunk that holds it. */
+import type { Operation } from "./api/client";
 import type { RouteDef, ScreenModule } from "./router";
 import * as auth from "./screens/auth";
 
@@ -7,6 +8,12 @@ const eager = (component: ScreenModule["default"]) => async (): Promise<ScreenMo
 export const ROUTES: RouteDef[] = [
   { pattern: "/signin", title: "Sign in", public: true, load: eager(auth.SignIn) },
   { pattern: "/signup", title: "Create your account", public: true, load: eager(auth.SignUp) },
+  { pattern: "/accept-invite", title: "Join an account", public: true, anyone: true,
+    load: () => import("./screens/account-links").then((m) => ({ default: m.AcceptInvite })) },
+  { pattern: "/reset-password", title: "Choose a new password", public: true, anyone: true,
+    load: () => import("./screens/account-links").then((m) => ({ default: m.ResetPassword })) },
+  { pattern: "/verify-email", title: "Confirm your address", public: true, anyone: true,
+    load: () => import("./screens/account-links").then((m) => ({ default: m.VerifyEmail })) },
   { pattern: "/sites", title: "Sites", load: () => import("./screens/sites") },
   { pattern: "/sites/:site", title: "Site and sectors", load: () => import("./screens/site") },
   { pattern: "/sites/:site/wordpress", title: "WordPress connection", load: () => import("./screens/wordpress") },
@@ -23,6 +30,10 @@ export const ROUTES: RouteDef[] = [
   { pattern: "/credits", title: "Credits", load: () => import("./screens/credits") },
   { pattern: "/billing", title: "Plans and billing", load: () => import("./screens/billing") },
   { pattern: "/users", title: "Users and roles", load: () => import("./screens/users") },
+  { pattern: "/settings", title: "Account settings", load: () => import("./screens/settings") },
+  { pattern: "/api-keys", title: "API keys", load: () => import("./screens/api-keys") },
+  { pattern: "/audit", title: "Audit log", load: () => import("./screens/audit") },
+  { pattern: "/profile", title: "Your profile", load: () => import("./screens/profile") },
 ];
 
 /** The site's sections, in the order of the work: keywords in, articles out. */
@@ -38,9 +49,14 @@ export const SITE_SECTIONS: [path: string, label: string][] = [
   ["/automation", "Automation"],
 ];
 
-export const ACCOUNT_SECTIONS: [path: string, label: string][] = [
+/** The account's sections; one with an operation is listed only to roles the API lets call it. */
+export const ACCOUNT_SECTIONS: [path: string, label: string, op?: Operation][] = [
   ["/sites", "Sites"],
   ["/credits", "Credits"],
   ["/billing", "Plans and billing"],
   ["/users", "Users and roles"],
+  ["/settings", "Account settings"],
+  ["/api-keys", "API keys", "GET /v1/api-keys"],
+  ["/audit", "Audit log", "GET /v1/audit"],
+  ["/profile", "Your profile"],
 ];

@@ -104,6 +104,12 @@ export async function signUp(body: Schemas["RegisterBody"]): Promise<void> {
   await loadMe();
 }
 
+/** Signed in with tokens another route answered (an accepted invitation, a changed password). */
+export async function adopt(tokens: Tokens): Promise<void> {
+  accept(tokens);
+  await loadMe();
+}
+
 /** Ends the session on the server (its tokens stop working, the cookie is cleared), then here. */
 export async function signOut(): Promise<void> {
   await must(api.POST("/v1/auth/logout"));

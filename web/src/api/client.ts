@@ -11,6 +11,15 @@ import type { components, paths } from "./generated/schema";
 import { ApiError, networkError } from "./errors";
 
 export type Schemas = components["schemas"];
+
+type JsonOf<T> = T extends { content: { "application/json": infer J } } ? J : never;
+/**
+ * What an operation answers on success, named by its path and method rather than by its schema's
+ * name: two API models of one name get renamed in the document (module-qualified), a path does not.
+ */
+export type Returns<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { responses: infer R }
+  ? R extends { 200: infer Ok } ? JsonOf<Ok> : R extends { 201: infer Made } ? JsonOf<Made> : never
+  : never;
 export type { Operation } from "./generated/access";
 
 type TokenSource = {

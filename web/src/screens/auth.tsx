@@ -34,6 +34,9 @@ export function SignIn() {
         <Submit busy={submit.busy} busyLabel="Signing in…">Sign in</Submit>
       </form>
       <p>
+        <a href={href("/reset-password")}>Forgot your password?</a>
+      </p>
+      <p>
         New here? <a href={href("/signup")}>Create an account</a>
       </p>
     </div>

@@ -5,7 +5,7 @@
  * publishing settings (limits, days, time slots).
  */
 import { useState } from "preact/hooks";
-import { api, must, type Schemas } from "../api/client";
+import { api, must, type Returns, type Schemas } from "../api/client";
 import { href, type ScreenProps } from "../router";
 import { can } from "../session";
 import { Badge, Can, notify } from "../ui/bits";
@@ -14,7 +14,7 @@ import { Checkbox, FormError, Submit, TextField, useSubmit } from "../ui/form";
 import { siteParams, sitePath } from "./shared";
 
 type Calendar = Schemas["CalendarOut"];
-type Settings = Schemas["SettingsOut"];
+type Settings = Returns<"/v1/sites/{site_id}/publishing/settings", "get">;
 type Moving = { contentId: string; title: string };
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 const DAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];

@@ -6,6 +6,7 @@ import { can, reloadMe, session } from "../session";
 import { Badge, Can, ConfirmButton, notify, when } from "../ui/bits";
 import { Empty, ErrorBox, PageFooter, usePaged } from "../ui/data";
 import { FormError, SelectField, Submit, TextField, useSubmit } from "../ui/form";
+import { Invites } from "./invites";
 
 type Role = Schemas["Role"];
 const ROLES: { value: Role; label: string }[] = [
@@ -32,6 +33,7 @@ export default function Users(_: ScreenProps) {
       )}
       {users.state === "ok" && users.items.length === 0 && <Empty title="No users" />}
       <PageFooter list={users} what="users" />
+      <Invites />
       <Can op="POST /v1/users">
         <AddUser onAdded={() => { users.reload(); void reloadMe(); }} />
       </Can>
