@@ -1,7 +1,7 @@
 """What the chaos suite found, each reduced to a deterministic reproduction, now fixed.
 
 Each test states the invariant the storm broke, with the one fault that broke it set by
-hand (no random faults). They were ``xfail(strict=True)`` until the fix; they stay as the
+hand (no random faults). They were marked as expected failures (strict) until the fix; they stay as the
 regular tests of those fixes. Moto in-process, a few seconds each.
 """
 
