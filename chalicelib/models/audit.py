@@ -14,7 +14,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from chalicelib.models.base import FigureMapAttribute, table_meta
 from chalicelib.models.connection import SharedClientModel
 from chalicelib.models.site_records import gsi, join_key
-from chalicelib.models.site_scope import ACCOUNT
+from chalicelib.models.site_scope import Kept
 
 
 def action_key(account_id: str, action: str) -> str:
@@ -23,7 +23,9 @@ def action_key(account_id: str, action: str) -> str:
 
 class AuditEntry(SharedClientModel):
     Meta = table_meta("audit", ttl_attribute="expires_epoch")
-    site_scope = ACCOUNT
+    # An entry may name a site (a WordPress connection changed): the log is append-only history, kept
+    # after the site's deletion until its TTL.
+    site_scope = Kept("the append-only audit log outlives what it names, until its TTL")
     account_id = UnicodeAttribute(hash_key=True)
     entry_id = UnicodeAttribute(range_key=True)  # UUIDv7: time-ordered
     action = UnicodeAttribute()  # e.g. "auth.sign_in", "api_key.created" (services.audit)

@@ -244,7 +244,8 @@ def test_global_prompts(api, staff):
     assert r.status == 200 and r.json["variables"] == ["title"]
     assert api.put("/v1/admin/prompts/Bad-Type", {"prompt_value": "x"}, token=staff.token).status == 422
     types = [p["prompt_type"] for p in api.get("/v1/admin/prompts", token=staff.token).json["items"]]
-    assert types == ["clustering", "content_generation", "ideas", "image_prompts", "meta_rewrite"]
+    assert types == ["clustering", "content_generation", "content_optimization", "ideas", "image_prompts",
+                     "meta_rewrite"]
     assert api.delete("/v1/admin/prompts/clustering", token=staff.token).status == 200
     effective = api.get("/v1/account/prompts/clustering", token=staff.token).json
     assert effective["source"] == "builtin"

@@ -168,7 +168,7 @@ def run_deletion_chaos(profile: Profile, monkeypatch: Any, endpoint: str) -> dic
     assert files(media.site_prefix(run.account_id, run.site_id)) == []
     kept = mentions(run.site_id, endpoint=endpoint)
     # the ledger, the deletion's record and the account's news of the site (notifications: TTL)
-    news = {"account_events", "notifications", "notification_groups", "webhook_deliveries"}
+    news = {"account_events", "notifications", "notification_groups", "webhook_deliveries", "audit"}
     assert {"credit_ledger", "deletions"} <= set(kept) <= {"credit_ledger", "deletions", *news}, kept
     # WordPress: nothing after the delete was accepted
     assert wp.posts == wp_before[0], "a post was created or changed after the delete was accepted"

@@ -18,8 +18,11 @@ def test_the_demo_runs_the_chain_from_keywords_to_images(tmp_path: Path, capsys:
     assert code == 0, f"{out}\n{err}"
     steps = [line for line in out.splitlines() if re.match(r"\s+\[\d+/\d+\]", line)]
     assert len(steps) == len(demo.STEPS), out
-    summary = out.strip().splitlines()[-1]
+    *_, summary, console = out.strip().splitlines()
     assert summary.startswith("demo: account "), summary
+    # it ends with where to see it all in a browser, and a sign-in that works there
+    assert re.fullmatch(r"demo: Console: run `make run`, then open http://127\.0\.0\.1:8080/ and sign in as "
+                        r"\S+@\S+ / \S+", console), console
     # every stage made something, the credits add up, and the run was timed
     for made in (r"\d+ keywords", r"\d+ clusters", r"\d+ ideas", r"\d+ tasks", r"\d+ articles?", r"\d+ images?",
                  r"\d+ credits \(idea \d+, content \d+, image \d+\) spent", r"total \d+\.\ds"):

@@ -43,7 +43,7 @@ def _snapshot() -> dict[str, list]:
 def test_seeding_twice_changes_nothing_and_keeps_staff_edits(ddb):
     first = seed_system_defaults()
     assert first["providers"] == 6 and first["ai_models"] == len(MODELS) and first["default_models"] == 3
-    assert first["prompts"] == 4 and first["credit_costs"] >= 5 and first["industries"] >= 3
+    assert first["prompts"] == 5 and first["credit_costs"] >= 5 and first["industries"] >= 3
     before = _snapshot()
     assert {p["provider_id"]["S"] for p in before["IntegrationProvider"]} == {
         "openai", "runware", "anthropic", "stripe", "paypal", "resend"}

@@ -204,8 +204,8 @@ def test_deleting_a_site_stops_it_then_removes_everything_it_owns(api, owner, lo
     assert files(prefix) == []
     assert len(wp.posts) == posts_before, "nothing was published after the delete was accepted"
     # kept: the money history (balance = its sum), the deletion's own record, and the account's news of
-    # what happened on the site (notifications, webhook deliveries: they expire by their TTL)
-    news = {"account_events", "notifications", "notification_groups", "webhook_deliveries"}
+    # what happened on the site (notifications, webhook deliveries, the audit log: they expire by their TTL)
+    news = {"account_events", "notifications", "notification_groups", "webhook_deliveries", "audit"}
     assert {"credit_ledger", "deletions"} <= mentions(world.site_id).keys() <= {"credit_ledger", "deletions", *news}
     ledger_balances(owner.account_id)
     assert api.get(world.base, token=owner.token).status == 404
@@ -323,7 +323,7 @@ def test_deleting_a_sector_asks_for_cascade_then_removes_its_records_only(api, o
     # account's news of what happened (notifications, webhook deliveries: they expire by their TTL)
     history = {table_name(t) for t in ("jobs", "job_items", "credit_ledger", "deletions", "publish_slots",
                                        "account_events", "notifications", "notification_groups",
-                                       "webhook_deliveries")}
+                                       "webhook_deliveries", "audit")}
     assert mentions(gone, skip=history) == {}
     for content_id in by_sector.get(gone, []):
         assert mentions(content_id, skip=history) == {}, content_id
