@@ -3,8 +3,9 @@
 Everything goes through the console's screens (no API call made by the test on the customer's
 behalf): sign up -> add a site and a sector -> connect WordPress (a wrong password first: the
 per-cause error) -> import keywords (a CSV with bad rows: listed with their reasons) -> cluster
--> ideas for two clusters -> approve -> writing tasks -> write one article -> edit it (HTML, meta,
-images with alt text) -> approve -> schedule on the calendar (drag, and the keyboard's "Move")
+-> ideas for two clusters -> approve -> writing tasks -> write two articles -> switch the linker and
+the optimiser on -> edit one (HTML, meta, accept a suggested link to the other, its score, images
+with alt text) -> approve -> schedule on the calendar (drag, and the keyboard's "Move")
 -> the publishing tick publishes it -> the post is in WordPress's database -> the credits spent
 are on the credits screen. Every screen is checked with axe-core and photographed.
 """
@@ -198,15 +199,27 @@ def test_a_new_customer_goes_from_keywords_to_a_published_post(open_console, sta
     # -- write one article ------------------------------------------------------------------
     c.nav("Articles")
     tasks = page.locator("section[aria-labelledby=tasks] table tbody tr")
-    expect(tasks.first).to_be_visible()
-    tasks.first.get_by_role("checkbox").check()
-    page.get_by_role("button", name="Write 1 article").click()
+    expect(tasks).to_have_count(2)
+    for i in range(2):  # two articles: the second is what the first one links to
+        tasks.nth(i).get_by_role("checkbox").check()
+    page.get_by_role("button", name="Write 2 articles").click()
     _wait_job(page)
     articles = page.locator("main > table tbody tr")
-    expect(articles).to_have_count(1, timeout=20_000)
+    expect(articles).to_have_count(2, timeout=20_000)
     c.check("articles")
-    articles.first.get_by_role("link").click()
-    c.settle()
+    article_path = articles.first.get_by_role("link").get_attribute("href")
+
+    # -- the linker and the optimiser are opt-in: switched on in the account's settings ------
+    c.go("/settings?tab=modules")
+    for module in ("Linker", "Optimizer"):
+        switch = page.get_by_role("checkbox", name=re.compile(f"^{module}:"))
+        expect(switch).to_be_enabled()
+        switch.check()
+        expect(page.get_by_role("status").filter(has_text=f"{module.lower()} switched on")).to_be_visible()
+        expect(switch).to_be_checked()
+    c.check("account settings (modules)")
+
+    c.go(article_path.removeprefix("#"))
     content_id = page.url.rsplit("/", 1)[1]
     expect(page.frame_locator("iframe.preview").locator("h1")).to_be_visible()
     c.check("article editor (preview)")
@@ -222,6 +235,26 @@ def test_a_new_customer_goes_from_keywords_to_a_published_post(open_console, sta
     page.get_by_role("button", name="Save 1 change").click()
     expect(page.get_by_role("button", name="Saved")).to_be_visible()
     c.check("article editor (meta)")
+
+    # -- review and accept links: the linker's suggestion becomes a link in the article ------
+    page.get_by_role("tab", name="Links").click()
+    page.get_by_role("button", name="Suggest internal links").click()
+    suggestions = page.locator("main table").filter(has_text="Links to the site's other articles").locator("tbody tr")
+    expect(suggestions.first).to_be_visible(timeout=20_000)
+    anchor = suggestions.first.locator("td").first.inner_text().strip("“”")
+    target = suggestions.first.locator("td").nth(1).inner_text()
+    c.check("article editor (link suggestions)")
+    page.get_by_role("button", name=f"Accept the link to {target}").click()
+    expect(page.get_by_role("status").filter(has_text=f"Link to {target} added")).to_be_visible()
+    page.get_by_role("tab", name="Links").click()
+    expect(suggestions.first.locator(".badge")).to_have_text("accepted")
+    page.get_by_role("tab", name="HTML").click()
+    body_html = page.get_by_label("Article HTML").input_value()
+    words = r"\s+".join(map(re.escape, anchor.split()))
+    assert re.search(rf"<a [^>]*>{words}</a>", body_html), (anchor, body_html)
+    page.get_by_role("tab", name="Score").click()
+    expect(page.locator("p.score strong")).to_have_text(re.compile(r"^\d+$"))
+    c.check("article editor (score)")
 
     page.get_by_role("tab", name="Images").click()
     page.get_by_role("button", name="Write image prompts").click()
