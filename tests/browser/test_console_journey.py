@@ -327,7 +327,7 @@ def test_a_new_customer_goes_from_keywords_to_a_published_post(open_console, sta
     later = page.locator(".slot.free:not([disabled]), .slot.free").filter(has_text="23:58").first
     entry.drag_to(later)
     expect(entry).to_contain_text("23:58", timeout=20_000)
-    page.get_by_role("button", name=re.compile("^Move ")).first.click()
+    entry.get_by_role("button", name=re.compile("^Move ")).click()
     page.get_by_role("button", name=re.compile(rf"^{near} free on .*: place")).first.click()
     expect(entry).to_contain_text(near, timeout=20_000)
     page.get_by_role("button", name="Week", exact=True).click()
