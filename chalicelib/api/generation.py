@@ -40,7 +40,7 @@ def list_content_types(req: Req) -> ContentTypesOut:
     return ContentTypesOut(items=[ContentTypeOut(**vars(t)) for t in content_types.CONTENT_TYPES.values()])
 
 
-class StrategyOut(Out):
+class StrategyChoiceOut(Out):
     strategy_id: str
     name: str
     description: str
@@ -48,10 +48,10 @@ class StrategyOut(Out):
 
 
 @route(bp, "/v1/strategies", "GET", summary="The platform's content strategies a site can choose", tags=TAGS,
-       query=ListQuery, response=Page[StrategyOut])
-def list_strategies(req: Req) -> Page[StrategyOut]:
+       query=ListQuery, response=Page[StrategyChoiceOut])
+def list_strategies(req: Req) -> Page[StrategyChoiceOut]:
     page = system_config.page_strategies(limit=req.query.limit, cursor=req.query.cursor)
-    return Page[StrategyOut](items=[StrategyOut.model_validate(s) for s in page.items if s.is_active],
+    return Page[StrategyChoiceOut](items=[StrategyChoiceOut.model_validate(s) for s in page.items if s.is_active],
                              next_cursor=page.next_cursor)
 
 

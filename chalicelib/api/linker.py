@@ -36,7 +36,7 @@ class SuggestionList(BaseModel):
     items: list[SuggestionOut]
 
 
-class SettingsIn(Body):
+class LinkSettingsIn(Body):
     max_links: int | None = Field(None, ge=1, le=service.MAX_LINKS_LIMIT,
                                   description="Links an article gets at most (its own accepted ones count)")
     auto_accept: int | None = Field(None, ge=0, le=service.MAX_LINKS_LIMIT,
@@ -44,7 +44,7 @@ class SettingsIn(Body):
                                                 "(0: every one waits for a person)")
 
 
-class SettingsOut(Out):
+class LinkSettingsOut(Out):
     max_links: int
     auto_accept: int
 
@@ -105,16 +105,16 @@ def dismiss(req: Req, site_id: str, content_id: Id, target_id: Id) -> Suggestion
                                                         service.suggestion_id(content_id, target_id)))
 
 
-@site_route("/v1/sites/{site_id}/links/settings", "GET", tags=TAGS, response=SettingsOut,
+@site_route("/v1/sites/{site_id}/links/settings", "GET", tags=TAGS, response=LinkSettingsOut,
             summary="The site's linking rules (links per article, automatic acceptance)")
-def get_settings(req: Req, site_id: str) -> SettingsOut:
-    return SettingsOut.model_validate(service.get_settings(req.account_id, site_id))
+def get_settings(req: Req, site_id: str) -> LinkSettingsOut:
+    return LinkSettingsOut.model_validate(service.get_settings(req.account_id, site_id))
 
 
-@site_route("/v1/sites/{site_id}/links/settings", "PATCH", tags=TAGS, body=SettingsIn, response=SettingsOut,
+@site_route("/v1/sites/{site_id}/links/settings", "PATCH", tags=TAGS, body=LinkSettingsIn, response=LinkSettingsOut,
             role=Role.admin, summary="Change the site's linking rules")
-def update_settings(req: Req, site_id: str) -> SettingsOut:
-    return SettingsOut.model_validate(service.update_settings(req.account_id, site_id,
+def update_settings(req: Req, site_id: str) -> LinkSettingsOut:
+    return LinkSettingsOut.model_validate(service.update_settings(req.account_id, site_id,
                                                               changes(req.body, refuse_null=True)))
 
 

@@ -54,7 +54,7 @@ class PrefsBody(Body):
     weekly_digest: bool | None = None
 
 
-class SettingsOut(Out):
+class NotificationSettingsOut(Out):
     credits_low_threshold: int
     default_credits_low_threshold: int
 
@@ -104,12 +104,12 @@ def set_prefs(req: Req) -> Any:
 
 
 @route(bp, "/v1/notifications/settings", "GET", summary="The account's notification settings", tags=TAGS,
-       response=SettingsOut)
+       response=NotificationSettingsOut)
 def get_settings(req: Req) -> Any:
     return prefs.settings_view(req.account_id)
 
 
 @route(bp, "/v1/notifications/settings", "PATCH", summary="Set the account's credits-low threshold", tags=TAGS,
-       body=SettingsBody, response=SettingsOut, role=Role.admin)
+       body=SettingsBody, response=NotificationSettingsOut, role=Role.admin)
 def set_settings(req: Req) -> Any:
     return prefs.update_settings(req.account_id, req.body.credits_low_threshold)

@@ -54,6 +54,15 @@ def test_every_operation_of_the_contract_is_still_served_as_it_was():
     assert not changed, f"operations whose contract changed (was, now): {json.dumps(changed, indent=1)}"
 
 
+def test_every_model_keeps_its_own_name_in_the_document():
+    """Two API models with one class name make the document rename both after their modules
+    (``chalicelib__api__publisher__SettingsOut``): the generated client types change under the clients."""
+    from chalicelib.api.openapi import build_openapi
+
+    renamed = sorted(name for name in build_openapi()["components"]["schemas"] if "__" in name)
+    assert not renamed, f"models sharing a class name with another (rename one): {renamed}"
+
+
 if __name__ == "__main__":
     CONTRACT.write_text(json.dumps(_current(), indent=1) + "\n")
     print(f"wrote {CONTRACT}")

@@ -3,19 +3,26 @@
 Everything goes through the console's screens (no API call made by the test on the customer's
 behalf): sign up -> add a site and a sector -> connect WordPress (a wrong password first: the
 per-cause error) -> import keywords (a CSV with bad rows: listed with their reasons) -> cluster
--> ideas for two clusters -> approve -> writing tasks -> write one article -> edit it (HTML, meta,
-images with alt text) -> approve -> schedule on the calendar (drag, and the keyboard's "Move")
+-> ideas for two clusters -> approve -> writing tasks -> write two articles (the second paid by
+content credits the operator grants with `make admin`) -> switch the linker and
+the optimiser on -> edit one (HTML, meta, accept a suggested link to the other, its score, images
+with alt text) -> approve -> schedule on the calendar (drag, and the keyboard's "Move")
 -> the publishing tick publishes it -> the post is in WordPress's database -> the credits spent
 are on the credits screen. Every screen is checked with axe-core and photographed.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +31,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.console import Console
 
+ROOT = Path(__file__).resolve().parents[2]
 SITE_TZ = "Europe/Berlin"
 JOB_TIMEOUT = 150_000  # ms: a job of the offline pipeline on a loaded machine
 PASSWORD = "correct horse battery staple"
@@ -77,6 +85,24 @@ def _spent(base_url: str, token: str) -> int:
         cursor = page.get("next_cursor")
         if not cursor:
             return total
+
+
+def _first_to_publish(base_url: str, token: str, site_id: str) -> str | None:
+    """The article scheduled first (an article the generation approved is slotted at once), if any."""
+    items = requests.get(f"{base_url}/v1/sites/{site_id}/content", headers={"Authorization": f"Bearer {token}"},
+                         params={"limit": 10}, timeout=30).json()["items"]
+    scheduled = sorted((a["scheduled_publish_at"], a["content_id"]) for a in items if a.get("scheduled_publish_at"))
+    return scheduled[0][1] if scheduled else None
+
+
+def _operator_grants_content_credits(stack: Any, email: str, amount: int) -> None:
+    command = [sys.executable, "-m", "infra.admin", "grant-credits", email, "--type", "content",
+               "--amount", str(amount), "--reason", "browser journey: a second article", "--state-dir",
+               str(stack.state_dir)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["granted"], done.stdout
 
 
 def _posts(wordpress: Any, content_id: str) -> list[dict[str, str]]:
@@ -195,18 +221,37 @@ def test_a_new_customer_goes_from_keywords_to_a_published_post(open_console, sta
     _wait_job(page)
     c.check("ideas (approved, tasks made)")
 
-    # -- write one article ------------------------------------------------------------------
+    # -- write two articles ----------------------------------------------------------------
+    # The free plan's 5 content credits pay for one article and its image prompts; the second
+    # article (the one the first links to) is paid by credits the operator grants (`make admin`).
+    _operator_grants_content_credits(stack, email, 4)
     c.nav("Articles")
     tasks = page.locator("section[aria-labelledby=tasks] table tbody tr")
-    expect(tasks.first).to_be_visible()
-    tasks.first.get_by_role("checkbox").check()
-    page.get_by_role("button", name="Write 1 article").click()
+    expect(tasks).to_have_count(2)
+    for i in range(2):  # two articles: the second is what the first one links to
+        tasks.nth(i).get_by_role("checkbox").check()
+    page.get_by_role("button", name="Write 2 articles").click()
     _wait_job(page)
     articles = page.locator("main > table tbody tr")
-    expect(articles).to_have_count(1, timeout=20_000)
+    expect(articles).to_have_count(2, timeout=20_000)
     c.check("articles")
-    articles.first.get_by_role("link").click()
-    c.settle()
+    # The one to follow to WordPress: the first in the publishing order (re-planning keeps it; the
+    # slot a few minutes away set below goes to it), else the first listed.
+    content_id = _first_to_publish(c.base_url, _api_token(c.base_url, email), site_id)
+    article_path = (f"#/sites/{site_id}/content/{content_id}" if content_id
+                    else articles.first.get_by_role("link").get_attribute("href"))
+
+    # -- the linker and the optimiser are opt-in: switched on in the account's settings ------
+    c.go("/settings?tab=modules")
+    for module in ("Linker", "Optimizer"):
+        switch = page.get_by_role("checkbox", name=re.compile(f"^{module}:"))
+        expect(switch).to_be_enabled()
+        switch.check()
+        expect(page.get_by_role("status").filter(has_text=f"{module.lower()} switched on")).to_be_visible()
+        expect(switch).to_be_checked()
+    c.check("account settings (modules)")
+
+    c.go(article_path.removeprefix("#"))
     content_id = page.url.rsplit("/", 1)[1]
     expect(page.frame_locator("iframe.preview").locator("h1")).to_be_visible()
     c.check("article editor (preview)")
@@ -222,6 +267,26 @@ def test_a_new_customer_goes_from_keywords_to_a_published_post(open_console, sta
     page.get_by_role("button", name="Save 1 change").click()
     expect(page.get_by_role("button", name="Saved")).to_be_visible()
     c.check("article editor (meta)")
+
+    # -- review and accept links: the linker's suggestion becomes a link in the article ------
+    page.get_by_role("tab", name="Links").click()
+    page.get_by_role("button", name="Suggest internal links").click()
+    suggestions = page.locator("main table").filter(has_text="Links to the site's other articles").locator("tbody tr")
+    expect(suggestions.first).to_be_visible(timeout=20_000)
+    anchor = suggestions.first.locator("td").first.inner_text().strip("“”")
+    target = suggestions.first.locator("td").nth(1).inner_text()
+    c.check("article editor (link suggestions)")
+    page.get_by_role("button", name=f"Accept the link to {target}").click()
+    expect(page.get_by_role("status").filter(has_text=f"Link to {target} added")).to_be_visible()
+    page.get_by_role("tab", name="Links").click()
+    expect(suggestions.first.locator(".badge")).to_have_text("accepted")
+    page.get_by_role("tab", name="HTML").click()
+    body_html = page.get_by_label("Article HTML").input_value()
+    words = r"\s+".join(map(re.escape, anchor.split()))
+    assert re.search(rf"<a [^>]*>{words}</a>", body_html), (anchor, body_html)
+    page.get_by_role("tab", name="Score").click()
+    expect(page.locator("p.score strong")).to_have_text(re.compile(r"^\d+$"))
+    c.check("article editor (score)")
 
     page.get_by_role("tab", name="Images").click()
     page.get_by_role("button", name="Write image prompts").click()
@@ -262,7 +327,7 @@ def test_a_new_customer_goes_from_keywords_to_a_published_post(open_console, sta
     later = page.locator(".slot.free:not([disabled]), .slot.free").filter(has_text="23:58").first
     entry.drag_to(later)
     expect(entry).to_contain_text("23:58", timeout=20_000)
-    page.get_by_role("button", name=re.compile("^Move ")).first.click()
+    entry.get_by_role("button", name=re.compile("^Move ")).click()
     page.get_by_role("button", name=re.compile(rf"^{near} free on .*: place")).first.click()
     expect(entry).to_contain_text(near, timeout=20_000)
     page.get_by_role("button", name="Week", exact=True).click()

@@ -43,6 +43,16 @@ def button(name: str) -> Callable[[Page], Locator]:
     return lambda page: page.locator("main").get_by_role("button", name=name, exact=True)
 
 
+def _on_tab(tab: str, name: str) -> Callable[[Page], Locator]:
+    """A control on one of the editor's tabs: that tab opened first (every role may open it)."""
+    def find(page: Page) -> Locator:
+        opened = page.get_by_role("tab", name=tab, exact=True)
+        opened.click()
+        expect(opened).to_have_attribute("aria-selected", "true")
+        return button(name)(page)
+    return find
+
+
 CONTROLS = [
     Control("/sites", "add a site", button("Add site"), "POST /v1/sites"),
     Control("/sites/{site}", "save the site", button("Save site"), "PATCH /v1/sites/{site_id}"),
@@ -84,6 +94,9 @@ CONTROLS = [
     Control("/settings?tab=modules", "switch modules",
             lambda p: p.locator("main").get_by_role("checkbox", name=re.compile("^Planner")),
             "PATCH /v1/account/modules"),
+    Control("/webhooks", "add a webhook endpoint", button("Add endpoint"), "POST /v1/webhooks"),
+    Control("/sites/{site}/content/{content}", "ask for internal links", _on_tab("Links", "Suggest internal links"),
+            "POST /v1/sites/{site_id}/content/{content_id}/links/suggest"),
 ]
 # Screens with no role-dependent control in this stack (no Stripe prices: nothing is for sale online),
 # visited too, so each is checked with axe as a viewer sees it.
@@ -134,6 +147,7 @@ def world(stack: Any) -> dict[str, Any]:
         email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
         owner.post("/v1/users", {"email": email, "password": PASSWORD, "role": role, "first_name": role.title()})
         members[role] = email
+    owner.call("PATCH", "/v1/account/modules", {"linker": True}, expect_status=200)  # the editor's Links tab
     site = owner.post("/v1/sites", {"name": "Roles Blog", "domain": "roles.example.com", "time_zone": "Europe/Berlin"})
     sid = site["site_id"]
     sector = owner.post(f"/v1/sites/{sid}/sectors", {"name": "Grinders"})

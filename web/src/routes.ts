@@ -33,6 +33,8 @@ export const ROUTES: RouteDef[] = [
   { pattern: "/settings", title: "Account settings", load: () => import("./screens/settings") },
   { pattern: "/api-keys", title: "API keys", load: () => import("./screens/api-keys") },
   { pattern: "/audit", title: "Audit log", load: () => import("./screens/audit") },
+  { pattern: "/notifications", title: "Notifications", load: () => import("./screens/notifications") },
+  { pattern: "/webhooks", title: "Webhooks", load: () => import("./screens/webhooks") },
   { pattern: "/profile", title: "Your profile", load: () => import("./screens/profile") },
 ];
 
@@ -58,5 +60,7 @@ export const ACCOUNT_SECTIONS: [path: string, label: string, op?: Operation][] =
   ["/settings", "Account settings"],
   ["/api-keys", "API keys", "GET /v1/api-keys"],
   ["/audit", "Audit log", "GET /v1/audit"],
+  ["/notifications", "Notifications"],
+  ["/webhooks", "Webhooks", "GET /v1/webhooks"],
   ["/profile", "Your profile"],
 ];

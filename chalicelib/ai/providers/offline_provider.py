@@ -396,7 +396,10 @@ def _content(v: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     language = str(v.get("language") or "en")
     mark = _marker(language)
     title = str(v.get("title") or _title(f"A guide to {kw}")).strip()
-    brief = str(v.get("description") or "").strip()
+    # A task's brief carries its outline as Markdown ("## heading", "- subheading"): the outline
+    # becomes the article's headings, only the brief's prose goes into the text.
+    brief = " ".join(line.strip() for line in str(v.get("description") or "").splitlines()
+                     if line.strip() and not line.lstrip().startswith(("#", "- ")))
     target = _int(v.get("word_count"), 1200, 100, 6000)
     structure = str(v.get("structure") or "")
     wanted_h2 = _int((re.search(r"at least (\d+) <h2>", structure) or [None, 3])[1], 3, 1, 12)

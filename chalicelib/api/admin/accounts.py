@@ -27,7 +27,7 @@ class AccountAdminOut(Out):
     updated_at: datetime
 
 
-class PlanSummary(Out):
+class AccountPlanSummary(Out):
     plan_id: str
     name: str
     idea_credits: int
@@ -61,7 +61,7 @@ class JobSummary(Out):
 class AccountOverviewOut(AccountAdminOut):
     owner_email: str | None
     subscription_id: str | None = None
-    plan: PlanSummary
+    plan: AccountPlanSummary
     balances: dict[str, dict[str, int]] = Field(description="Per credit type: plan, pack and available")
     sites: list[SiteSummary] = Field(description=f"Up to {account_overview.MAX_SITES} sites")
     recent_jobs: list[JobSummary] = Field(description=f"The newest {account_overview.RECENT_JOBS} jobs of its "

@@ -70,6 +70,18 @@ def test_articles_are_real_html_built_from_the_outline_and_keywords():
     assert article["title"] == "How to Choose Running Shoes" and article["excerpt"]
 
 
+def test_a_task_brief_gives_its_prose_to_the_text_and_its_outline_to_the_headings():
+    """A writing task's brief ends with its outline in Markdown (create_tasks): no "##" in the prose."""
+    brief = "For new runners choosing a first pair.\n## Why Cushioning Matters\n- Heel drop\n- Foam types"
+    article = _stage("content_generation", {
+        "author": "a", "word_count": 1200, "title": "How to Choose Running Shoes", "description": brief,
+        "primary_keyword": "best running shoes",
+        "outline": [{"heading": "Why Cushioning Matters", "subheadings": ["Heel drop", "Foam types"]}]})
+    assert "For new runners choosing a first pair." in article["html"]
+    assert "##" not in article["html"] and "##" not in article["meta_description"]
+    assert "- Heel drop" not in article["html"]
+
+
 @pytest.mark.parametrize(("word_count", "low", "high"), [(300, 240, 380), (800, 700, 900), (1500, 1400, 1650),
                                                          (5000, 4800, 5300), ("lots", 1100, 1350)])
 def test_article_length_follows_the_length_asked_for(word_count, low, high):

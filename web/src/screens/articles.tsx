@@ -84,6 +84,7 @@ function Tasks({ siteId, onWritten }: { siteId: string; onWritten: () => void })
   })), [siteId]);
   const selection = useSelection();
   const ids = [...selection.selected];
+  const [wrote, setWrote] = useState(false);
   return (
     <section aria-labelledby="tasks">
       <h2 id="tasks">Writing tasks</h2>
@@ -94,31 +95,32 @@ function Tasks({ siteId, onWritten }: { siteId: string; onWritten: () => void })
               Approve <a href={href(sitePath(siteId, "/ideas"))}>ideas</a> and create tasks from them.
             </Empty>
           ) : (
-            <>
-              <table>
-                <caption class="visually-hidden">Writing tasks waiting for an article</caption>
-                <thead><tr><th scope="col"><span class="visually-hidden">Select</span></th><th scope="col">Task</th><th scope="col">Primary keyword</th></tr></thead>
-                <tbody>
-                  {items.map((t) => (
-                    <tr key={t.task_id}>
-                      <td>
-                        <input type="checkbox" aria-label={`Select task ${t.title}`} checked={selection.has(t.task_id)}
-                          onChange={(e) => selection.toggle(t.task_id, (e.target as HTMLInputElement).checked)} />
-                      </td>
-                      <td>{t.title}</td>
-                      <td>{t.primary_keyword}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <StartJob siteId={siteId} stage="generate_content" disabled={ids.length === 0}
-                label={ids.length ? `Write ${plural(ids.length, "article")}` : "Select tasks to write"}
-                body={{ item_ids: ids }} hint="Each article costs content credits."
-                onFinished={() => { selection.clear(); tasks.reload(); onWritten(); }} />
-            </>
+            <table>
+              <caption class="visually-hidden">Writing tasks waiting for an article</caption>
+              <thead><tr><th scope="col"><span class="visually-hidden">Select</span></th><th scope="col">Task</th><th scope="col">Primary keyword</th></tr></thead>
+              <tbody>
+                {items.map((t) => (
+                  <tr key={t.task_id}>
+                    <td>
+                      <input type="checkbox" aria-label={`Select task ${t.title}`} checked={selection.has(t.task_id)}
+                        onChange={(e) => selection.toggle(t.task_id, (e.target as HTMLInputElement).checked)} />
+                    </td>
+                    <td>{t.title}</td>
+                    <td>{t.primary_keyword}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
           )
         }
       </Async>
+      {/* Outside the list: writing the last tasks empties it, and the finished job stays in view. */}
+      {(tasks.data?.items.length || wrote) ? (
+        <StartJob siteId={siteId} stage="generate_content" disabled={ids.length === 0}
+          label={ids.length ? `Write ${plural(ids.length, "article")}` : "Select tasks to write"}
+          body={{ item_ids: ids }} hint="Each article costs content credits."
+          onFinished={() => { selection.clear(); setWrote(true); tasks.reload(); onWritten(); }} />
+      ) : null}
     </section>
   );
 }

@@ -7,10 +7,11 @@ import { Badge, Can, notify, plural, when } from "../ui/bits";
 import { Async, Empty, ErrorBox, useLoad } from "../ui/data";
 import { FormError, TextArea, TextField, useSubmit } from "../ui/form";
 import { Tabs } from "../ui/tabs";
+import { Links, Revisions, Score } from "./editor-optimize";
 import { StartJob } from "./shared";
 
 type Article = Schemas["ContentOut"];
-type Tab = "preview" | "html" | "meta" | "images" | "publishing";
+type Tab = "preview" | "html" | "meta" | "images" | "publishing" | "score" | "links" | "revisions";
 
 export default function Editor({ params }: ScreenProps) {
   const siteId = params.site!;
@@ -20,15 +21,19 @@ export default function Editor({ params }: ScreenProps) {
   })), [siteId, contentId]);
   // Kept here: a reload after a save remounts the editor, and the person stays on their tab.
   const [tab, setTab] = useState<Tab>("preview");
+  // The optimiser's and linker's tabs are shown only while those modules are on (their routes answer "module disabled" otherwise).
+  const modules = useLoad(() => must(api.GET("/v1/account/modules")), []);
+  const on = modules.data ?? { optimizer: false, linker: false };
   return (
     <Async value={article} what="the article">
-      {(a) => <ArticleEditor key={a.updated_at} siteId={siteId} article={a} reload={article.reload} tab={tab} setTab={setTab} />}
+      {(a) => <ArticleEditor key={a.updated_at} siteId={siteId} article={a} reload={article.reload} tab={tab} setTab={setTab}
+        optimizer={on.optimizer} linker={on.linker} />}
     </Async>
   );
 }
 
-function ArticleEditor({ siteId, article, reload, tab, setTab }: {
-  siteId: string; article: Article; reload: () => void; tab: Tab; setTab: (tab: Tab) => void;
+function ArticleEditor({ siteId, article, reload, tab, setTab, optimizer, linker }: {
+  siteId: string; article: Article; reload: () => void; tab: Tab; setTab: (tab: Tab) => void; optimizer: boolean; linker: boolean;
 }) {
   const [draft, setDraft] = useState({
     title: article.title, body_html: article.body_html, meta_title: article.meta_title,
@@ -80,6 +85,8 @@ function ArticleEditor({ siteId, article, reload, tab, setTab }: {
       <Tabs label="Article" current={tab} onChange={setTab} tabs={[
         ["preview", "Preview"], ["html", "HTML"], ["meta", `Meta${article.warnings.length ? ` (${article.warnings.length} warnings)` : ""}`],
         ["images", "Images"], ["publishing", "Publishing"],
+        ...(optimizer ? [["score", "Score"], ["revisions", "Revisions"]] as [Tab, string][] : []),
+        ...(linker ? [["links", "Links"]] as [Tab, string][] : []),
       ]}>
         {tab === "preview" && (
           <iframe class="preview" title="Article preview" sandbox="" srcdoc={previewDocument(draft.title, draft.body_html)} />
@@ -94,6 +101,9 @@ function ArticleEditor({ siteId, article, reload, tab, setTab }: {
         {tab === "meta" && <Meta article={article} draft={draft} editable={editable} set={set} />}
         {tab === "images" && <Images siteId={siteId} contentId={article.content_id} />}
         {tab === "publishing" && <Publishing siteId={siteId} article={article} reload={reload} />}
+        {tab === "score" && optimizer && <Score siteId={siteId} article={article} reload={reload} />}
+        {tab === "links" && linker && <Links siteId={siteId} article={article} reload={reload} />}
+        {tab === "revisions" && optimizer && <Revisions siteId={siteId} article={article} reload={reload} />}
       </Tabs>
     </>
   );

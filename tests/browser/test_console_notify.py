@@ -1,4 +1,4 @@
-"""Notifications and outbound webhooks in the console (to tests/browser/ once notify's routes are merged).
+"""Notifications and outbound webhooks in the console.
 
 A channel chosen on the screen is the API's; a webhook endpoint added on the screen receives a
 signed test delivery on a local server, and its delivery log says so.
