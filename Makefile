@@ -32,8 +32,8 @@ lint: $(STAMP)
 # System effect: the browser tests (tests/browser: the console and /v1/docs) install Debian's chromium with
 # apt-get when /usr/bin/chromium is missing and they run as root (else they skip, saying so; CI fails instead).
 # Two tiers: everything that runs in-process or on its own local stack, in parallel (pytest-xdist, one
-# worker per core); then what shares one WordPress or one browser, in sequence.
-SERIAL_TIER := wordpress or browser or e2e
+# worker per core); then what shares the one WordPress or the one browser, in sequence.
+SERIAL_TIER := wordpress or browser
 test: setup
 	$(BIN)/ruff check .
 	$(PYTHON) -m pytest -q -n $(or $(TEST_WORKERS),auto) -m "not ($(SERIAL_TIER))" $(PYTEST_ARGS)
