@@ -8,6 +8,7 @@ from datetime import datetime
 from chalice import Blueprint
 from pydantic import Field, model_validator
 
+from chalicelib.api.auth import AccountOut
 from chalicelib.api.routing import Req, route
 from chalicelib.api.schemas import Body, Email, Id, Out
 from chalicelib.services import account_overview, identity
@@ -16,14 +17,9 @@ bp = Blueprint(__name__)
 TAGS = ["admin: accounts"]
 
 
-class AccountAdminOut(Out):
-    account_id: str
-    name: str
-    plan_id: str
-    is_active: bool
-    site_count: int
-    user_count: int
-    created_at: datetime
+class AccountAdminOut(AccountOut):
+    """What the account's own members see, and when staff or the account last changed it."""
+
     updated_at: datetime
 
 
